@@ -1,0 +1,1493 @@
+/*
+ * history.c - the embedded history: samples, rollups and retention in one
+ * SQLite file, written by a thread of its own.
+ *
+ * Threads.  hist_submit() runs on the bridge's consumer thread: it interns
+ * the tag name (name -> id, in memory) and copies the sample into a bounded
+ * ring of 24-byte records under h->mu; it never touches SQLite.  The writer
+ * thread owns the only write connection: it takes up to HIST_BATCH_MAX
+ * records at a time, commits them in one transaction (at most every
+ * HIST_BATCH_NS), recomputes the rollup buckets the batch touched and, when
+ * retention is due, deletes old rows in slices of HIST_SLICE_ROWS between
+ * batches.  Queries (hist_query, hist_each_raw) open a read-only connection
+ * per call, so under WAL they neither block the writer nor wait for it.
+ *
+ * Rollups are recomputed, not accumulated: at commit, every (tag, minute)
+ * bucket a sample of the batch falls into is rebuilt from the raw samples
+ * of that minute, and every (tag, hour) bucket touched is rebuilt from its
+ * minute rows.  That keeps them exact under out-of-order arrival and
+ * replays (a replayed sample replaces the raw row, the recomputation then
+ * forgets the old value), at the cost of re-reading at most one minute of
+ * one tag per bucket touched.  Buckets whose raw (or minute) data has
+ * already been removed by retention are left as they are.
+ */
+#include "history.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "clock.h"
+
+#define NS_PER_S 1000000000LL
+#define MIN_NS (60 * NS_PER_S)
+#define HOUR_NS (3600 * NS_PER_S)
+#define DAY_NS (86400 * NS_PER_S)
+
+#define HIST_BATCH_MAX 10000          /* samples per transaction */
+#define HIST_BATCH_NS (200 * 1000000LL) /* oldest queued sample waits at most this */
+#define HIST_HOURS_NS (5 * NS_PER_S) /* hourly rollups lag at most this */
+#define HIST_SLICE_ROWS 5000          /* rows deleted per retention transaction */
+#define HIST_RET_FIRST_NS (60 * NS_PER_S)   /* first retention after open */
+#define HIST_RET_EVERY_NS (300 * NS_PER_S)  /* then every five minutes */
+/* A query reads raw samples when it would scan at most this many rows
+ * (about 10 ms here); beyond that a rollup answers if it is fine enough. */
+#define HIST_RAW_SCAN_MAX 50000
+
+#define SCHEMA_VERSION 1
+
+/* A queued sample.  Strings are strdup'ed by hist_submit and freed by the
+ * writer once bound. */
+typedef struct {
+    int64_t ts;
+    union {
+        double d;
+        int64_t i;
+        uint64_t u;
+        char *s;
+    } x;
+    uint32_t tag;       /* tags.id */
+    uint8_t kind, q, exc;
+} hrec;
+
+typedef struct {
+    uint32_t id;
+    const char *name;   /* owned by the intern table */
+} hnewtag;
+
+struct hist_db {
+    char *path;
+    int raw_days, m1_days, h1_days;
+
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;    /* writer waits on it */
+    pthread_cond_t done;    /* flush / retention callers wait on it */
+
+    /* ---- guarded by mu ---- */
+    hrec *ring;
+    size_t cap, head, count;
+    /* intern table: open addressing over names[], slot holds index + 1 */
+    char **names;
+    uint32_t *ids;
+    size_t n_names, names_cap;
+    uint32_t *slots;
+    size_t n_slots;
+    uint32_t next_id;
+    hnewtag *newtags;       /* interned but not yet in the tags table */
+    size_t n_newtags, newtags_cap;
+
+    uint64_t accepted_seq;  /* samples ever queued */
+    uint64_t done_seq;      /* samples the writer has finished with */
+    uint64_t error_gen;     /* bumped on every failed commit */
+    int flush_waiters;
+    bool stop;
+    bool hours_dirty;       /* rollup_dirty may hold rows */
+    bool ret_req;           /* hist_retention_run is waiting */
+    int64_t ret_req_now;
+    uint64_t ret_gen;       /* bumped when a requested run finishes */
+    long ret_result;
+    hist_stats st;
+
+    /* ---- writer thread only ---- */
+    sqlite3 *db;
+    sqlite3_stmt *ins_sample, *ins_tag, *sel_raw, *sel_1m, *put_1m, *put_1h;
+    sqlite3_stmt *del_1m, *del_1h, *ins_dirty, *sel_dirty;
+    sqlite3_stmt *del_slice[3];
+    hrec *batch;
+    hnewtag *wtags;         /* new tags being written (retried on failure) */
+    size_t n_wtags, wtags_cap;
+    int64_t raw_cutoff, m1_cutoff;   /* of the last retention run */
+    /* retention in progress */
+    bool ret_active, ret_by_request;
+    int64_t ret_cut[3];
+    uint32_t *ret_tags;
+    size_t ret_ntags, ret_tag_i;
+    int ret_table;
+    long ret_deleted;
+    bool ret_failed;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t floor_to(int64_t ts, int64_t w)
+{
+    int64_t r = ts % w;
+    return r < 0 ? ts - r - w : ts - r;
+}
+
+static void set_error(hist_db *h, const char *what)
+{
+    /* writer thread; st is read under mu by hist_get_stats */
+    pthread_mutex_lock(&h->mu);
+    snprintf(h->st.last_error, sizeof h->st.last_error, "%s: %s", what,
+             h->db ? sqlite3_errmsg(h->db) : "out of memory");
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t x = 1469598103934665603ULL;
+    for (; *s; s++) {
+        x ^= (unsigned char)*s;
+        x *= 1099511628211ULL;
+    }
+    return x;
+}
+
+/* mu held.  Index of the slot for name: either its entry or an empty one. */
+static size_t intern_slot(const hist_db *h, const char *name)
+{
+    size_t mask = h->n_slots - 1;
+    size_t i = (size_t)fnv1a(name) & mask;
+    while (h->slots[i] && strcmp(h->names[h->slots[i] - 1], name) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int intern_grow(hist_db *h)
+{
+    size_t ns = h->n_slots ? h->n_slots * 2 : 1024;
+    uint32_t *slots = calloc(ns, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(h->slots);
+    h->slots = slots;
+    h->n_slots = ns;
+    for (size_t k = 0; k < h->n_names; k++)
+        h->slots[intern_slot(h, h->names[k])] = (uint32_t)(k + 1);
+    return 0;
+}
+
+/* mu held.  Adds a name with a known id (loading) or a fresh one. */
+static int intern_add(hist_db *h, const char *name, uint32_t id)
+{
+    if ((h->n_names + 1) * 2 > h->n_slots && intern_grow(h) < 0)
+        return -1;
+    if (h->n_names == h->names_cap) {
+        size_t nc = h->names_cap ? h->names_cap * 2 : 256;
+        char **nn = realloc(h->names, nc * sizeof *nn);
+        if (!nn)
+            return -1;
+        h->names = nn;
+        uint32_t *ni = realloc(h->ids, nc * sizeof *ni);
+        if (!ni)
+            return -1;
+        h->ids = ni;
+        h->names_cap = nc;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    h->names[h->n_names] = copy;
+    h->ids[h->n_names] = id;
+    h->slots[intern_slot(h, copy)] = (uint32_t)(h->n_names + 1);
+    h->n_names++;
+    if (id >= h->next_id)
+        h->next_id = id + 1;
+    return 0;
+}
+
+/* mu held.  The id of a tag name, interning it (and queueing it for the
+ * tags table) on first sight.  0 when out of memory. */
+static uint32_t intern(hist_db *h, const char *name)
+{
+    if (h->n_slots) {
+        size_t i = intern_slot(h, name);
+        if (h->slots[i])
+            return h->ids[h->slots[i] - 1];
+    }
+    if (h->n_newtags == h->newtags_cap) {
+        size_t nc = h->newtags_cap ? h->newtags_cap * 2 : 64;
+        hnewtag *n = realloc(h->newtags, nc * sizeof *n);
+        if (!n)
+            return 0;
+        h->newtags = n;
+        h->newtags_cap = nc;
+    }
+    uint32_t id = h->next_id;
+    if (intern_add(h, name, id) < 0)
+        return 0;
+    h->newtags[h->n_newtags++] = (hnewtag){id, h->names[h->n_names - 1]};
+    return id;
+}
+
+static int mkdirs_for(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    free(p);
+    return 0;
+}
+
+/* ---- schema ------------------------------------------------------------- */
+
+/* `value` has no declared type on purpose: no column affinity, so integers
+ * stay 64-bit INTEGERs and doubles stay REALs bit for bit.  `kind` is the
+ * val_kind, so a sample reads back as what was written.  VAL_UINT keeps
+ * the exact decimal in `text` and its (rounded) double in `value`.
+ * Rollup rows carry the real timestamps of their minimum and maximum, so a
+ * downsampled query places spikes where they happened. */
+static const char *const SCHEMA_SQL =
+    "CREATE TABLE IF NOT EXISTS tags("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS samples("
+    "  tag INTEGER NOT NULL, ts INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value, text TEXT, quality INTEGER NOT NULL, exc INTEGER NOT NULL,"
+    "  PRIMARY KEY(tag, ts)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_1m("
+    "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, good INTEGER NOT NULL, nv INTEGER NOT NULL,"
+    "  sum REAL NOT NULL, min REAL, min_ts INTEGER, max REAL, max_ts INTEGER,"
+    "  last REAL, last_ts INTEGER,"
+    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_1h("
+    "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, good INTEGER NOT NULL, nv INTEGER NOT NULL,"
+    "  sum REAL NOT NULL, min REAL, min_ts INTEGER, max REAL, max_ts INTEGER,"
+    "  last REAL, last_ts INTEGER,"
+    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_dirty("
+    "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;";
+
+/* The rollups are aggregated in C from a plain range scan on the primary
+ * key: much cheaper than the same thing in SQL (which needs a temporary
+ * b-tree per ORDER BY ... LIMIT 1). */
+static const char *const SEL_RAW_SQL =
+    "SELECT ts, quality, kind, value FROM samples"
+    " WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts";
+static const char *const SEL_1M_SQL =
+    "SELECT n, good, nv, sum, min, min_ts, max, max_ts, last, last_ts"
+    " FROM rollup_1m WHERE tag = ?1 AND bucket >= ?2 AND bucket < ?3"
+    " ORDER BY bucket";
+#define PUT_ROLLUP_COLS \
+    "(tag, bucket, n, good, nv, sum, min, min_ts, max, max_ts, last," \
+    " last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+/* Retention slices: a range scan of one tag's oldest rows on the primary
+ * key, never a full-table scan. */
+static const char *const DEL_SLICE_SQL[3] = {
+    "DELETE FROM samples WHERE tag = ?1 AND ts IN (SELECT ts FROM samples"
+    "  WHERE tag = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
+    "DELETE FROM rollup_1m WHERE tag = ?1 AND bucket IN (SELECT bucket"
+    "  FROM rollup_1m WHERE tag = ?1 AND bucket < ?2 ORDER BY bucket LIMIT ?3)",
+    "DELETE FROM rollup_1h WHERE tag = ?1 AND bucket IN (SELECT bucket"
+    "  FROM rollup_1h WHERE tag = ?1 AND bucket < ?2 ORDER BY bucket LIMIT ?3)",
+};
+
+static int prepare(hist_db *h, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v3(h->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                              NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Caller thread, before the writer starts. */
+static int db_setup(hist_db *h)
+{
+    if (sqlite3_open_v2(h->path, &h->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_busy_timeout(h->db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode=WAL", -1, &st, NULL)
+        != SQLITE_OK)
+        return -1;
+    bool wal = sqlite3_step(st) == SQLITE_ROW &&
+               strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal)
+        return -1;
+    if (exec_sql(h->db, "PRAGMA synchronous=NORMAL;"
+                        "PRAGMA cache_size=-16384;"
+                        "PRAGMA journal_size_limit=67108864") < 0)
+        return -1;
+    if (exec_sql(h->db, "BEGIN") < 0)
+        return -1;
+    if (exec_sql(h->db, SCHEMA_SQL) < 0) {
+        exec_sql(h->db, "ROLLBACK");
+        return -1;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+    if (exec_sql(h->db, sql) < 0 || exec_sql(h->db, "COMMIT") < 0) {
+        exec_sql(h->db, "ROLLBACK");
+        return -1;
+    }
+    if (sqlite3_prepare_v2(h->db, "SELECT id, name FROM tags", -1, &st, NULL)
+        != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (id <= 0 || id > UINT32_MAX - 1 || !name ||
+            intern_add(h, name, (uint32_t)id) < 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (prepare(h, "INSERT OR REPLACE INTO samples"
+                   "(tag, ts, kind, value, text, quality, exc)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)", &h->ins_sample) < 0 ||
+        prepare(h, "INSERT OR IGNORE INTO tags(id, name) VALUES (?, ?)",
+                &h->ins_tag) < 0 ||
+        prepare(h, SEL_RAW_SQL, &h->sel_raw) < 0 ||
+        prepare(h, SEL_1M_SQL, &h->sel_1m) < 0 ||
+        prepare(h, "INSERT OR REPLACE INTO rollup_1m" PUT_ROLLUP_COLS,
+                &h->put_1m) < 0 ||
+        prepare(h, "INSERT OR REPLACE INTO rollup_1h" PUT_ROLLUP_COLS,
+                &h->put_1h) < 0 ||
+        prepare(h, "DELETE FROM rollup_1m WHERE tag = ? AND bucket = ?",
+                &h->del_1m) < 0 ||
+        prepare(h, "DELETE FROM rollup_1h WHERE tag = ? AND bucket = ?",
+                &h->del_1h) < 0 ||
+        prepare(h, "INSERT OR IGNORE INTO rollup_dirty(tag, bucket)"
+                   " VALUES (?, ?)", &h->ins_dirty) < 0 ||
+        prepare(h, "SELECT tag, bucket FROM rollup_dirty", &h->sel_dirty) < 0)
+        return -1;
+    for (int t = 0; t < 3; t++)
+        if (prepare(h, DEL_SLICE_SQL[t], &h->del_slice[t]) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int bind_sample(sqlite3_stmt *st, const hrec *r)
+{
+    char u[24];
+    sqlite3_bind_int64(st, 1, r->tag);
+    sqlite3_bind_int64(st, 2, r->ts);
+    sqlite3_bind_int(st, 3, r->kind);
+    switch ((val_kind)r->kind) {
+    case VAL_BOOL:
+    case VAL_INT:
+        sqlite3_bind_int64(st, 4, r->x.i);
+        sqlite3_bind_null(st, 5);
+        break;
+    case VAL_UINT:
+        snprintf(u, sizeof u, "%" PRIu64, r->x.u);
+        sqlite3_bind_double(st, 4, (double)r->x.u);
+        sqlite3_bind_text(st, 5, u, -1, SQLITE_TRANSIENT);
+        break;
+    case VAL_REAL:
+        sqlite3_bind_double(st, 4, r->x.d);
+        sqlite3_bind_null(st, 5);
+        break;
+    case VAL_STR:
+        sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, r->x.s, -1, SQLITE_STATIC);
+        break;
+    case VAL_NONE:
+        sqlite3_bind_null(st, 4);
+        sqlite3_bind_null(st, 5);
+        break;
+    }
+    sqlite3_bind_int(st, 6, r->q);
+    sqlite3_bind_int(st, 7, r->exc);
+    return step_done(st);
+}
+
+typedef struct {
+    uint32_t tag;
+    int64_t bucket;
+} tbucket;
+
+static int tbucket_cmp(const void *a, const void *b)
+{
+    const tbucket *x = a, *y = b;
+    if (x->tag != y->tag)
+        return x->tag < y->tag ? -1 : 1;
+    return (x->bucket > y->bucket) - (x->bucket < y->bucket);
+}
+
+static size_t tbucket_unique(tbucket *b, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(b, n, sizeof *b, tbucket_cmp);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (tbucket_cmp(&b[i], &b[k - 1]) != 0)
+            b[k++] = b[i];
+    return k;
+}
+
+/* One rollup row being computed.  Ties keep the earliest timestamp. */
+typedef struct {
+    int64_t n, good, nv;
+    double sum, min, max, last;
+    int64_t min_ts, max_ts, last_ts;
+} hroll;
+
+static void roll_num(hroll *r, double mn, int64_t mn_ts, double mx,
+                     int64_t mx_ts, double last, int64_t last_ts)
+{
+    if (r->nv == 0 || mn < r->min) {
+        r->min = mn;
+        r->min_ts = mn_ts;
+    }
+    if (r->nv == 0 || mx > r->max) {
+        r->max = mx;
+        r->max_ts = mx_ts;
+    }
+    r->last = last;
+    r->last_ts = last_ts;
+}
+
+/* Writes r as the row (tag, bucket), or removes the row when nothing is
+ * left to summarise. */
+static int roll_put(sqlite3_stmt *put, sqlite3_stmt *del, uint32_t tag,
+                    int64_t bucket, const hroll *r)
+{
+    if (r->n == 0) {
+        sqlite3_bind_int64(del, 1, tag);
+        sqlite3_bind_int64(del, 2, bucket);
+        return step_done(del);
+    }
+    sqlite3_bind_int64(put, 1, tag);
+    sqlite3_bind_int64(put, 2, bucket);
+    sqlite3_bind_int64(put, 3, r->n);
+    sqlite3_bind_int64(put, 4, r->good);
+    sqlite3_bind_int64(put, 5, r->nv);
+    sqlite3_bind_double(put, 6, r->sum);
+    if (r->nv > 0) {
+        sqlite3_bind_double(put, 7, r->min);
+        sqlite3_bind_int64(put, 8, r->min_ts);
+        sqlite3_bind_double(put, 9, r->max);
+        sqlite3_bind_int64(put, 10, r->max_ts);
+        sqlite3_bind_double(put, 11, r->last);
+        sqlite3_bind_int64(put, 12, r->last_ts);
+    } else {
+        for (int c = 7; c <= 12; c++)
+            sqlite3_bind_null(put, c);
+    }
+    return step_done(put);
+}
+
+/* Rebuilds rollup_1m (tag, bucket) from the raw samples of that minute. */
+static int rebuild_1m(hist_db *h, uint32_t tag, int64_t bucket)
+{
+    sqlite3_stmt *st = h->sel_raw;
+    sqlite3_bind_int64(st, 1, tag);
+    sqlite3_bind_int64(st, 2, bucket);
+    sqlite3_bind_int64(st, 3, bucket + MIN_NS);
+    hroll r = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r.n++;
+        if (sqlite3_column_int(st, 1) != Q_GOOD)
+            continue;
+        r.good++;
+        int kind = sqlite3_column_int(st, 2);
+        if (kind < VAL_BOOL || kind > VAL_REAL ||
+            sqlite3_column_type(st, 3) == SQLITE_NULL)
+            continue;       /* strings are only counted */
+        int64_t ts = sqlite3_column_int64(st, 0);
+        double v = sqlite3_column_double(st, 3);
+        roll_num(&r, v, ts, v, ts, v, ts);
+        r.sum += v;
+        r.nv++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return roll_put(h->put_1m, h->del_1m, tag, bucket, &r);
+}
+
+/* Rebuilds rollup_1h (tag, bucket) from its minute rows. */
+static int rebuild_1h(hist_db *h, uint32_t tag, int64_t bucket)
+{
+    sqlite3_stmt *st = h->sel_1m;
+    sqlite3_bind_int64(st, 1, tag);
+    sqlite3_bind_int64(st, 2, bucket);
+    sqlite3_bind_int64(st, 3, bucket + HOUR_NS);
+    hroll r = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r.n += sqlite3_column_int64(st, 0);
+        r.good += sqlite3_column_int64(st, 1);
+        int64_t nv = sqlite3_column_int64(st, 2);
+        if (nv == 0)
+            continue;
+        roll_num(&r, sqlite3_column_double(st, 4), sqlite3_column_int64(st, 5),
+                 sqlite3_column_double(st, 6), sqlite3_column_int64(st, 7),
+                 sqlite3_column_double(st, 8), sqlite3_column_int64(st, 9));
+        r.sum += sqlite3_column_double(st, 3);
+        r.nv += nv;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return roll_put(h->put_1h, h->del_1h, tag, bucket, &r);
+}
+
+/* Writer thread: one transaction for the batch and the rollups it touches. */
+static int commit_batch(hist_db *h, hrec *b, size_t n, tbucket *tb)
+{
+    if (exec_sql(h->db, "BEGIN") < 0)
+        return -1;
+    for (size_t i = 0; i < h->n_wtags; i++) {
+        sqlite3_bind_int64(h->ins_tag, 1, h->wtags[i].id);
+        sqlite3_bind_text(h->ins_tag, 2, h->wtags[i].name, -1, SQLITE_STATIC);
+        if (step_done(h->ins_tag) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (bind_sample(h->ins_sample, &b[i]) < 0)
+            goto fail;
+        tb[i] = (tbucket){b[i].tag, floor_to(b[i].ts, MIN_NS)};
+    }
+    size_t nm = tbucket_unique(tb, n);
+    size_t nh = 0;
+    for (size_t i = 0; i < nm; i++) {
+        /* retention already removed some of this minute's raw samples */
+        if (tb[i].bucket < h->raw_cutoff)
+            continue;
+        if (rebuild_1m(h, tb[i].tag, tb[i].bucket) < 0)
+            goto fail;
+        tb[nh++] = (tbucket){tb[i].tag, floor_to(tb[i].bucket, HOUR_NS)};
+    }
+    /* the hours are rebuilt later (hours_pass); the list of those waiting
+     * is committed with the samples, so a crash cannot lose it */
+    nh = tbucket_unique(tb, nh);
+    for (size_t i = 0; i < nh; i++) {
+        sqlite3_bind_int64(h->ins_dirty, 1, tb[i].tag);
+        sqlite3_bind_int64(h->ins_dirty, 2, tb[i].bucket);
+        if (step_done(h->ins_dirty) < 0)
+            goto fail;
+    }
+    if (exec_sql(h->db, "COMMIT") < 0)
+        goto fail;
+    h->n_wtags = 0;
+    return 0;
+fail:
+    set_error(h, "commit");
+    exec_sql(h->db, "ROLLBACK");
+    return -1;
+}
+
+/* Writer thread: rebuilds every hour listed in rollup_dirty from its
+ * minute rows, in one transaction. */
+static int hours_pass(hist_db *h)
+{
+    tbucket *d = NULL;
+    size_t n = 0, cap = 0;
+    if (exec_sql(h->db, "BEGIN") < 0)
+        goto fail;
+    int rc;
+    while ((rc = sqlite3_step(h->sel_dirty)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            tbucket *x = realloc(d, nc * sizeof *x);
+            if (!x) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            d = x;
+            cap = nc;
+        }
+        d[n++] = (tbucket){(uint32_t)sqlite3_column_int64(h->sel_dirty, 0),
+                           sqlite3_column_int64(h->sel_dirty, 1)};
+    }
+    sqlite3_reset(h->sel_dirty);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        /* retention already removed some of this hour's minutes */
+        if (d[i].bucket < h->m1_cutoff)
+            continue;
+        if (rebuild_1h(h, d[i].tag, d[i].bucket) < 0)
+            goto fail;
+    }
+    if (exec_sql(h->db, "DELETE FROM rollup_dirty") < 0 ||
+        exec_sql(h->db, "COMMIT") < 0)
+        goto fail;
+    free(d);
+    return 0;
+fail:
+    set_error(h, "hourly rollup");
+    exec_sql(h->db, "ROLLBACK");
+    free(d);
+    return -1;
+}
+
+static void retention_start(hist_db *h, int64_t now, bool by_request)
+{
+    h->ret_cut[0] = now - (int64_t)h->raw_days * DAY_NS;
+    /* a rollup row goes only when its whole bucket is older than the cut */
+    h->ret_cut[1] = now - (int64_t)h->m1_days * DAY_NS - MIN_NS + 1;
+    h->ret_cut[2] = now - (int64_t)h->h1_days * DAY_NS - HOUR_NS + 1;
+    h->raw_cutoff = h->ret_cut[0];
+    h->m1_cutoff = h->ret_cut[1] + MIN_NS - 1;
+    h->ret_active = true;
+    h->ret_by_request = by_request;
+    h->ret_table = 0;
+    h->ret_tag_i = 0;
+    h->ret_deleted = 0;
+    h->ret_failed = false;
+    h->ret_ntags = 0;
+    free(h->ret_tags);
+    h->ret_tags = NULL;
+    /* the tag ids in the database now (all of them, whoever wrote them) */
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    if (sqlite3_prepare_v2(h->db, "SELECT id FROM tags ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK) {
+        h->ret_failed = true;
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (h->ret_ntags == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            uint32_t *n = realloc(h->ret_tags, nc * sizeof *n);
+            if (!n) {
+                h->ret_failed = true;
+                break;
+            }
+            h->ret_tags = n;
+            cap = nc;
+        }
+        h->ret_tags[h->ret_ntags++] = (uint32_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Writer thread: deletes one slice (its own transaction); moves on to the
+ * next tag or table when a slice comes back short. */
+static void retention_slice(hist_db *h)
+{
+    if (h->ret_failed || h->ret_table >= 3) {
+        h->ret_active = false;
+        return;
+    }
+    if (h->ret_tag_i >= h->ret_ntags) {
+        h->ret_table++;
+        h->ret_tag_i = 0;
+        if (h->ret_table >= 3)
+            h->ret_active = false;
+        return;
+    }
+    sqlite3_stmt *st = h->del_slice[h->ret_table];
+    sqlite3_bind_int64(st, 1, h->ret_tags[h->ret_tag_i]);
+    sqlite3_bind_int64(st, 2, h->ret_cut[h->ret_table]);
+    sqlite3_bind_int(st, 3, HIST_SLICE_ROWS);
+    if (step_done(st) < 0) {
+        set_error(h, "retention");
+        h->ret_failed = true;
+        h->ret_active = false;
+        return;
+    }
+    int n = sqlite3_changes(h->db);
+    h->ret_deleted += n;
+    pthread_mutex_lock(&h->mu);
+    h->st.retention_deleted += (uint64_t)n;
+    pthread_mutex_unlock(&h->mu);
+    if (n < HIST_SLICE_ROWS)
+        h->ret_tag_i++;
+}
+
+static struct timespec abs_after_ns(int64_t ns)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t x = (int64_t)t.tv_nsec + ns;
+    t.tv_sec += x / NS_PER_S;
+    t.tv_nsec = x % NS_PER_S;
+    return t;
+}
+
+static void *writer_main(void *arg)
+{
+    hist_db *h = arg;
+    tbucket *tb = malloc(HIST_BATCH_MAX * sizeof *tb);
+    uint64_t next_ret = clk_mono_ns() + HIST_RET_FIRST_NS;
+    uint64_t first_queued = 0;  /* when the oldest queued sample was seen */
+    uint64_t last_hours = 0;    /* when hours_pass last ran */
+
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        uint64_t now = clk_mono_ns();
+        if (h->count > 0 && first_queued == 0)
+            first_queued = now;
+        bool batch_due = h->count > 0 &&
+            (h->count >= HIST_BATCH_MAX || h->flush_waiters > 0 || h->stop ||
+             now - first_queued >= (uint64_t)HIST_BATCH_NS);
+        bool ret_due = !h->ret_active && (h->ret_req || now >= next_ret);
+        /* hours wait for the queue to drain, unless someone is waiting */
+        bool hours_due = h->hours_dirty && !batch_due &&
+            (h->flush_waiters > 0 || h->stop || h->ret_req ||
+             now - last_hours >= (uint64_t)HIST_HOURS_NS);
+        if (h->stop && !batch_due && !hours_due)
+            break;      /* an unfinished retention resumes after reopening */
+        if (!batch_due && !ret_due && !hours_due && !h->ret_active) {
+            int64_t wait = h->count > 0
+                ? HIST_BATCH_NS - (int64_t)(now - first_queued)
+                : (int64_t)(next_ret - now);
+            if (h->hours_dirty &&
+                wait > HIST_HOURS_NS - (int64_t)(now - last_hours))
+                wait = HIST_HOURS_NS - (int64_t)(now - last_hours);
+            if (wait > NS_PER_S)
+                wait = NS_PER_S;
+            struct timespec ts = abs_after_ns(wait > 0 ? wait : 0);
+            pthread_cond_timedwait(&h->wake, &h->mu, &ts);
+            continue;
+        }
+        size_t n = 0;
+        if (batch_due) {
+            n = h->count < HIST_BATCH_MAX ? h->count : HIST_BATCH_MAX;
+            for (size_t i = 0; i < n; i++)
+                h->batch[i] = h->ring[(h->head + i) % h->cap];
+            h->head = (h->head + n) % h->cap;
+            h->count -= n;
+            first_queued = h->count > 0 ? now : 0;
+            /* new tag names travel with the batch that first uses them */
+            if (h->n_wtags + h->n_newtags > h->wtags_cap) {
+                size_t nc = h->n_wtags + h->n_newtags + 64;
+                hnewtag *w = realloc(h->wtags, nc * sizeof *w);
+                if (w) {
+                    h->wtags = w;
+                    h->wtags_cap = nc;
+                }
+            }
+            if (h->n_wtags + h->n_newtags <= h->wtags_cap) {
+                memcpy(h->wtags + h->n_wtags, h->newtags,
+                       h->n_newtags * sizeof *h->newtags);
+                h->n_wtags += h->n_newtags;
+                h->n_newtags = 0;
+            }
+        }
+        if (hours_due)
+            h->hours_dirty = false;
+        bool take_req = false;
+        int64_t req_now = 0;
+        if (ret_due) {
+            take_req = h->ret_req;
+            req_now = h->ret_req_now;
+            h->ret_req = false;
+        }
+        pthread_mutex_unlock(&h->mu);
+
+        int rc = 0, hrc = 0;
+        if (n > 0) {
+            rc = tb ? commit_batch(h, h->batch, n, tb) : -1;
+            for (size_t i = 0; i < n; i++)
+                if (h->batch[i].kind == VAL_STR)
+                    free(h->batch[i].x.s);
+        }
+        if (hours_due) {
+            hrc = hours_pass(h);
+            last_hours = clk_mono_ns();
+        }
+        if (ret_due) {
+            if (take_req) {
+                retention_start(h, req_now, true);
+            } else {
+                retention_start(h, clk_real_ns(), false);
+                next_ret = clk_mono_ns() + HIST_RET_EVERY_NS;
+            }
+        }
+        bool ret_finished = false;
+        if (h->ret_active) {
+            retention_slice(h);
+            ret_finished = !h->ret_active;
+        }
+
+        pthread_mutex_lock(&h->mu);
+        if (n > 0 && rc == 0)
+            h->hours_dirty = true;
+        if (hrc < 0)
+            h->error_gen++;
+        if (n > 0) {
+            h->done_seq += n;
+            if (rc == 0) {
+                h->st.written += n;
+                h->st.commits++;
+            } else {
+                h->st.dropped += n;
+                h->error_gen++;
+            }
+        }
+        if (ret_finished && h->ret_by_request) {
+            h->ret_result = h->ret_failed ? -1 : h->ret_deleted;
+            h->ret_gen++;
+        }
+        pthread_cond_broadcast(&h->done);
+    }
+    pthread_mutex_unlock(&h->mu);
+    free(tb);
+    return NULL;
+}
+
+/* ---- public: lifecycle and writing -------------------------------------- */
+
+static void hist_destroy(hist_db *h)
+{
+    sqlite3_finalize(h->ins_sample);
+    sqlite3_finalize(h->ins_tag);
+    sqlite3_finalize(h->sel_raw);
+    sqlite3_finalize(h->sel_1m);
+    sqlite3_finalize(h->put_1m);
+    sqlite3_finalize(h->put_1h);
+    sqlite3_finalize(h->del_1m);
+    sqlite3_finalize(h->del_1h);
+    sqlite3_finalize(h->ins_dirty);
+    sqlite3_finalize(h->sel_dirty);
+    for (int t = 0; t < 3; t++)
+        sqlite3_finalize(h->del_slice[t]);
+    sqlite3_close(h->db);
+    for (size_t i = 0; i < h->count; i++) {
+        hrec *r = &h->ring[(h->head + i) % h->cap];
+        if (r->kind == VAL_STR)
+            free(r->x.s);
+    }
+    free(h->ring);
+    free(h->batch);
+    for (size_t i = 0; i < h->n_names; i++)
+        free(h->names[i]);
+    free(h->names);
+    free(h->ids);
+    free(h->slots);
+    free(h->newtags);
+    free(h->wtags);
+    free(h->ret_tags);
+    free(h->path);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->wake);
+    pthread_cond_destroy(&h->done);
+    free(h);
+}
+
+hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
+{
+    if (!o || !o->path || !*o->path) {
+        snprintf(err, errlen, "history: no database path");
+        return NULL;
+    }
+    if (o->raw_days < 0 || o->rollup_1m_days < 0 || o->rollup_1h_days < 0) {
+        snprintf(err, errlen, "%s: retention days must not be negative",
+                 o->path);
+        return NULL;
+    }
+    hist_db *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "%s: out of memory", o->path);
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&h->done, NULL);
+    h->path = strdup(o->path);
+    h->raw_days = o->raw_days ? o->raw_days : 30;
+    h->m1_days = o->rollup_1m_days ? o->rollup_1m_days : 400;
+    h->h1_days = o->rollup_1h_days ? o->rollup_1h_days : 3650;
+    h->cap = o->queue_cap ? o->queue_cap : 1000000;
+    h->next_id = 1;
+    h->raw_cutoff = INT64_MIN;
+    h->hours_dirty = true;  /* a previous run may have left some */
+    h->m1_cutoff = INT64_MIN;
+    /* untouched pages of a big ring cost address space only */
+    h->ring = malloc(h->cap * sizeof *h->ring);
+    h->batch = malloc(HIST_BATCH_MAX * sizeof *h->batch);
+    if (!h->path || !h->ring || !h->batch) {
+        snprintf(err, errlen, "%s: out of memory", o->path);
+        hist_destroy(h);
+        return NULL;
+    }
+    if (mkdirs_for(h->path) < 0) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", o->path,
+                 strerror(errno));
+        hist_destroy(h);
+        return NULL;
+    }
+    if (db_setup(h) < 0) {
+        snprintf(err, errlen, "%s: %s", o->path,
+                 h->db ? sqlite3_errmsg(h->db) : "out of memory");
+        hist_destroy(h);
+        return NULL;
+    }
+    if (pthread_create(&h->thread, NULL, writer_main, h) != 0) {
+        snprintf(err, errlen, "%s: cannot start the writer thread", o->path);
+        hist_destroy(h);
+        return NULL;
+    }
+    h->thread_started = true;
+    return h;
+}
+
+void hist_close(hist_db *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = true;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    if (h->thread_started)
+        pthread_join(h->thread, NULL);
+    hist_destroy(h);
+}
+
+size_t hist_submit(hist_db *h, const hist_sample *s, size_t n)
+{
+    size_t ok = 0;
+    pthread_mutex_lock(&h->mu);
+    h->st.submitted += n;
+    for (size_t i = 0; i < n && h->count < h->cap; i++) {
+        if (!s[i].tag || (unsigned)s[i].s.v.kind > VAL_STR)
+            continue;
+        uint32_t id = intern(h, s[i].tag);
+        if (id == 0)
+            continue;
+        const val_sample *v = &s[i].s;
+        hrec r = {.ts = v->ts_ns, .tag = id, .kind = (uint8_t)v->v.kind,
+                  .q = (uint8_t)v->q, .exc = v->exc};
+        switch (v->v.kind) {
+        case VAL_BOOL: r.x.i = v->v.b ? 1 : 0; break;
+        case VAL_INT: r.x.i = v->v.i; break;
+        case VAL_UINT: r.x.u = v->v.u; break;
+        case VAL_REAL: r.x.d = v->v.d; break;
+        case VAL_STR:
+            r.x.s = strndup(v->v.s, VAL_STR_MAX);
+            if (!r.x.s)
+                continue;
+            break;
+        case VAL_NONE: break;
+        }
+        h->ring[(h->head + h->count) % h->cap] = r;
+        h->count++;
+        ok++;
+    }
+    h->accepted_seq += ok;
+    h->st.dropped += n - ok;
+    if (h->count >= HIST_BATCH_MAX)
+        pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+int hist_flush(hist_db *h)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t target = h->accepted_seq;
+    uint64_t gen = h->error_gen;
+    h->flush_waiters++;
+    pthread_cond_signal(&h->wake);
+    while (h->done_seq < target || h->hours_dirty)
+        pthread_cond_wait(&h->done, &h->mu);
+    h->flush_waiters--;
+    int rc = h->error_gen == gen ? 0 : -1;
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+void hist_get_stats(hist_db *h, hist_stats *out)
+{
+    pthread_mutex_lock(&h->mu);
+    *out = h->st;
+    out->queued = h->count;
+    pthread_mutex_unlock(&h->mu);
+}
+
+long hist_retention_run(hist_db *h, int64_t now_ns)
+{
+    pthread_mutex_lock(&h->mu);
+    /* one request at a time */
+    while (h->ret_req)
+        pthread_cond_wait(&h->done, &h->mu);
+    uint64_t gen = h->ret_gen;
+    h->ret_req = true;
+    h->ret_req_now = now_ns;
+    pthread_cond_signal(&h->wake);
+    while (h->ret_gen == gen)
+        pthread_cond_wait(&h->done, &h->mu);
+    long r = h->ret_result;
+    pthread_mutex_unlock(&h->mu);
+    return r;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static sqlite3 *open_reader(const hist_db *h, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(h->path, &db, SQLITE_OPEN_READONLY |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", h->path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    exec_sql(db, "PRAGMA mmap_size=1073741824");
+    return db;
+}
+
+static int q_error(sqlite3 *db, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
+    return -1;
+}
+
+/* 0 unknown tag, -1 error, else the id. */
+static int64_t tag_id(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM tags WHERE name = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+                                  : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return id;
+}
+
+typedef struct {
+    hist_series *s;
+    size_t cap;
+} sbuf;
+
+static int push_point(sbuf *b, int64_t ts, double v)
+{
+    hist_series *s = b->s;
+    if (s->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        int64_t *t = realloc(s->ts, nc * sizeof *t);
+        if (!t)
+            return -1;
+        s->ts = t;
+        double *d = realloc(s->v, nc * sizeof *d);
+        if (!d)
+            return -1;
+        s->v = d;
+        b->cap = nc;
+    }
+    s->ts[s->n] = ts;
+    s->v[s->n] = v;
+    s->n++;
+    return 0;
+}
+
+/* One query bucket being filled. */
+typedef struct {
+    bool any, good;
+    int64_t first_ts;
+    double min, max;
+    int64_t min_ts, max_ts;
+} qbucket;
+
+static int emit_bucket(sbuf *b, const qbucket *q)
+{
+    if (!q->any)
+        return 0;
+    if (!q->good)
+        return push_point(b, q->first_ts, NAN);
+    if (q->min_ts == q->max_ts || q->min == q->max)
+        return push_point(b, q->min_ts, q->min);
+    if (q->min_ts < q->max_ts)
+        return push_point(b, q->min_ts, q->min) < 0 ? -1
+             : push_point(b, q->max_ts, q->max);
+    return push_point(b, q->max_ts, q->max) < 0 ? -1
+         : push_point(b, q->min_ts, q->min);
+}
+
+static void bucket_add(qbucket *q, int64_t ts, bool good, double mn,
+                       int64_t mn_ts, double mx, int64_t mx_ts)
+{
+    if (!q->any) {
+        q->any = true;
+        q->first_ts = ts;
+    }
+    if (!good)
+        return;
+    if (!q->good || mn < q->min) {
+        q->min = mn;
+        q->min_ts = mn_ts;
+    }
+    if (!q->good || mx > q->max) {
+        q->max = mx;
+        q->max_ts = mx_ts;
+    }
+    q->good = true;
+}
+
+/* Estimated raw samples of a tag in [from, to), from the hourly counts. */
+static int estimate_raw(sqlite3 *db, int64_t id, int64_t from, int64_t to,
+                        double *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT bucket, n FROM rollup_1h WHERE tag = ?"
+                           " AND bucket >= ? AND bucket < ?", -1, &st, NULL)
+        != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, floor_to(from, HOUR_NS));
+    sqlite3_bind_int64(st, 3, to);
+    double est = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t b = sqlite3_column_int64(st, 0);
+        int64_t lo = b > from ? b : from;
+        int64_t hi = b + HOUR_NS < to ? b + HOUR_NS : to;
+        if (hi > lo)
+            est += (double)sqlite3_column_int64(st, 1) *
+                   (double)(hi - lo) / (double)HOUR_NS;
+    }
+    sqlite3_finalize(st);
+    *out = est;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Raw samples: all of them when they fit in `points`, else min/max per
+ * bucket. */
+static int query_raw(sqlite3 *db, int64_t id, int64_t from, int64_t to,
+                     size_t points, size_t nb, int64_t w, sbuf *b)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT ts, CASE WHEN quality = 1 AND kind"
+                           " BETWEEN 1 AND 4 THEN value END FROM samples"
+                           " WHERE tag = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double v = sqlite3_column_type(st, 1) == SQLITE_NULL
+                   ? NAN : sqlite3_column_double(st, 1);
+        if (push_point(b, sqlite3_column_int64(st, 0), v) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    hist_series *s = b->s;
+    if (s->n <= points)
+        return 0;
+    /* downsample in place: the output never overtakes the input */
+    size_t n_in = s->n, out = 0, cur = SIZE_MAX;
+    qbucket q = {0};
+    for (size_t i = 0; i < n_in; i++) {
+        int64_t ts = s->ts[i];
+        double v = s->v[i];
+        size_t k = (size_t)((ts - from) / w);
+        if (k >= nb)
+            k = nb - 1;
+        if (k != cur) {
+            s->n = out;
+            if (emit_bucket(b, &q) < 0)
+                return -1;
+            out = s->n;
+            q = (qbucket){0};
+            cur = k;
+        }
+        bucket_add(&q, ts, !isnan(v), v, ts, v, ts);
+    }
+    s->n = out;
+    return emit_bucket(b, &q);
+}
+
+static int query_rollup(sqlite3 *db, const char *table, int64_t width,
+                        int64_t id, int64_t from, int64_t to, size_t nb,
+                        int64_t w, sbuf *b)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT bucket, nv, min, min_ts, max, max_ts"
+             " FROM %s WHERE tag = ? AND bucket >= ? AND bucket < ?"
+             " ORDER BY bucket", table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    /* query buckets on the rollup's own grid, so that no rollup row
+     * straddles two of them */
+    int64_t origin = floor_to(from, width);
+    int64_t w2 = (w + width - 1) / width * width;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, origin);
+    sqlite3_bind_int64(st, 3, to);
+    size_t cur = SIZE_MAX;
+    qbucket q = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t bk = sqlite3_column_int64(st, 0);
+        size_t k = (size_t)((bk - origin) / w2);
+        if (k >= nb)
+            k = nb - 1;
+        if (k != cur) {
+            if (emit_bucket(b, &q) < 0) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            q = (qbucket){0};
+            cur = k;
+        }
+        bool good = sqlite3_column_int64(st, 1) > 0;
+        bucket_add(&q, bk, good, sqlite3_column_double(st, 2),
+                   sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4),
+                   sqlite3_column_int64(st, 5));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    return emit_bucket(b, &q);
+}
+
+int hist_query(hist_db *h, const char *const *tags, size_t n_tags,
+               int64_t from_ns, int64_t to_ns, size_t points,
+               hist_result **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (to_ns <= from_ns) {
+        snprintf(err, errlen, "history query: empty time range");
+        return -1;
+    }
+    hist_result *r = calloc(1, sizeof *r);
+    if (!r || (n_tags && !(r->series = calloc(n_tags, sizeof *r->series)))) {
+        free(r);
+        snprintf(err, errlen, "history query: out of memory");
+        return -1;
+    }
+    sqlite3 *db = open_reader(h, err, errlen);
+    if (!db) {
+        free(r->series);
+        free(r);
+        return -1;
+    }
+    size_t nb = points / 2 ? points / 2 : 1;
+    int64_t span = to_ns - from_ns;
+    int64_t w = span / (int64_t)nb + (span % (int64_t)nb != 0);
+    int64_t now = clk_real_ns();
+    int64_t raw_horizon = now - (int64_t)h->raw_days * DAY_NS;
+    int64_t m1_horizon = now - (int64_t)h->m1_days * DAY_NS;
+    int rc = 0;
+    for (size_t i = 0; i < n_tags && rc == 0; i++) {
+        hist_series *s = &r->series[i];
+        r->n_series++;
+        s->source = "raw";
+        if (!(s->tag = strdup(tags[i]))) {
+            snprintf(err, errlen, "history query: out of memory");
+            rc = -1;
+            break;
+        }
+        int64_t id = tag_id(db, tags[i]);
+        if (id < 0) {
+            rc = q_error(db, err, errlen, "history query");
+            break;
+        }
+        if (id == 0)
+            continue;   /* never recorded: an empty series */
+        bool raw_kept = from_ns >= raw_horizon;
+        double est = 0;
+        if (raw_kept && estimate_raw(db, id, from_ns, to_ns, &est) < 0) {
+            rc = q_error(db, err, errlen, "history query");
+            break;
+        }
+        double scan_max = points > HIST_RAW_SCAN_MAX ? (double)points
+                                                     : HIST_RAW_SCAN_MAX;
+        if (raw_kept && est <= scan_max)
+            s->source = "raw";
+        else if (span / HOUR_NS >= (int64_t)nb)
+            s->source = "1h";
+        else if (span / MIN_NS >= (int64_t)nb)
+            s->source = "1m";
+        else if (raw_kept)
+            s->source = "raw";           /* the rollups would be too coarse */
+        else
+            s->source = from_ns >= m1_horizon ? "1m" : "1h";
+        sbuf b = {s, 0};
+        int q;
+        if (s->source[0] == 'r')
+            q = query_raw(db, id, from_ns, to_ns, points, nb, w, &b);
+        else if (s->source[1] == 'm')
+            q = query_rollup(db, "rollup_1m", MIN_NS, id, from_ns, to_ns, nb,
+                             w, &b);
+        else
+            q = query_rollup(db, "rollup_1h", HOUR_NS, id, from_ns, to_ns, nb,
+                             w, &b);
+        if (q < 0)
+            rc = q_error(db, err, errlen, "history query");
+    }
+    sqlite3_close(db);
+    if (rc < 0) {
+        hist_result_free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void hist_result_free(hist_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_series; i++) {
+        free(r->series[i].tag);
+        free(r->series[i].ts);
+        free(r->series[i].v);
+    }
+    free(r->series);
+    free(r);
+}
+
+/* Reads one row of the raw cursor back into a val_sample. */
+static void row_sample(sqlite3_stmt *st, val_sample *s)
+{
+    memset(s, 0, sizeof *s);
+    s->ts_ns = sqlite3_column_int64(st, 0);
+    s->v.kind = (val_kind)sqlite3_column_int(st, 1);
+    switch (s->v.kind) {
+    case VAL_BOOL: s->v.b = sqlite3_column_int64(st, 2) != 0; break;
+    case VAL_INT: s->v.i = sqlite3_column_int64(st, 2); break;
+    case VAL_UINT: {
+        const char *t = (const char *)sqlite3_column_text(st, 3);
+        char *end;
+        errno = 0;
+        s->v.u = t ? strtoull(t, &end, 10) : 0;
+        break;
+    }
+    case VAL_REAL: s->v.d = sqlite3_column_double(st, 2); break;
+    case VAL_STR: {
+        const char *t = (const char *)sqlite3_column_text(st, 3);
+        snprintf(s->v.s, sizeof s->v.s, "%s", t ? t : "");
+        break;
+    }
+    case VAL_NONE: break;
+    default: s->v.kind = VAL_NONE; break;
+    }
+    s->q = (val_quality)sqlite3_column_int(st, 4);
+    s->exc = (uint8_t)sqlite3_column_int(st, 5);
+}
+
+int hist_each_raw(hist_db *h, const char *const *tags, size_t n_tags,
+                  int64_t from_ns, int64_t to_ns,
+                  int (*cb)(void *ctx, const char *tag, const val_sample *s),
+                  void *ctx, char *err, size_t errlen)
+{
+    sqlite3 *db = open_reader(h, err, errlen);
+    if (!db)
+        return -1;
+    /* one cursor per tag on the primary key, merged by time: streams any
+     * range without sorting it */
+    sqlite3_stmt **cur = calloc(n_tags ? n_tags : 1, sizeof *cur);
+    bool *live = calloc(n_tags ? n_tags : 1, sizeof *live);
+    int rc = 0;
+    if (!cur || !live) {
+        snprintf(err, errlen, "history export: out of memory");
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < n_tags; i++) {
+        int64_t id = tag_id(db, tags[i]);
+        if (id < 0) {
+            rc = q_error(db, err, errlen, "history export");
+            goto out;
+        }
+        if (id == 0)
+            continue;
+        if (sqlite3_prepare_v2(db, "SELECT ts, kind, value, text, quality, exc"
+                               " FROM samples WHERE tag = ? AND ts >= ?"
+                               " AND ts < ? ORDER BY ts", -1, &cur[i], NULL)
+            != SQLITE_OK) {
+            rc = q_error(db, err, errlen, "history export");
+            goto out;
+        }
+        sqlite3_bind_int64(cur[i], 1, id);
+        sqlite3_bind_int64(cur[i], 2, from_ns);
+        sqlite3_bind_int64(cur[i], 3, to_ns);
+        int s = sqlite3_step(cur[i]);
+        if (s != SQLITE_ROW && s != SQLITE_DONE) {
+            rc = q_error(db, err, errlen, "history export");
+            goto out;
+        }
+        live[i] = s == SQLITE_ROW;
+    }
+    for (;;) {
+        size_t best = SIZE_MAX;
+        int64_t best_ts = 0;
+        for (size_t i = 0; i < n_tags; i++) {
+            if (!live[i])
+                continue;
+            int64_t ts = sqlite3_column_int64(cur[i], 0);
+            if (best == SIZE_MAX || ts < best_ts) {
+                best = i;
+                best_ts = ts;
+            }
+        }
+        if (best == SIZE_MAX)
+            break;
+        val_sample s;
+        row_sample(cur[best], &s);
+        if (cb(ctx, tags[best], &s) != 0)
+            break;
+        int st = sqlite3_step(cur[best]);
+        if (st != SQLITE_ROW && st != SQLITE_DONE) {
+            rc = q_error(db, err, errlen, "history export");
+            goto out;
+        }
+        live[best] = st == SQLITE_ROW;
+    }
+out:
+    if (cur)
+        for (size_t i = 0; i < n_tags; i++)
+            sqlite3_finalize(cur[i]);
+    free(cur);
+    free(live);
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,0 +1,193 @@
+/*
+ * plcmap.h - station and PLC register maps: the data model and its loader.
+ *
+ * A map file is YAML (libyaml).  lockbridge accepts either a station file
+ * (`station:` + `plcs:`, where each entry of `plcs` is a path relative to the
+ * station file or an inline PLC map) or a single PLC file (`id:`, `host:`,
+ * `tags:`), which is wrapped into a station of one PLC whose id is the PLC's.
+ *
+ * Loading parses, fills defaults, then runs a check pass over the whole
+ * station (duplicates, overlaps, limits).  Every problem found is reported,
+ * not just the first, each as "file:line:col: message" with the position of
+ * the offending YAML node (1-based line and column, as editors count).
+ *
+ * Addresses in the model are always protocol addresses (0-based, as they go
+ * on the wire); `address_base: 1` in a file only changes how the file is
+ * read.  The model is immutable after map_load() and may be read from any
+ * thread without locking.
+ */
+#ifndef LB_PLCMAP_H
+#define LB_PLCMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Modbus protocol limits (Modbus Application Protocol v1.1b3, 6.1-6.4):
+ * one read returns at most 2000 coils/discrete inputs or 125 registers. */
+#define MAP_MAX_BITS 2000
+#define MAP_MAX_REGS 125
+
+typedef enum { MAP_COIL, MAP_DISCRETE, MAP_INPUT, MAP_HOLDING } map_table;
+
+typedef enum {
+    MAP_BOOL, MAP_U16, MAP_I16, MAP_U32, MAP_I32,
+    MAP_U64, MAP_I64, MAP_F32, MAP_F64, MAP_STRING
+} map_type;
+
+/* Order of the bytes of a multi-register value, written as the bytes of a
+ * 32-bit value A (most significant) .. D as they appear on the wire.
+ * ABCD: big-endian words, most significant word first (Modbus default).
+ * CDAB: words swapped.  BADC: bytes swapped in each word.  DCBA: both.
+ * For 64-bit values the same rule extends: CDAB reverses the four words,
+ * BADC swaps bytes within each word.  Strings use only the byte part:
+ * ABCD/CDAB = first character in the high byte, BADC/DCBA = in the low. */
+typedef enum { MAP_ABCD, MAP_CDAB, MAP_BADC, MAP_DCBA } map_order;
+
+/* A bilingual text; zh may be NULL, en is never NULL after loading. */
+typedef struct {
+    char *en;
+    char *zh;
+} map_text;
+
+typedef struct {
+    int64_t value;
+    map_text label;
+} map_state;
+
+typedef struct {
+    char *name;          /* "fast", "slow", ... */
+    uint64_t period_ns;
+    bool sample;         /* `mode: sample`: every poll is written (issue 3) */
+} map_group;
+
+typedef struct {
+    char *id;            /* local id, e.g. "left_leaf_position" */
+    char *full_id;       /* "<plc id>.<id>", unique in the station */
+    map_text name;       /* defaults to the id */
+    char *description;   /* optional, NULL when absent */
+    map_table table;
+    uint16_t address;    /* protocol address (0-based) */
+    map_type type;
+    int bit;             /* 0..15 for a bool taken from a register, else -1 */
+    map_order order;     /* the tag's `order`, else the PLC's word_order */
+    uint16_t length;     /* string: registers; others: 0 */
+    uint16_t nregs;      /* registers (or bits, for coil/discrete) occupied */
+    double scale;        /* 1 when absent */
+    double offset;       /* 0 when absent */
+    bool scaled;         /* scale != 1 or offset != 0: value becomes VAL_REAL */
+    char *unit;          /* NULL when absent */
+    int group;           /* index into the PLC's groups */
+    double deadband;     /* 0: every change is news */
+    bool has_range;      /* display range `range: [min, max]` */
+    double range_min, range_max;
+    map_state *states;   /* enumerated state codes, NULL when none */
+    size_t n_states;
+    int line, col;       /* where the tag is defined */
+} map_tag;
+
+typedef struct {
+    char *id;
+    map_text name;
+    char *description;
+    bool enabled;        /* `enabled: false` keeps the map but never polls */
+    char *host;
+    int port;            /* default 502 */
+    int unit;            /* Modbus unit id, default 1 */
+    uint64_t timeout_ns; /* response timeout, default 500 ms */
+    map_order word_order;/* default ABCD */
+    int address_base;    /* 0 or 1, as written in the file */
+    int max_gap;         /* registers/bits a request may read but not use
+                            to save a request; default 16 */
+    map_group *groups;   /* default: fast 1 s */
+    size_t n_groups;
+    map_tag *tags;
+    size_t n_tags;
+    char *file;          /* the file the PLC was defined in */
+    int line, col;
+} map_plc;
+
+/* `history:` in a station file: the embedded SQLite history (issue 3). */
+typedef struct {
+    bool enabled;        /* default true; `history: off` or enabled: false */
+    char *path;          /* default "data/history.db", relative to the
+                            working directory */
+    int raw_days;        /* default 30 */
+    int rollup_1m_days;  /* default 400 */
+    int rollup_1h_days;  /* default 3650 */
+} map_history;
+
+/* `influx:` in a station file: an optional line-protocol destination.
+ * Secrets are never in the file: they are named by environment variable or
+ * by a file path, and resolved when the bridge starts. */
+typedef struct {
+    bool enabled;             /* the section is present */
+    char *url;                /* required */
+    char *database;           /* 1.x / VictoriaMetrics */
+    char *rp;
+    char *username;
+    char *password_env, *password_file;
+    char *org, *bucket;       /* 2.x: both set */
+    char *token_env, *token_file;
+    char *precision;          /* "ns" (default), "us", "ms", "s" */
+    size_t batch_points;      /* default 5000 */
+    uint64_t batch_age_ns;    /* default 1 s */
+    bool gzip;                /* default false */
+    uint64_t timeout_ns;      /* default 10 s */
+    char *spool_dir;          /* default "data/spool" */
+    uint64_t spool_max_bytes; /* default 1 GiB; `spool_max: 512MiB` */
+    int line, col;
+} map_influx;
+
+typedef struct {
+    char *id;
+    map_text name;
+    char *timezone;      /* IANA name, default "UTC" */
+    uint64_t heartbeat_ns; /* `heartbeat: 1m`: every tag written at least
+                              this often (default 60 s; 0 = off) */
+    map_history history;
+    map_influx influx;
+    map_plc *plcs;
+    size_t n_plcs;
+    char *file;          /* path as given to map_load */
+} map_station;
+
+/* A growing list of "file:line:col: message" strings. */
+typedef struct {
+    char **msgs;
+    size_t n, cap;
+} map_errors;
+
+/* Loads and checks a station or PLC file.  Returns a station owned by the
+ * caller (map_free) or NULL when anything is wrong; every error found is
+ * appended to errs (which the caller frees with map_errors_free).  I/O
+ * errors are reported the same way ("file: cannot open: reason"). */
+map_station *map_load(const char *path, map_errors *errs);
+void map_free(map_station *st);
+
+void map_errors_free(map_errors *errs);
+/* Appends a formatted message; used by the loader and its helpers. */
+void map_errors_add(map_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Lookup helpers; NULL when absent.  full_id is "<plc>.<tag>". */
+const map_plc *map_find_plc(const map_station *st, const char *id);
+const map_tag *map_find_tag(const map_station *st, const char *full_id);
+
+/* Names as written in files: "coil", "u16", "ABCD", ... */
+const char *map_table_name(map_table t);
+const char *map_type_name(map_type t);
+const char *map_order_name(map_order o);
+/* True for tables whose elements are single bits (coil, discrete). */
+bool map_table_is_bits(map_table t);
+
+/* Registers a value of this type occupies (string: length; bool: 1). */
+uint16_t map_type_regs(map_type t, uint16_t length);
+
+/* The state label for a value, NULL when the tag has no such state. */
+const map_text *map_state_label(const map_tag *t, int64_t value);
+
+/* Parses "500ms", "2s", "1.5s", "1m", "100us" into ns; -1 on error. */
+int map_parse_duration(const char *s, uint64_t *ns);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * poller.h - one PLC's poll loop: connection, requests, decoding, stats.
+ *
+ * A poller owns one modbus_t and, once started, one thread; nothing else
+ * touches either, so a PLC that hangs delays only itself.  Each poll group
+ * runs on absolute deadlines (sched.h); each group's reads are planned once
+ * at creation (plan.h).  Only function codes 1-4 (read coils, read discrete
+ * inputs, read holding registers, read input registers) are ever sent: the
+ * bridge never writes to a PLC.
+ *
+ * Failures: a Modbus exception marks the tags of that request device-error
+ * and keeps the connection; a timeout, a dropped connection, a reply with
+ * the wrong transaction id, length or unit, or garbage closes the
+ * connection (a late or stray reply would otherwise be taken for the next
+ * one) and marks every tag of the PLC comm-failure.  Reconnection backs off
+ * exponentially from 250 ms to 5 s with jitter.  libmodbus's own
+ * MODBUS_ERROR_RECOVERY_LINK is never enabled: it retries forever inside the
+ * call.
+ */
+#ifndef LB_POLLER_H
+#define LB_POLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dhist.h"
+#include "plcmap.h"
+#include "tagstore.h"
+
+typedef struct poll_plc poll_plc;
+
+typedef struct {
+    uint64_t cycles;          /* poll-group cycles run */
+    uint64_t requests;        /* Modbus requests sent */
+    uint64_t registers;       /* registers/bits received in good replies */
+    uint64_t err_timeout;     /* no reply within the timeout */
+    uint64_t err_conn;        /* connect failed, connection dropped/reset */
+    uint64_t err_exception;   /* Modbus exception replies */
+    uint64_t err_malformed;   /* wrong transaction id, length, unit, garbage */
+    uint64_t err_decode;      /* tag values that failed to decode */
+    uint64_t connects;        /* successful connects */
+    uint64_t reconnects;      /* successful connects after a failure */
+    uint64_t deadline_misses; /* poll deadlines skipped (overruns) */
+    bool connected;
+    uint8_t last_exception;
+    int64_t last_ok_ns;       /* wall-clock time of the last good reply */
+    char last_error[128];     /* empty when none yet */
+    dhist response_us;         /* request round trips */
+    dhist lateness_us;         /* cycle start minus its deadline */
+} poll_stats;
+
+/* plc_index: the PLC's index in the station (for the tag store).  The map
+ * and the store must outlive the poller.  NULL on allocation failure. */
+poll_plc *poll_new(const map_station *st, size_t plc_index, tag_store *ts);
+/* Stops the thread if running, closes the connection, frees. */
+void poll_free(poll_plc *p);
+
+/* Starts the poll thread.  0, or -1 with errno. */
+int poll_start(poll_plc *p);
+/* Asks the thread to stop and joins it (returns within the PLC's timeout). */
+void poll_stop(poll_plc *p);
+
+/* Runs one cycle of group g now, on the calling thread, connecting first if
+ * needed (one attempt, ignoring the back-off).  For `lockbridge read` and
+ * benchmarks; never while the thread runs.  Returns 0 when every request
+ * was answered, -1 otherwise. */
+int poll_cycle(poll_plc *p, int g);
+
+/* Runs every group once (poll_cycle for each).  0 when all answered. */
+int poll_once(poll_plc *p);
+
+/* A consistent copy of the statistics; any thread. */
+void poll_get_stats(poll_plc *p, poll_stats *out);
+
+const map_plc *poll_map(const poll_plc *p);
+
+#endif

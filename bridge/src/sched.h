@@ -1,0 +1,45 @@
+/*
+ * sched.h - poll groups on absolute deadlines.
+ *
+ * Each group's deadlines are start + k * period, computed from the start,
+ * never from when the previous poll finished, so cycles do not drift.  When
+ * a poll overruns one or more deadlines, those deadlines are counted as
+ * missed and skipped, not queued: the next poll runs at the next deadline
+ * still in the future.  Pure: the caller passes the monotonic time in, so
+ * tests drive it with a stub clock.  Not thread-safe; one per poller.
+ */
+#ifndef LB_SCHED_H
+#define LB_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCHED_MAX_GROUPS 16
+
+typedef struct {
+    uint64_t period_ns;
+    uint64_t next_ns;    /* next deadline (monotonic ns) */
+    uint64_t missed;     /* deadlines skipped because a poll overran */
+    uint64_t runs;
+} sched_group;
+
+typedef struct {
+    sched_group g[SCHED_MAX_GROUPS];
+    size_t n;
+} sched;
+
+/* All groups get their first deadline at start_ns. */
+void sched_init(sched *s, const uint64_t *periods_ns, size_t n,
+                uint64_t start_ns);
+
+/* The group whose deadline is earliest (lowest index on ties), and that
+ * deadline in *deadline_ns.  -1 when there are no groups. */
+int sched_next(const sched *s, uint64_t *deadline_ns);
+
+/* Marks group g as polled, its poll having finished at now_ns: advances its
+ * deadline by whole periods past now_ns, counting every deadline skipped
+ * (a deadline equal to now_ns is still due, not missed). Returns the number
+ * of deadlines missed by this call. */
+uint64_t sched_done(sched *s, int g, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * tagstore.c - current values and the change queue (see tagstore.h).
+ *
+ * Locking: each PLC's slots have their own mutex, taken by that PLC's
+ * poller while it publishes and briefly by readers; the change queue has one
+ * mutex, always taken after a PLC mutex (never the other way round), so the
+ * order is fixed and pollers of different PLCs only meet at the queue.
+ */
+#include "tagstore.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    val_sample cur;        /* last reported sample */
+    val_sample last;       /* last published sample, reported or not */
+    bool sample_mode;      /* the tag's poll group writes every poll */
+    int64_t last_seen_ns;  /* last good response, reported or not */
+    int64_t max_age_ns;    /* 0: never stale */
+    const map_tag *tag;
+    uint32_t plc;
+} tag_slot;
+
+struct tag_store {
+    const map_station *st;
+    size_t n;
+    tag_slot *slots;
+    uint32_t *base;            /* per PLC */
+    pthread_mutex_t *plc_mu;   /* per PLC */
+
+    pthread_mutex_t q_mu;
+    tag_change *ring;
+    size_t cap, head, len;
+    uint64_t published, changes, dropped;
+    void (*notify)(void *);
+    void *notify_ctx;
+};
+
+tag_store *tag_store_new(const map_station *st, size_t queue_cap)
+{
+    tag_store *ts = calloc(1, sizeof *ts);
+    if (!ts)
+        return NULL;
+    ts->st = st;
+    ts->cap = queue_cap ? queue_cap : 65536;
+    for (size_t p = 0; p < st->n_plcs; p++)
+        ts->n += st->plcs[p].n_tags;
+    ts->slots = calloc(ts->n ? ts->n : 1, sizeof *ts->slots);
+    ts->base = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->base);
+    ts->plc_mu = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->plc_mu);
+    ts->ring = calloc(ts->cap, sizeof *ts->ring);
+    if (!ts->slots || !ts->base || !ts->plc_mu || !ts->ring) {
+        free(ts->slots);
+        free(ts->base);
+        free(ts->plc_mu);
+        free(ts->ring);
+        free(ts);
+        return NULL;
+    }
+    uint32_t i = 0;
+    for (size_t p = 0; p < st->n_plcs; p++) {
+        ts->base[p] = i;
+        pthread_mutex_init(&ts->plc_mu[p], NULL);
+        for (size_t t = 0; t < st->plcs[p].n_tags; t++, i++) {
+            const map_plc *plc = &st->plcs[p];
+            ts->slots[i].tag = &plc->tags[t];
+            ts->slots[i].plc = (uint32_t)p;
+            ts->slots[i].sample_mode =
+                plc->tags[t].group >= 0 &&
+                (size_t)plc->tags[t].group < plc->n_groups &&
+                plc->groups[plc->tags[t].group].sample;
+        }
+    }
+    pthread_mutex_init(&ts->q_mu, NULL);
+    return ts;
+}
+
+void tag_store_free(tag_store *ts)
+{
+    if (!ts)
+        return;
+    for (size_t p = 0; p < ts->st->n_plcs; p++)
+        pthread_mutex_destroy(&ts->plc_mu[p]);
+    pthread_mutex_destroy(&ts->q_mu);
+    free(ts->slots);
+    free(ts->base);
+    free(ts->plc_mu);
+    free(ts->ring);
+    free(ts);
+}
+
+size_t tag_store_count(const tag_store *ts) { return ts->n; }
+
+uint32_t tag_store_base(const tag_store *ts, size_t plc_index)
+{
+    return ts->base[plc_index];
+}
+
+const map_tag *tag_store_tag(const tag_store *ts, uint32_t idx)
+{
+    return idx < ts->n ? ts->slots[idx].tag : NULL;
+}
+
+const map_plc *tag_store_plc(const tag_store *ts, uint32_t idx)
+{
+    return idx < ts->n ? &ts->st->plcs[ts->slots[idx].plc] : NULL;
+}
+
+long tag_store_find(const tag_store *ts, const char *full_id)
+{
+    /* Linear: used at start-up and by tools, never per sample. */
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->slots[i].tag->full_id, full_id) == 0)
+            return (long)i;
+    return -1;
+}
+
+void tag_store_set_notify(tag_store *ts, void (*fn)(void *), void *ctx)
+{
+    pthread_mutex_lock(&ts->q_mu);
+    ts->notify = fn;
+    ts->notify_ctx = ctx;
+    pthread_mutex_unlock(&ts->q_mu);
+}
+
+void tag_store_set_max_age(tag_store *ts, uint32_t idx, int64_t max_age_ns)
+{
+    if (idx >= ts->n)
+        return;
+    pthread_mutex_lock(&ts->plc_mu[ts->slots[idx].plc]);
+    ts->slots[idx].max_age_ns = max_age_ns;
+    pthread_mutex_unlock(&ts->plc_mu[ts->slots[idx].plc]);
+}
+
+/* Is s news compared with the last reported sample? */
+static bool tag_is_news(const tag_slot *sl, const val_sample *s)
+{
+    const val_sample *c = &sl->cur;
+    if (c->q != s->q || c->exc != s->exc)
+        return true;
+    if (sl->sample_mode && s->q == Q_GOOD && s->ts_ns != c->ts_ns)
+        return true;                /* `mode: sample`: every poll counts */
+    if (s->q != Q_GOOD)
+        return false;               /* the same failure goes on: not news */
+    if (val_equal(&c->v, &s->v))
+        return false;
+    double a, b;
+    if (sl->tag->deadband > 0 && val_as_double(&c->v, &a) &&
+        val_as_double(&s->v, &b) && c->v.kind == s->v.kind)
+        return fabs(b - a) >= sl->tag->deadband;
+    return true;
+}
+
+/* Queue one change; q_mu held.  Returns true when the queue was empty. */
+static bool tag_queue_push(tag_store *ts, uint32_t idx, const val_sample *s)
+{
+    bool was_empty = ts->len == 0;
+    if (ts->len == ts->cap) {
+        /* The consumer is behind: lose the oldest, keep the newest. */
+        ts->head = (ts->head + 1) % ts->cap;
+        ts->len--;
+        ts->dropped++;
+    }
+    tag_change *c = &ts->ring[(ts->head + ts->len) % ts->cap];
+    c->tag = idx;
+    c->s = *s;
+    ts->len++;
+    ts->changes++;
+    return was_empty;
+}
+
+/* Both publish paths: plc_mu of the PLC is held by the caller. */
+static void tag_apply(tag_store *ts, uint32_t idx, const val_sample *s,
+                      bool *q_locked, bool *wake)
+{
+    tag_slot *sl = &ts->slots[idx];
+    if (s->q == Q_GOOD)
+        sl->last_seen_ns = s->ts_ns;
+    if (s->q != Q_STALE)
+        sl->last = *s;
+    if (!tag_is_news(sl, s))
+        return;
+    sl->cur = *s;
+    if (!*q_locked) {
+        pthread_mutex_lock(&ts->q_mu);
+        *q_locked = true;
+    }
+    if (tag_queue_push(ts, idx, s))
+        *wake = true;
+}
+
+static void tag_finish(tag_store *ts, bool q_locked, bool wake, size_t n)
+{
+    void (*fn)(void *) = NULL;
+    void *ctx = NULL;
+    if (!q_locked)
+        pthread_mutex_lock(&ts->q_mu);
+    ts->published += n;
+    if (wake) {
+        fn = ts->notify;
+        ctx = ts->notify_ctx;
+    }
+    pthread_mutex_unlock(&ts->q_mu);
+    if (fn)
+        fn(ctx);
+}
+
+void tag_store_publish(tag_store *ts, const uint32_t *idx,
+                       const val_sample *s, size_t n)
+{
+    if (n == 0)
+        return;
+    uint32_t plc = ts->slots[idx[0]].plc;
+    bool q_locked = false, wake = false;
+    pthread_mutex_lock(&ts->plc_mu[plc]);
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] < ts->n)
+            tag_apply(ts, idx[i], &s[i], &q_locked, &wake);
+    pthread_mutex_unlock(&ts->plc_mu[plc]);
+    /* q_mu is still held if anything was queued: plc_mu -> q_mu order is
+     * kept because plc_mu was taken first. */
+    tag_finish(ts, q_locked, wake, n);
+}
+
+void tag_store_fail_plc(tag_store *ts, size_t plc_index, val_quality q,
+                        uint8_t exc, int64_t ts_ns)
+{
+    val_sample s = {.q = q, .exc = exc, .ts_ns = ts_ns};
+    uint32_t b = ts->base[plc_index];
+    size_t n = ts->st->plcs[plc_index].n_tags;
+    bool q_locked = false, wake = false;
+    pthread_mutex_lock(&ts->plc_mu[plc_index]);
+    for (size_t i = 0; i < n; i++)
+        tag_apply(ts, b + (uint32_t)i, &s, &q_locked, &wake);
+    pthread_mutex_unlock(&ts->plc_mu[plc_index]);
+    tag_finish(ts, q_locked, wake, n);
+}
+
+size_t tag_store_mark_stale(tag_store *ts, int64_t now_ns)
+{
+    size_t marked = 0;
+    for (size_t p = 0; p < ts->st->n_plcs; p++) {
+        bool q_locked = false, wake = false;
+        size_t n = ts->st->plcs[p].n_tags;
+        pthread_mutex_lock(&ts->plc_mu[p]);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t idx = ts->base[p] + (uint32_t)i;
+            tag_slot *sl = &ts->slots[idx];
+            if (sl->cur.q != Q_GOOD || sl->max_age_ns <= 0 ||
+                now_ns - sl->last_seen_ns <= sl->max_age_ns)
+                continue;
+            val_sample s = sl->cur;      /* the last value, now stale */
+            s.q = Q_STALE;
+            s.ts_ns = now_ns;
+            tag_apply(ts, idx, &s, &q_locked, &wake);
+            marked++;
+        }
+        pthread_mutex_unlock(&ts->plc_mu[p]);
+        if (q_locked || wake)
+            tag_finish(ts, q_locked, wake, 0);
+    }
+    return marked;
+}
+
+size_t tag_store_drain(tag_store *ts, tag_change *out, size_t max)
+{
+    pthread_mutex_lock(&ts->q_mu);
+    size_t n = ts->len < max ? ts->len : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = ts->ring[(ts->head + i) % ts->cap];
+    ts->head = (ts->head + n) % ts->cap;
+    ts->len -= n;
+    pthread_mutex_unlock(&ts->q_mu);
+    return n;
+}
+
+int tag_store_get(tag_store *ts, uint32_t idx, val_sample *out)
+{
+    if (idx >= ts->n)
+        return -1;
+    uint32_t plc = ts->slots[idx].plc;
+    pthread_mutex_lock(&ts->plc_mu[plc]);
+    *out = ts->slots[idx].cur;
+    pthread_mutex_unlock(&ts->plc_mu[plc]);
+    return 0;
+}
+
+int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out)
+{
+    if (idx >= ts->n)
+        return -1;
+    uint32_t plc = ts->slots[idx].plc;
+    pthread_mutex_lock(&ts->plc_mu[plc]);
+    *out = ts->slots[idx].last;
+    pthread_mutex_unlock(&ts->plc_mu[plc]);
+    return 0;
+}
+
+void tag_store_get_stats(tag_store *ts, tag_store_stats *out)
+{
+    pthread_mutex_lock(&ts->q_mu);
+    out->published = ts->published;
+    out->changes = ts->changes;
+    out->dropped = ts->dropped;
+    out->queued = ts->len;
+    pthread_mutex_unlock(&ts->q_mu);
+}
