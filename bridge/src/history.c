@@ -12,14 +12,18 @@
  * batches.  Queries (hist_query, hist_each_raw) open a read-only connection
  * per call, so under WAL they neither block the writer nor wait for it.
  *
- * Rollups are recomputed, not accumulated: at commit, every (tag, minute)
- * bucket a sample of the batch falls into is rebuilt from the raw samples
- * of that minute, and every (tag, hour) bucket touched is rebuilt from its
- * minute rows.  That keeps them exact under out-of-order arrival and
- * replays (a replayed sample replaces the raw row, the recomputation then
- * forgets the old value), at the cost of re-reading at most one minute of
- * one tag per bucket touched.  Buckets whose raw (or minute) data has
- * already been removed by retention are left as they are.
+ * Rollups are recomputed, not accumulated, so they stay exact under
+ * out-of-order arrival and replays (a replayed sample replaces its raw row
+ * and the recomputation forgets the old value).  In the transaction that
+ * commits a batch, every (tag, minute) bucket the batch touched is rebuilt
+ * from the raw samples of that minute, and the (tag, hour) buckets touched
+ * are listed in rollup_dirty.  Every HIST_HOURS_NS - and at once for
+ * hist_flush, retention and close - the listed hours are rebuilt from their
+ * minute rows; rebuilding each busy hour once per few seconds rather than
+ * once per batch halves the writer's work with thousands of tags.  Because
+ * the list is in the file, an interrupted run is completed by the next
+ * hist_open.  Buckets whose raw (or minute) rows retention has already
+ * removed are left as they are.
  */
 #include "history.h"
 
@@ -42,10 +46,10 @@
 #define HOUR_NS (3600 * NS_PER_S)
 #define DAY_NS (86400 * NS_PER_S)
 
-#define HIST_BATCH_MAX 10000          /* samples per transaction */
-#define HIST_BATCH_NS (200 * 1000000LL) /* oldest queued sample waits at most this */
-#define HIST_HOURS_NS (5 * NS_PER_S) /* hourly rollups lag at most this */
-#define HIST_SLICE_ROWS 5000          /* rows deleted per retention transaction */
+#define HIST_BATCH_MAX 10000                /* samples per transaction */
+#define HIST_BATCH_NS (200 * 1000000LL)     /* a queued sample waits at most */
+#define HIST_HOURS_NS (5 * NS_PER_S)        /* hourly rollups lag at most */
+#define HIST_SLICE_ROWS 5000                /* rows per retention transaction */
 #define HIST_RET_FIRST_NS (60 * NS_PER_S)   /* first retention after open */
 #define HIST_RET_EVERY_NS (300 * NS_PER_S)  /* then every five minutes */
 /* A query reads raw samples when it would scan at most this many rows
@@ -102,6 +106,7 @@ struct hist_db {
     int flush_waiters;
     bool stop;
     bool hours_dirty;       /* rollup_dirty may hold rows */
+    uint64_t hours_seq;     /* samples covered by the last hours_pass */
     bool ret_req;           /* hist_retention_run is waiting */
     int64_t ret_req_now;
     uint64_t ret_gen;       /* bumped when a requested run finishes */
@@ -761,10 +766,11 @@ static void *writer_main(void *arg)
             (h->count >= HIST_BATCH_MAX || h->flush_waiters > 0 || h->stop ||
              now - first_queued >= (uint64_t)HIST_BATCH_NS);
         bool ret_due = !h->ret_active && (h->ret_req || now >= next_ret);
-        /* hours wait for the queue to drain, unless someone is waiting */
-        bool hours_due = h->hours_dirty && !batch_due &&
-            (h->flush_waiters > 0 || h->stop || h->ret_req ||
-             now - last_hours >= (uint64_t)HIST_HOURS_NS);
+        /* hours are rebuilt every few seconds, and at once when someone
+         * waits for them (flush, close, retention) */
+        bool hours_urgent = h->flush_waiters > 0 || h->stop || h->ret_req ||
+            now - last_hours >= (uint64_t)HIST_HOURS_NS;
+        bool hours_due = h->hours_dirty && hours_urgent;
         if (h->stop && !batch_due && !hours_due)
             break;      /* an unfinished retention resumes after reopening */
         if (!batch_due && !ret_due && !hours_due && !h->ret_active) {
@@ -804,8 +810,8 @@ static void *writer_main(void *arg)
                 h->n_newtags = 0;
             }
         }
-        if (hours_due)
-            h->hours_dirty = false;
+        hours_due = (h->hours_dirty || n > 0) && hours_urgent;
+        uint64_t pass_seq = h->done_seq + n;
         bool take_req = false;
         int64_t req_now = 0;
         if (ret_due) {
@@ -843,8 +849,15 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&h->mu);
         if (n > 0 && rc == 0)
             h->hours_dirty = true;
-        if (hrc < 0)
-            h->error_gen++;
+        if (hours_due) {
+            h->hours_seq = pass_seq;
+            /* on close a failed pass is left to the next open: the list
+             * of hours is in the file */
+            if (hrc == 0 || h->stop)
+                h->hours_dirty = false;
+            if (hrc < 0)
+                h->error_gen++;
+        }
         if (n > 0) {
             h->done_seq += n;
             if (rc == 0) {
@@ -935,7 +948,6 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
     h->cap = o->queue_cap ? o->queue_cap : 1000000;
     h->next_id = 1;
     h->raw_cutoff = INT64_MIN;
-    h->hours_dirty = true;  /* a previous run may have left some */
     h->m1_cutoff = INT64_MIN;
     /* untouched pages of a big ring cost address space only */
     h->ring = malloc(h->cap * sizeof *h->ring);
@@ -951,7 +963,9 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
         hist_destroy(h);
         return NULL;
     }
-    if (db_setup(h) < 0) {
+    /* hours a previous run left waiting (it stopped between a commit and
+     * the hourly rebuild) are rebuilt before anything new arrives */
+    if (db_setup(h) < 0 || hours_pass(h) < 0) {
         snprintf(err, errlen, "%s: %s", o->path,
                  h->db ? sqlite3_errmsg(h->db) : "out of memory");
         hist_destroy(h);
@@ -1024,7 +1038,7 @@ int hist_flush(hist_db *h)
     uint64_t gen = h->error_gen;
     h->flush_waiters++;
     pthread_cond_signal(&h->wake);
-    while (h->done_seq < target || h->hours_dirty)
+    while (h->done_seq < target || (h->hours_dirty && h->hours_seq < target))
         pthread_cond_wait(&h->done, &h->mu);
     h->flush_waiters--;
     int rc = h->error_gen == gen ? 0 : -1;
@@ -1245,7 +1259,7 @@ static int query_raw(sqlite3 *db, int64_t id, int64_t from, int64_t to,
 
 static int query_rollup(sqlite3 *db, const char *table, int64_t width,
                         int64_t id, int64_t from, int64_t to, size_t nb,
-                        int64_t w, sbuf *b)
+                        sbuf *b)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT bucket, nv, min, min_ts, max, max_ts"
@@ -1254,10 +1268,11 @@ static int query_rollup(sqlite3 *db, const char *table, int64_t width,
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
-    /* query buckets on the rollup's own grid, so that no rollup row
-     * straddles two of them */
+    /* query buckets are runs of whole rollup rows (R rows shared out as
+     * evenly as possible), so none straddles two buckets and there are
+     * min(nb, R) of them */
     int64_t origin = floor_to(from, width);
-    int64_t w2 = (w + width - 1) / width * width;
+    int64_t rows = (to - origin + width - 1) / width;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, origin);
     sqlite3_bind_int64(st, 3, to);
@@ -1266,7 +1281,7 @@ static int query_rollup(sqlite3 *db, const char *table, int64_t width,
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t bk = sqlite3_column_int64(st, 0);
-        size_t k = (size_t)((bk - origin) / w2);
+        size_t k = (size_t)((bk - origin) / width * (int64_t)nb / rows);
         if (k >= nb)
             k = nb - 1;
         if (k != cur) {
@@ -1356,10 +1371,10 @@ int hist_query(hist_db *h, const char *const *tags, size_t n_tags,
             q = query_raw(db, id, from_ns, to_ns, points, nb, w, &b);
         else if (s->source[1] == 'm')
             q = query_rollup(db, "rollup_1m", MIN_NS, id, from_ns, to_ns, nb,
-                             w, &b);
+                             &b);
         else
             q = query_rollup(db, "rollup_1h", HOUR_NS, id, from_ns, to_ns, nb,
-                             w, &b);
+                             &b);
         if (q < 0)
             rc = q_error(db, err, errlen, "history query");
     }

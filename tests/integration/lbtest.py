@@ -221,3 +221,196 @@ def run_bridge(args, timeout=120, env=None):
                        capture_output=True, text=True, timeout=timeout,
                        env=env)
     return p.returncode, p.stdout, p.stderr
+
+
+# ---- time-series peers ------------------------------------------------------
+
+def http(method, url, data=None, timeout=10):
+    """(status, body bytes); HTTP errors are returned, not raised."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def _stop_proc(proc, timeout=20):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Influx:
+    """Debian's InfluxDB 1.x on free loopback ports in a temporary
+    directory.  stop() and start() again keep the data and the ports, for
+    outage tests.  Attributes: url, dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lbtest-influx-")
+        self.http_port, self.rpc_port = free_port(), free_port()
+        self.url = "http://127.0.0.1:%d" % self.http_port
+        self.conf = os.path.join(self.dir, "influxdb.conf")
+        with open(self.conf, "w") as f:
+            f.write("""reporting-enabled = false
+bind-address = "127.0.0.1:%d"
+[meta]
+  dir = "%s/meta"
+[data]
+  dir = "%s/data"
+  wal-dir = "%s/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:%d"
+  log-enabled = false
+[logging]
+  level = "warn"
+""" % (self.rpc_port, self.dir, self.dir, self.dir, self.http_port))
+        self.proc = None
+        self.start()
+
+    def start(self, timeout=20):
+        log = open(os.path.join(self.dir, "influxd.log"), "ab")
+        self.proc = subprocess.Popen(["influxd", "run", "-config", self.conf],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if http("GET", self.url + "/ping", timeout=2)[0] == 204:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("influxd did not start (see %s/influxd.log)"
+                           % self.dir)
+
+    def stop(self):
+        """Stops influxd and waits for it (it takes a few seconds)."""
+        _stop_proc(self.proc, timeout=30)
+        self.proc = None
+
+    def create(self, db):
+        import urllib.parse
+        st, body = http("POST", self.url + "/query", urllib.parse.urlencode(
+            {"q": "CREATE DATABASE \"%s\"" % db}).encode())
+        if st != 200:
+            raise RuntimeError("CREATE DATABASE: %d %s" % (st, body))
+
+    def query(self, db, q):
+        """The result's series list (InfluxQL, epoch=ns)."""
+        import urllib.parse
+        st, body = http("GET", self.url + "/query?" + urllib.parse.urlencode(
+            {"db": db, "q": q, "epoch": "ns"}), timeout=60)
+        if st != 200:
+            raise RuntimeError("query %r: %d %s" % (q, st, body[:300]))
+        res = json.loads(body)["results"][0]
+        if "error" in res:
+            raise RuntimeError("query %r: %s" % (q, res["error"]))
+        return res.get("series", [])
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Victoria:
+    """Debian's VictoriaMetrics on a free loopback port, temporary storage.
+    Attributes: url."""
+
+    def __init__(self, timeout=20):
+        self.dir = tempfile.mkdtemp(prefix="lbtest-vm-")
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        log = open(os.path.join(self.dir, "vm.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["victoria-metrics", "-httpListenAddr=127.0.0.1:%d" % self.port,
+             "-storageDataPath=" + os.path.join(self.dir, "data"),
+             "-retentionPeriod=100y", "-loggerLevel=WARN",
+             "-search.latencyOffset=0s", "-search.disableCache"],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if http("GET", self.url + "/health", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.close()
+        raise RuntimeError("victoria-metrics did not start")
+
+    def export(self, match):
+        """{metric name: (timestamps ms, values)} for a series selector."""
+        import urllib.parse
+        st, body = http("POST", self.url + "/api/v1/export",
+                        urllib.parse.urlencode({"match[]": match}).encode(),
+                        timeout=60)
+        if st != 200:
+            raise RuntimeError("export: %d %s" % (st, body[:300]))
+        out = {}
+        for line in body.decode().splitlines():
+            if line.strip():
+                o = json.loads(line)
+                name = o["metric"]["__name__"]
+                ts, vs = out.setdefault(name, ([], []))
+                ts.extend(o["timestamps"])
+                vs.extend(o["values"])
+        return out
+
+    def close(self):
+        _stop_proc(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def add_station_keys(station, text):
+    """Appends top-level keys (YAML text) to a copied station file."""
+    with open(station, "a", encoding="utf-8") as f:
+        f.write("\n" + text.strip() + "\n")
+
+
+class Daemon:
+    """`lockbridge run` in the background, output in a file."""
+
+    def __init__(self, args, env=None, cwd=None):
+        self.dir = tempfile.mkdtemp(prefix="lbtest-run-")
+        self.log_path = os.path.join(self.dir, "bridge.log")
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen([binary("lockbridge"), "run"] +
+                                         list(args), stdout=log, stderr=log,
+                                         env=env, cwd=cwd)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=30):
+        """SIGTERM and wait: the exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill9(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

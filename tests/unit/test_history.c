@@ -392,21 +392,24 @@ static void test_rollups_equal_raw(void **st)
 
 /* ---- queries ---- */
 
-/* The bucket grid as documented: points/2 buckets of equal width from
- * `from` for raw data; for a rollup the width is rounded up to whole rollup
- * buckets and the grid starts at the rollup bucket holding `from`. */
+/* The buckets as documented: points/2 buckets of equal width from `from`
+ * for raw data; for a rollup, the R rollup rows from the one holding
+ * `from` to the one holding `to` shared out evenly, row r in bucket
+ * r * buckets / R. */
 static int bucket_of(int64_t ts, int64_t from, int64_t to, size_t points,
                      const char *source)
 {
     int64_t nb = (int64_t)(points / 2 ? points / 2 : 1);
-    int64_t w = (to - from) / nb + ((to - from) % nb != 0);
-    int64_t origin = from;
-    if (strcmp(source, "raw") != 0) {
+    int64_t k;
+    if (strcmp(source, "raw") == 0) {
+        int64_t w = (to - from) / nb + ((to - from) % nb != 0);
+        k = (ts - from) / w;
+    } else {
         int64_t rw = strcmp(source, "1m") == 0 ? MIN : HOUR;
-        origin = from - from % rw;
-        w = (w + rw - 1) / rw * rw;
+        int64_t origin = from - from % rw;
+        int64_t rows = (to - origin + rw - 1) / rw;
+        k = (ts - origin) / rw * nb / rows;
     }
-    int64_t k = (ts - origin) / w;
     assert_true(k >= 0);
     return (int)(k < nb ? k : nb - 1);
 }
@@ -923,6 +926,24 @@ static void test_reopen_and_continue(void **st)
     assert_int_equal(count_sql("SELECT sum FROM rollup_1m WHERE tag = 1"), 6);
     hist_close(h);
     hist_close(NULL);
+
+    /* a crash between a commit and the hourly rebuild: the hours waiting
+     * are listed in the file and rebuilt by the next open */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    char sql[200];
+    snprintf(sql, sizeof sql, "DELETE FROM rollup_1h;"
+             " INSERT INTO rollup_dirty VALUES (1, %lld), (2, %lld);",
+             (long long)(t - t % HOUR), (long long)(t - t % HOUR));
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    h = open_db(0, 0);
+    assert_int_equal(hist_flush(h), 0);
+    assert_int_equal(count_sql("SELECT count(*) FROM rollup_dirty"), 0);
+    assert_int_equal(count_sql("SELECT count(*) FROM rollup_1h"), 2);
+    assert_int_equal(count_sql("SELECT sum FROM rollup_1h WHERE tag = 1"), 6);
+    assert_int_equal(count_sql("SELECT n FROM rollup_1h WHERE tag = 2"), 2);
+    hist_close(h);
 }
 
 static void test_open_errors(void **st)

@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""Time series end to end: lock-sim -> lockbridge -> InfluxDB 1.x, the
+embedded history, and VictoriaMetrics.
+
+1. Exact points: the bridge polls the simulated station for a few seconds
+   with both destinations on; afterwards every tag has exactly the same
+   points (count, timestamps, values) in InfluxDB as in the embedded
+   history (read back with `lockbridge export`), and a `_q` quality field
+   wherever the history has a bad quality.
+2. Outage: InfluxDB is stopped while the bridge polls; the bridge is killed
+   with SIGKILL during the outage and started again; InfluxDB comes back.
+   Afterwards nothing is missing from InfluxDB (compared with the history)
+   except the points that were still in the killed process's memory (the
+   last batch, cut every 100 ms during an outage: the comparison skips the
+   second before the kill), nothing is duplicated and the spool is empty.
+3. VictoriaMetrics receives the same stream through its InfluxDB endpoint.
+
+Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
+"""
+
+import calendar
+import json
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest  # noqa: E402
+
+PASSED, FAILS = [0], []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if cond:
+        PASSED[0] += 1
+    else:
+        FAILS.append(what)
+    return cond
+
+
+def num(v):
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def history(station, frm="-1h"):
+    """{tag: [(ts ms, value, quality)]} from `lockbridge export` (JSON)."""
+    rc, out, err = lbtest.run_bridge(["export", "-c", station, "--from", frm])
+    if rc != 0:
+        raise RuntimeError("export failed: rc=%d %s" % (rc, err))
+    rows = json.loads(out)
+    res = {}
+    for r in rows:
+        m = re.match(r"(\d+-\d+-\d+T\d+:\d+:\d+)\.(\d{3})Z$", r["ts"])
+        # export prints milliseconds: points are matched at that resolution
+        t = time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+        ms = calendar.timegm(t) * 1000 + int(m.group(2))
+        res.setdefault(r["tag"], []).append((ms, r["value"], r["quality"]))
+    return res
+
+
+def influx_points(influx, plcs):
+    """{tag: {ts ms: value}} and {tag: {ts ms: quality code}}."""
+    vals, quals = {}, {}
+    for plc in plcs:
+        for s in influx.query("lock", 'SELECT * FROM "%s"' % plc):
+            cols = s["columns"]
+            for row in s["values"]:
+                ms = row[0] // 1000000
+                for c, v in zip(cols[1:], row[1:]):
+                    if v is None or c in ("plc", "station"):
+                        continue
+                    if c.endswith("_q"):
+                        quals.setdefault(plc + "." + c[:-2], {})[ms] = v
+                    else:
+                        vals.setdefault(plc + "." + c, {})[ms] = v
+    return vals, quals
+
+
+QCODE = {"good": 0, "stale": 1, "comm-failure": 2, "device-error": 3,
+         "decode-error": 4}
+
+
+def compare(hist, vals, quals, skip=None, label=""):
+    """History vs InfluxDB, per tag; skip(ms) -> True ignores a sample."""
+    missing, extra, wrong, badq = [], [], [], []
+    total = 0
+    for tag, rows in hist.items():
+        want = {}
+        for ms, v, q in rows:
+            if skip and skip(ms):
+                continue
+            if q == "good":
+                want[ms] = v
+            else:
+                qs = quals.get(tag, {})
+                if qs.get(ms) != QCODE.get(q):
+                    badq.append((tag, ms, q, qs.get(ms)))
+        got = {ms: v for ms, v in vals.get(tag, {}).items()
+               if not (skip and skip(ms))}
+        total += len(want)
+        for ms in want:
+            if ms not in got:
+                missing.append((tag, ms))
+            elif num(got[ms]) != num(want[ms]):
+                wrong.append((tag, ms, got[ms], want[ms]))
+        for ms in got:
+            if ms not in want:
+                extra.append((tag, ms))
+    check(total > 1000, "%s: history holds %d good samples" % (label, total))
+    check(not missing, "%s: no point missing from InfluxDB (%d: %s)"
+          % (label, len(missing), missing[:3]))
+    check(not extra, "%s: no point in InfluxDB that the history lacks "
+          "(%d: %s)" % (label, len(extra), extra[:3]))
+    check(not wrong, "%s: every value equal (%d differ: %s)"
+          % (label, len(wrong), wrong[:3]))
+    check(not badq, "%s: bad qualities recorded as _q fields (%d: %s)"
+          % (label, len(badq), badq[:3]))
+
+
+def spooled(daemon):
+    """The last 'N spooled' figure of the daemon's influx summary line."""
+    m = re.findall(r"influx: .* (\d+) spooled", daemon.log())
+    return int(m[-1]) if m else None
+
+
+def wait_for(cond, timeout, step=0.2):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def main():
+    sim = lbtest.Sim(speed=30, seed=11)
+    influx = lbtest.Influx()
+    vm = None
+    daemons = []
+    try:
+        influx.create("lock")
+        work = os.path.dirname(sim.station)
+        station = sim.station
+        lbtest.add_station_keys(station, """
+heartbeat: 2s
+history: {path: %s/history.db}
+influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
+""" % (work, influx.url, work))
+        plcs = sorted(sim.plcs)
+
+        # ---- 1. exact points ------------------------------------------------
+        d = lbtest.Daemon(["-c", station, "--summary", "1"])
+        daemons.append(d)
+        time.sleep(4)
+        sim.fault("valves", "exception", "2")   # some bad qualities too
+        time.sleep(1.5)
+        sim.fault("valves", "none")
+        time.sleep(2)
+        check(d.stop() == 0, "bridge stops cleanly")
+        log = d.log()
+        check("history: recording to" in log and "influx: writing to" in log,
+              "bridge says where it records")
+        h = history(station)
+        check(len(h) >= 300, "export returns history for %d tags" % len(h))
+        vals, quals = influx_points(influx, plcs)
+        compare(h, vals, quals, label="steady")
+
+        # ---- 2. outage, kill -9, restart --------------------------------------
+        d2 = lbtest.Daemon(["-c", station, "--summary", "1"])
+        daemons.append(d2)
+        time.sleep(2.5)
+        influx.stop()
+        t_down = time.time()
+        check(wait_for(lambda: (spooled(d2) or 0) > 0, 15),
+              "bridge spools while InfluxDB is down (%s points)"
+              % spooled(d2))
+        time.sleep(2)
+        d2.kill9()
+        t_kill_ms = int(time.time() * 1000)
+        d3 = lbtest.Daemon(["-c", station, "--summary", "1"])
+        daemons.append(d3)
+        time.sleep(3)
+        influx.start()
+        t_up = time.time()
+        drained = wait_for(lambda: spooled(d3) == 0 and
+                           time.time() - t_up > 2, 60)
+        check(drained, "spool drains after InfluxDB returns (%.1f s down)"
+              % (t_up - t_down))
+        time.sleep(1)
+        check(d3.stop() == 0, "restarted bridge stops cleanly")
+        h = history(station)
+        vals, quals = influx_points(influx, plcs)
+        compare(h, vals, quals, skip=lambda ms: t_kill_ms - 1000 <= ms <=
+                t_kill_ms, label="outage+kill -9")
+        q = influx.query("lock", 'SELECT count(*) FROM "upper_gate"')
+        check(bool(q), "InfluxDB answers a count query after the outage")
+
+        # ---- 3. VictoriaMetrics ------------------------------------------------
+        vm = lbtest.Victoria()
+        # The same simulator (same ports): a second station file that
+        # differs only in its destinations.
+        with open(station, encoding="utf-8") as f:
+            text = f.read()
+        text = re.sub(r"\nhistory:.*\n", "\nhistory: {path: %s/vm-history.db}\n"
+                      % work, text)
+        text = re.sub(r"\ninflux:.*\n", "\ninflux: {url: %s, database: lock, "
+                      "spool: %s/vm-spool, batch_age: 250ms}\n" % (vm.url, work),
+                      text)
+        st2 = os.path.join(work, "vm-station.yaml")
+        with open(st2, "w", encoding="utf-8") as f:
+            f.write(text)
+        d4 = lbtest.Daemon(["-c", st2, "--summary", "1"])
+        daemons.append(d4)
+        time.sleep(5)
+        check(d4.stop() == 0, "bridge (VictoriaMetrics) stops cleanly")
+        hv = history(st2)
+        # VictoriaMetrics keeps milliseconds and numbers only (booleans as
+        # 1/0, strings dropped); names are <measurement>_<field>.
+        want = {}
+        for tag, rows in hv.items():
+            plc, field = tag.split(".", 1)
+            for ms, v, q in rows:
+                if q == "good" and not isinstance(v, str):
+                    want.setdefault("%s_%s" % (plc, field), {})[ms] = num(v)
+        got = {}
+
+        def fetched():
+            got.clear()
+            got.update(vm.export('{__name__=~"(%s)_.*"}' % "|".join(plcs)))
+            n = sum(len(v[0]) for k, v in got.items() if k in want)
+            return n >= sum(len(v) for v in want.values())
+        wait_for(fetched, 40, step=0.5)
+        missing, wrong = [], []
+        for name, pts in want.items():
+            ts, vs = got.get(name, ([], []))
+            have = dict(zip(ts, vs))
+            for ms, v in pts.items():
+                if ms not in have:
+                    missing.append((name, ms))
+                elif abs(have[ms] - v) > 1e-9 * max(1, abs(v)):
+                    wrong.append((name, ms, have[ms], v))
+        check(sum(len(v) for v in want.values()) > 1000,
+              "VictoriaMetrics: history holds %d numeric samples"
+              % sum(len(v) for v in want.values()))
+        last = max(ms for pts in want.values() for ms in pts)
+        check(not missing, "VictoriaMetrics: no point missing (%d: %s, last "
+              "sample at %d)" % (len(missing), missing[:3], last))
+        if missing:
+            print(d4.log()[-3000:])
+        check(not wrong, "VictoriaMetrics: every value equal (%d: %s)"
+              % (len(wrong), wrong[:3]))
+    finally:
+        for d in daemons:
+            d.stop()
+        sim.stop()
+        influx.close()
+        if vm:
+            vm.close()
+    print("%d passed, %d failed" % (PASSED[0], len(FAILS)))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
