@@ -666,6 +666,7 @@ static void usage(FILE *f)
     fputs(
         "usage: lock-sim -c STATION.yaml [--speed N] [--control PATH]\n"
         "                [--seed N] [--bind ADDR] [--registers N]\n"
+        "       lock-sim --control PATH --send 'COMMAND'\n"
         "Serves every enabled PLC of a station map as a Modbus TCP server\n"
         "driven by a simulated ship lock.\n"
         "  -c, --config FILE  station or PLC map\n"
@@ -675,8 +676,51 @@ static void usage(FILE *f)
         "  --bind ADDR        IPv4 address to serve on instead of each PLC's "
         "host\n"
         "  --registers N      also serve holding/input registers 0..N-1 "
-        "(reg i = i)\n",
+        "(reg i = i)\n"
+        "  --send COMMAND     send one control command to a running lock-sim\n"
+        "                     and print its reply\n",
         f);
+}
+
+/* `lock-sim --control PATH --send 'CMD'`: one command to a running
+ * simulator, its reply on stdout; exit 0 for "ok", 1 otherwise.  Saves
+ * operators and scripts from needing socat or a netcat with -U. */
+static int send_command(const char *path, const char *cmd)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) {
+        fprintf(stderr, "lock-sim: --control: path too long: %s\n", path);
+        return 2;
+    }
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        fprintf(stderr, "lock-sim: cannot connect to %s: %s (is lock-sim "
+                "running with --control %s?)\n", path, strerror(errno), path);
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    size_t len = strlen(cmd);
+    if (write(fd, cmd, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+        fprintf(stderr, "lock-sim: %s: %s\n", path, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    char buf[65536];
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(buf + got - n, '\n', (size_t)n))
+            break;
+    }
+    close(fd);
+    buf[got] = '\0';
+    fputs(buf, stdout);
+    return strncmp(buf, "ok", 2) == 0 ? 0 : 1;
 }
 
 static int parse_num(const char *opt, const char *text, double lo, double hi,
@@ -741,9 +785,11 @@ int main(int argc, char **argv)
         {"bind", required_argument, NULL, 'b'},
         {"registers", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
+        {"send", required_argument, NULL, 'x'},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *control = NULL, *bind_host = NULL;
+    const char *send = NULL;
     double speed = 1, registers = 0;
     uint64_t seed = 1;
     int o;
@@ -771,9 +817,17 @@ int main(int argc, char **argv)
             if (parse_num("--registers", optarg, 0, 65536, &registers) < 0)
                 return 2;
             break;
+        case 'x': send = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (send) {
+        if (!control) {
+            fprintf(stderr, "lock-sim: --send needs --control PATH\n");
+            return 2;
+        }
+        return send_command(control, send);
     }
     if (!config || optind != argc) {
         usage(stderr);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""./run bench: poll throughput, cost and cadence of the bridge against the
-ceilings (issue 2, section 6).
+"""./run bench: the bridge against the ceilings of this machine (issue 2
+section 6, Modbus polling; issue 3 section 6, time series).
 
 For 1, 10 and 50 simulated PLCs of 1,000 holding registers each, one
 lock-sim serves them all on consecutive loopback ports, and in turn:
@@ -8,44 +8,67 @@ lock-sim serves them all on consecutive loopback ports, and in turn:
   bare libmodbus    lb-bare poll: the same reads with nothing else (ceiling)
   pymodbus          one synchronous ModbusTcpClient process per PLC
   mbpoll            one mbpoll process per PLC (its minimum period is 10 ms)
-  bridge (cadence)  lb-bench cadence: pollers on their 10 ms period, with
-                    start-of-cycle lateness, while lb-bare clock measures
-                    the machine's own clock_nanosleep lateness alongside
+  bridge (cadence)  lb-bench cadence: pollers on the shipped station's
+                    fast period (100 ms; the throughput runs above ignore
+                    periods), with start-of-cycle lateness, while lb-bare
+                    clock measures the machine's own clock_nanosleep
+                    lateness alongside
 Then the demo station (plc-maps/station.yaml) runs under `lockbridge run`
 for a few seconds to read its resident memory.
+
+Time series (issue 3):
+  line protocol     lb-lp-bench: encoder lines/s on one core vs snprintf
+  InfluxDB 1.x,     each database is started here (loopback, temp dir); its
+  VictoriaMetrics   ceiling is measured by posting pre-encoded batches
+                    (the bridge's own bytes, 5,000 points each) over one
+                    keep-alive connection, before and after the bridge's
+                    run (lb-influx-bench: the real writer); every run goes
+                    to a fresh database and its point count is checked
+  history           lb-hist-bench: SQLite insert rate, trend query latency
 
 Prints a table and writes build/bench/results.json (every figure, the
 ratios and the targets).  Missing binaries are skipped with a message.
 Every process started here is stopped by PID in a finally block.
 
-Usage: bench.py [--seconds S] [--quick] [--build DIR]
+Usage: bench.py [--seconds S] [--quick] [--build DIR] [--only PARTS]
+  PARTS: comma-separated from modbus, demo, lp, influx, hist (default all)
 Environment: LB_BUILD (build directory, default build), LB_SOURCE (source
 tree, default the one this file is in), LB_BENCH_SIM (simulator to run
 instead of $LB_BUILD/lock-sim, same arguments).
 """
 
 import argparse
+import http.client
 import json
 import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("LB_SOURCE", os.path.normpath(os.path.join(HERE, "..", "..")))
 PY = "/usr/bin/python3"
 REGS = 1000
-CADENCE_MS = 10
+POLL_MS = 10         # throughput stations (lb-bench poll ignores it)
+CADENCE_MS = 100     # the shipped station's fast period
 PYMODBUS_CAP = 10
 MBPOLL_CAP = 10
 TARGET_RATIO = 0.90
 TARGET_LATE_US = 100.0
 TARGET_RSS_KB = 20 * 1024
+TARGET_LP_LINES = 5e6
+TARGET_TS_RATIO = 0.90
+TARGET_HIST_30D_MS = 100.0
+TS_PLCS, TS_FIELDS, TS_BATCH = 100, 10, 5000
+PARTS = ("modbus", "demo", "lp", "influx", "hist")
 
 PORT_RE = re.compile(r"^\s*port:\s*(\d+)", re.M)
 _procs = []  # every Popen started here, stopped in stop_all()
@@ -160,9 +183,9 @@ def wait_ports(ports, proc, limit=15.0):
     return not pending
 
 
-def write_station(dirname, n, port_base):
+def write_station(dirname, n, port_base, period_ms):
     """N PLC files of REGS u16 holding registers as tags, polled every
-    CADENCE_MS, and a station file listing them."""
+    period_ms, and a station file listing them."""
     os.makedirs(dirname, exist_ok=True)
     files = []
     for i in range(n):
@@ -173,7 +196,7 @@ def write_station(dirname, n, port_base):
             "port: %d" % (port_base + i),
             "unit: 1",
             "timeout: 500ms",
-            "poll: {fast: %dms}" % CADENCE_MS,
+            "poll: {fast: %dms}" % period_ms,
             "tags:",
         ]
         lines += ["  - {id: r%d, table: holding, address: %d, type: u16}"
@@ -375,6 +398,284 @@ def bench_demo(build, sim_cmd, secs, outdir):
         stop(sim)
 
 
+# ---- time series (issue 3) ---------------------------------------------
+
+INFLUX_CONF = """reporting-enabled = false
+bind-address = "127.0.0.1:{rpc}"
+[meta]
+  dir = "{tmp}/meta"
+[data]
+  dir = "{tmp}/data"
+  wal-dir = "{tmp}/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{http}"
+  log-enabled = false
+[logging]
+  level = "warn"
+"""
+
+
+def http_call(port, method, path, body=None, timeout=60):
+    """One request on a fresh connection: (status, body bytes)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def wait_http(port, path, proc, limit=20.0):
+    end = time.time() + limit
+    while time.time() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            if http_call(port, "GET", path, timeout=2)[0] in (200, 204):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a process from /proc (None if gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class Database:
+    """InfluxDB 1.x or VictoriaMetrics started here on a free loopback port
+    in a temporary directory, stopped by PID."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.tmp = tempfile.mkdtemp(prefix="lb-bench-%s." % kind)
+        self.port = free_port_range(1)
+        self.log = os.path.join(self.tmp, "server.log")
+        if kind == "influxdb":
+            rpc = free_port_range(1)
+            while rpc == self.port:
+                rpc = free_port_range(1)
+            conf = os.path.join(self.tmp, "influxdb.conf")
+            with open(conf, "w") as f:
+                f.write(INFLUX_CONF.format(rpc=rpc, http=self.port,
+                                           tmp=self.tmp))
+            cmd = ["influxd", "run", "-config", conf]
+            ready = "/ping"
+        else:
+            cmd = ["victoria-metrics",
+                   "-httpListenAddr=127.0.0.1:%d" % self.port,
+                   "-storageDataPath=%s/data" % self.tmp,
+                   "-retentionPeriod=100y", "-loggerLevel=WARN",
+                   "-search.latencyOffset=0s", "-search.disableCache"]
+            ready = "/health"
+        self.proc = start_logged(cmd, self.log)
+        if not wait_http(self.port, ready, self.proc):
+            raise RuntimeError("%s did not start: %s" % (kind, tail(self.log)))
+
+    def close(self):
+        # influxd takes 2-4 s to exit after SIGTERM: wait for it.
+        if self.proc.poll() is None:
+            stop(self.proc, grace=20.0)
+        if self.proc in _procs:
+            _procs.remove(self.proc)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def cpu_s(self):
+        return proc_cpu_s(self.proc.pid)
+
+    def create(self, db):
+        if self.kind == "influxdb":
+            st, body = http_call(self.port, "POST", "/query?" +
+                                 urllib.parse.urlencode(
+                                     {"q": "CREATE DATABASE %s" % db}))
+            if st != 200:
+                raise RuntimeError("CREATE DATABASE %s: %d %s"
+                                   % (db, st, body[:200]))
+
+    def write_path(self, db):
+        return "/write?" + urllib.parse.urlencode({"db": db,
+                                                   "precision": "ns"})
+
+    def count(self, db, expect, limit=20.0):
+        """Value fields stored in db (the f0..f9 fields, not `_q`). VM makes
+        data visible after about a second: poll until expect or limit."""
+        end = time.time() + limit
+        while True:
+            n = self._count_once(db)
+            if n is not None and n >= expect or time.time() >= end:
+                return n
+            time.sleep(0.5)
+
+    def _count_once(self, db):
+        if self.kind == "influxdb":
+            q = {"db": db, "q": "SELECT count(/^f[0-9]+$/) FROM /.*/"}
+            st, body = http_call(self.port, "GET",
+                                 "/query?" + urllib.parse.urlencode(q), None,
+                                 timeout=120)
+            if st != 200:
+                return None
+            total = 0
+            for r in json.loads(body).get("results", []):
+                for ser in r.get("series", []):
+                    for row in ser.get("values", []):
+                        total += sum(v for v in row[1:] if v)
+            return total
+        q = {"query": 'sum(count_over_time({__name__=~"p[0-9]+_f[0-9]+",'
+                      'db="%s"}[30d]))' % db}
+        st, body = http_call(self.port, "GET",
+                             "/api/v1/query?" + urllib.parse.urlencode(q),
+                             None, timeout=120)
+        if st != 200:
+            return None
+        res = json.loads(body).get("data", {}).get("result", [])
+        return int(float(res[0]["value"][1])) if res else 0
+
+
+def load_batches(path, per_batch_lines, points_per_line):
+    """The encoded file cut into request bodies of per_batch_lines lines."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    out = []
+    for i in range(0, len(lines), per_batch_lines):
+        chunk = lines[i:i + per_batch_lines]
+        out.append((b"\n".join(chunk) + b"\n", len(chunk) * points_per_line))
+    return out
+
+
+def post_ceiling(db, name, batches, secs):
+    """Posts pre-encoded batches over one keep-alive connection, one request
+    in flight (like the writer), for about secs or until they run out."""
+    db.create(name)
+    path = db.write_path(name)
+    conn = http.client.HTTPConnection("127.0.0.1", db.port, timeout=60)
+    points = requests = 0
+    dcpu0 = db.cpu_s()
+    t0 = time.monotonic()
+    try:
+        for body, npts in batches:
+            conn.request("POST", path, body=body,
+                         headers={"Content-Type": "text/plain"})
+            r = conn.getresponse()
+            text = r.read()
+            if r.status != 204:
+                raise RuntimeError("%s /write: %d %s"
+                                   % (db.kind, r.status, text[:200]))
+            points += npts
+            requests += 1
+            if time.monotonic() - t0 >= secs:
+                break
+    finally:
+        conn.close()
+    t1 = time.monotonic()
+    dcpu1 = db.cpu_s()
+    return {"points": points, "requests": requests, "seconds": t1 - t0,
+            "points_per_s": points / (t1 - t0) if t1 > t0 else None,
+            "db_cpu_s": (dcpu1 - dcpu0) if dcpu0 is not None and
+            dcpu1 is not None else None,
+            "db": name, "exhausted": requests == len(batches)}
+
+
+def bench_one_db(kind, influx_bench, batches, secs):
+    """Ceiling before, the bridge's writer, ceiling after; counts checked."""
+    out = {"kind": kind}
+    db = None
+    try:
+        db = Database(kind)
+        before = post_ceiling(db, "ceiling1", batches, secs)
+        rate = before["points_per_s"] or 1.0
+        # Give the bridge about as much work as the database took in secs.
+        n = int(min(max(rate * secs, 100000), len(batches) * TS_BATCH))
+        out["bridge"] = None
+        if influx_bench:
+            db.create("bridge")
+            dcpu0 = db.cpu_s()
+            r = run_json([influx_bench, "--url", "http://127.0.0.1:%d"
+                          % db.port, "--db", "bridge", "--points", str(n),
+                          "--plcs", str(TS_PLCS), "--fields", str(TS_FIELDS),
+                          "--batch", str(TS_BATCH)], secs * 10 + 120)
+            dcpu1 = db.cpu_s()
+            if r is not None:
+                r["db_cpu_s"] = dcpu1 - dcpu0 if dcpu0 is not None and \
+                    dcpu1 is not None else None
+            out["bridge"] = r
+        after = post_ceiling(db, "ceiling2", batches, secs)
+        out["ceiling_samples"] = [before, after]
+        pts = before["points"] + after["points"]
+        sec = before["seconds"] + after["seconds"]
+        out["ceiling"] = {"points": pts, "seconds": sec,
+                          "points_per_s": pts / sec if sec else None}
+        # Every run must have landed, or a fast failing writer looks good.
+        for s in (before, after):
+            s["stored"] = db.count(s["db"], s["points"])
+            s["verified"] = s["stored"] == s["points"]
+        if out["bridge"]:
+            b = out["bridge"]
+            b["stored"] = db.count("bridge", b["points"])
+            b["verified"] = b["stored"] == b["points"]
+        out["verified"] = all(s["verified"] for s in (before, after)) and \
+            bool(out["bridge"] and out["bridge"]["verified"])
+        c = out["ceiling"]["points_per_s"]
+        if out["bridge"] and c:
+            out["ratio"] = out["bridge"]["points_per_s"] / c
+    except (RuntimeError, OSError, ValueError) as e:
+        out["skipped"] = str(e)
+        log("  %s: %s" % (kind, e))
+    finally:
+        if db:
+            db.close()
+    return out
+
+
+def bench_influx(influx_bench, secs, outdir):
+    """Both databases, one after the other (never both running at once)."""
+    res = {"plcs": TS_PLCS, "fields": TS_FIELDS, "batch_points": TS_BATCH,
+           "seconds": secs}
+    have = {k: shutil.which(b) is not None for k, b in
+            (("influxdb", "influxd"), ("victoriametrics", "victoria-metrics"))}
+    if not influx_bench:
+        res["skipped"] = "lb-influx-bench not built"
+        return res
+    # The ceiling posts the bridge's own bytes: lb-influx-bench encodes the
+    # same samples with lineproto.c.  Enough for ~2.5 M points/s.
+    enc = os.path.join(outdir, "ceiling.lp")
+    total = int(2.5e6 * secs) // TS_BATCH * TS_BATCH
+    p = subprocess.run([influx_bench, "--encode", enc, "--points", str(total),
+                        "--plcs", str(TS_PLCS), "--fields", str(TS_FIELDS)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        res["skipped"] = "lb-influx-bench --encode failed: %s" % \
+            p.stderr.decode(errors="replace")[-300:]
+        return res
+    try:
+        batches = load_batches(enc, TS_BATCH // TS_FIELDS, TS_FIELDS)
+    finally:
+        os.unlink(enc)
+    for kind in ("influxdb", "victoriametrics"):
+        if not have[kind]:
+            res[kind] = {"kind": kind, "skipped": "not installed (Debian "
+                         "package %s)" % ("influxdb" if kind == "influxdb"
+                                          else "victoria-metrics")}
+            continue
+        log("bench: %s: ceiling, bridge writer, ceiling (%.0f s each)"
+            % (kind, secs))
+        res[kind] = bench_one_db(kind, influx_bench, batches, secs)
+    return res
+
+
 # ---- report ------------------------------------------------------------
 
 def fmt(v, spec):
@@ -394,7 +695,8 @@ def print_table(res):
                 ("pymodbus", run.get("pymodbus"), ""),
                 ("mbpoll", run.get("mbpoll"), "125 regs/poll, 10 ms min"),
                 ("bridge (cadence)", run.get("bridge_cadence"),
-                 "%d ms period" % CADENCE_MS)]
+                 "%d ms period, %.0f s" % (run.get("cadence_ms", CADENCE_MS),
+                                           run.get("cadence_seconds", 0)))]
         for name, r, note in rows:
             if r is None or "skipped" in (r or {}):
                 log("%-5s %-18s %s" % (n, name, (r or {}).get(
@@ -422,11 +724,154 @@ def print_table(res):
                 n, "clock_nanosleep", "", "", "",
                 "%.0f/%.0f" % (c["p50_us"], c["p99_us"]), "",
                 "1 ms absolute deadlines, alongside cadence"))
+    print_ts_table(res.get("timeseries", {}))
     log("")
     log("targets:")
     for t in res["targets"]:
         status = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
         log("  %s  %s" % (status, t["text"]))
+
+
+def si(v, unit=""):
+    """12345678 -> '12.3 M'."""
+    if v is None:
+        return "-"
+    for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return "%.2f %s%s" % (v / div, p, unit)
+    return "%.0f %s" % (v, unit) if unit else "%.0f" % v
+
+
+DB_NAMES = {"influxdb": "InfluxDB 1.x", "victoriametrics": "VictoriaMetrics"}
+
+
+def ts_rows(ts):
+    """(row, measured, baseline, ratio, target, pass) for the table."""
+    rows = []
+    lp = ts.get("lineproto", False)
+    if lp is not False:
+        if lp:
+            v = lp.get("lines_per_s")
+            rows.append(("line protocol, 1 core", si(v, "lines/s"),
+                         "snprintf " + si(lp.get("snprintf_lines_per_s"),
+                                          "lines/s"),
+                         fmt(lp.get("ratio"), ".2f"),
+                         ">= 5 M lines/s", v >= TARGET_LP_LINES))
+        else:
+            rows.append(("line protocol, 1 core", "missing", "", "", "", None))
+    inf = ts.get("influx")
+    if inf:
+        for kind in ("influxdb", "victoriametrics"):
+            d = inf.get(kind) or {"skipped": inf.get("skipped", "not run")}
+            name = "bridge -> " + DB_NAMES[kind]
+            if "skipped" in d:
+                rows.append((name, "skipped: " + d["skipped"][:60], "", "",
+                             "", None))
+                continue
+            b = d.get("bridge") or {}
+            c = d.get("ceiling") or {}
+            ok = d.get("verified")
+            r = d.get("ratio")
+            rows.append((name, si(b.get("points_per_s"), "pts/s")
+                         if b else "missing",
+                         "ceiling " + si(c.get("points_per_s"), "pts/s"),
+                         fmt(r, ".2f"), ">= 0.90 of ceiling",
+                         None if r is None else (r >= TARGET_TS_RATIO and
+                                                 bool(ok))))
+    h = ts.get("history", False)
+    if h is not False:
+        if not h:
+            rows.append(("history", "missing (lb-hist-bench)", "", "", "",
+                         None))
+        else:
+            rows.append(("history insert", si(h.get("insert_per_s"),
+                                              "samples/s"),
+                         "", "", "", None))
+            src = h.get("source", {})
+            for k, label in (("1h", "1 hour"), ("1d", "1 day"),
+                             ("30d", "30 days"), ("1y", "1 year")):
+                rows.append(("history query %s" % label,
+                             "%s ms" % fmt(h.get("query_ms", {}).get(k),
+                                           ".2f"),
+                             "from %s, %s pts" % (
+                                 src.get(k, "?"),
+                                 h.get("points", {}).get(k, "?")),
+                             "", "", None))
+            v = h.get("query_ms_30d_1000_buckets")
+            rows.append(("history 30 d, 1000 buckets", "%s ms" % fmt(v, ".2f"),
+                         "from %s, %s pts" % (
+                             src.get("30d_1000_buckets", "?"),
+                             h.get("points", {}).get("30d_1000_buckets", "?")),
+                         "", "< 100 ms",
+                         None if v is None else v < TARGET_HIST_30D_MS))
+    return rows
+
+
+def print_ts_table(ts):
+    rows = ts_rows(ts)
+    if not rows:
+        return
+    hdr = "%-28s %-22s %-22s %6s %-20s %s" % (
+        "time series", "measured", "baseline / ceiling", "ratio", "target",
+        "pass")
+    log("")
+    log(hdr)
+    log("-" * len(hdr))
+    for name, meas, base, ratio, tgt, ok in rows:
+        log("%-28s %-22s %-22s %6s %-20s %s" % (
+            name, meas, base, ratio, tgt,
+            "" if not tgt else {True: "PASS", False: "FAIL",
+                                None: "n/a"}[ok]))
+    inf = ts.get("influx") or {}
+    for kind in ("influxdb", "victoriametrics"):
+        d = inf.get(kind) or {}
+        if "ceiling_samples" in d:
+            b = d.get("bridge") or {}
+            log("  %s: ceiling %s / %s pts/s before / after; stored counts "
+                "%s; bridge CPU %s s, database CPU %s s (bridge run)" % (
+                    DB_NAMES[kind],
+                    si(d["ceiling_samples"][0]["points_per_s"]),
+                    si(d["ceiling_samples"][1]["points_per_s"]),
+                    "verified" if d.get("verified") else "NOT VERIFIED",
+                    fmt(b.get("cpu_s"), ".2f"), fmt(b.get("db_cpu_s"),
+                                                     ".2f")))
+    if inf:
+        log("  points = tag values (%d PLCs x %d float fields per line, "
+            "%d points per request)" % (TS_PLCS, TS_FIELDS, TS_BATCH))
+
+
+def ts_targets(ts):
+    out = []
+    lp = ts.get("lineproto", False)
+    if lp is not False:
+        v = (lp or {}).get("lines_per_s")
+        out.append({"name": "lineproto_lines_per_s", "value": v,
+                    "pass": None if v is None else v >= TARGET_LP_LINES,
+                    "text": "line protocol %s lines/s per core (>= 5 M)%s"
+                    % (si(v), "" if lp else ": lb-lp-bench missing")})
+    inf = ts.get("influx")
+    if inf:
+        for kind in ("influxdb", "victoriametrics"):
+            d = inf.get(kind) or {}
+            v = d.get("ratio")
+            ok = None if v is None else v >= TARGET_TS_RATIO and \
+                bool(d.get("verified"))
+            why = d.get("skipped") or inf.get("skipped") or \
+                ("" if d.get("verified") else "point counts not verified")
+            out.append({"name": "%s_vs_ceiling" % kind, "value": v,
+                        "verified": d.get("verified"), "pass": ok,
+                        "text": "bridge/ceiling into %s %s (>= %.2f)%s"
+                        % (DB_NAMES[kind], fmt(v, ".3f"), TARGET_TS_RATIO,
+                           ": " + why if why else "")})
+    h = ts.get("history", False)
+    if h is not False:
+        v = (h or {}).get("query_ms_30d_1000_buckets")
+        out.append({"name": "history_30d_query_ms", "value": v,
+                    "pass": None if v is None else v < TARGET_HIST_30D_MS,
+                    "text": "history query, 30 days of 1 Hz in 1,000 buckets: "
+                    "%s ms (< 100)%s" % (fmt(v, ".1f"), "" if h else
+                                         ": lb-hist-bench missing")})
+    return out
 
 
 def targets(res):
@@ -443,6 +888,9 @@ def targets(res):
                     "pass": None if v is None else v <= TARGET_LATE_US,
                     "text": "%s PLCs: lateness p99 - clock p99 = %s µs "
                     "(<= %.0f)" % (n, fmt(v, ".0f"), TARGET_LATE_US)})
+    out += ts_targets(res.get("timeseries", {}))
+    if "demo" not in res:
+        return out
     d = res.get("demo", {})
     v = d.get("hwm_kb")
     out.append({"name": "demo_rss", "value": v,
@@ -460,8 +908,15 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="1 and 10 PLCs, 1 s each")
     ap.add_argument("--build", default=os.environ.get("LB_BUILD", "build"))
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="comma-separated parts: %s" % ", ".join(PARTS))
     a = ap.parse_args()
+    only = set(x.strip() for x in a.only.split(",") if x.strip())
+    if not only or only - set(PARTS):
+        ap.error("--only takes %s" % ", ".join(PARTS))
     secs = 1.0 if a.quick else a.seconds
+    cad_secs = 2.0 if a.quick else max(secs, 5.0)
+    ts_secs = 1.5 if a.quick else secs
     sizes = [1, 10] if a.quick else [1, 10, 50]
     build = os.path.abspath(a.build)
     outdir = os.path.join(build, "bench")
@@ -476,24 +931,45 @@ def main():
 
     bare = binary("lb-bare")
     lb_bench = binary("lb-bench")
+    lp_bench = binary("lb-lp-bench") if "lp" in only else None
+    hist_bench = binary("lb-hist-bench") if "hist" in only else None
+    influx_bench = binary("lb-influx-bench") if "influx" in only else None
     sim_cmd = os.environ.get("LB_BENCH_SIM")
     sim_cmd = [sim_cmd] if sim_cmd else [os.path.join(build, "lock-sim")]
     have_mbpoll = subprocess.run(["sh", "-c", "command -v mbpoll"],
                                  stdout=subprocess.DEVNULL).returncode == 0
     res = {"seconds": secs, "registers_per_plc": REGS,
-           "cadence_ms": CADENCE_MS,
+           "cadence_ms": CADENCE_MS, "cadence_seconds": cad_secs,
+           "poll_ms": POLL_MS, "quick": a.quick, "parts": sorted(only),
+           "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
            "host": {"cpus": os.cpu_count(), "kernel": platform.release(),
                     "python": sys.version.split()[0]},
            "runs": {}, "ratios": {}}
     try:
-        if not os.access(sim_cmd[0], os.X_OK):
+        if "modbus" not in only:
+            pass
+        elif not os.access(sim_cmd[0], os.X_OK):
             log("bench: simulator %s not built: nothing to poll" % sim_cmd[0])
         else:
             for n in sizes:
-                res["runs"][str(n)] = run_size(n, secs, outdir, sim_cmd,
-                                               bare, lb_bench, have_mbpoll)
-        res["demo"] = bench_demo(build, sim_cmd, 3.0 if a.quick else 5.0,
-                                 outdir)
+                res["runs"][str(n)] = run_size(n, secs, cad_secs, outdir,
+                                               sim_cmd, bare, lb_bench,
+                                               have_mbpoll)
+        if "demo" in only:
+            res["demo"] = bench_demo(build, sim_cmd,
+                                     3.0 if a.quick else 5.0, outdir)
+        ts = res["timeseries"] = {}
+        if "lp" in only:
+            log("bench: line-protocol encoding (lb-lp-bench)")
+            ts["lineproto"] = run_json([lp_bench], 120) if lp_bench else None
+        if "hist" in only:
+            log("bench: embedded history (lb-hist-bench%s)"
+                % (" --quick" if a.quick else ""))
+            ts["history"] = run_json(
+                [hist_bench] + (["--quick"] if a.quick else []),
+                600) if hist_bench else None
+        if "influx" in only:
+            ts["influx"] = bench_influx(influx_bench, ts_secs, outdir)
     finally:
         stop_all()
 
@@ -525,13 +1001,22 @@ def main():
     return 0
 
 
-def run_size(n, secs, outdir, sim_cmd, bare, lb_bench, have_mbpoll):
+def run_size(n, secs, cad_secs, outdir, sim_cmd, bare, lb_bench,
+             have_mbpoll):
     log("bench: %d PLC%s x %d registers, %.0f s per client"
         % (n, "" if n == 1 else "s", REGS, secs))
     base = free_port_range(n)
     ports = [base + i for i in range(n)]
-    station = write_station(os.path.join(outdir, "n%d" % n), n, base)
-    run = {"port_base": base, "station": station}
+    station = write_station(os.path.join(outdir, "n%d" % n), n, base,
+                            POLL_MS)
+    # The same PLCs on the shipped station's fast period, for the cadence
+    # run: at 10 ms, 50 PLCs x 8 requests would saturate a small machine
+    # and lateness would measure that, not the scheduling.
+    cad_station = write_station(os.path.join(outdir, "n%d" % n, "cadence"),
+                                n, base, CADENCE_MS)
+    run = {"port_base": base, "station": station,
+           "cadence_station": cad_station, "cadence_ms": CADENCE_MS,
+           "cadence_seconds": cad_secs}
     sim_log = os.path.join(outdir, "n%d" % n, "lock-sim.log")
     sim = start_logged(sim_cmd + ["-c", station, "--registers", str(REGS)],
                        sim_log)
@@ -563,7 +1048,7 @@ def run_size(n, secs, outdir, sim_cmd, bare, lb_bench, have_mbpoll):
             run["mbpoll"] = bench_mbpoll(ports, secs, outdir)
         else:
             run["mbpoll"] = {"skipped": "mbpoll not installed"}
-        cad, clock = bench_cadence(lb_bench, bare, station, secs)
+        cad, clock = bench_cadence(lb_bench, bare, cad_station, cad_secs)
         run["bridge_cadence"] = cad
         run["clock"] = clock
     finally:

@@ -217,6 +217,19 @@ def main():
         bridge = None
         check(rc == 0, "daemon stops cleanly on SIGTERM (rc=%d)" % rc)
 
+        # lock-sim's own client for its control socket (the README's way).
+        p = subprocess.run([lbtest.binary("lock-sim"), "--control",
+                            sim.control, "--send", "status"],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0 and p.stdout.startswith("ok "),
+              "lock-sim --send status -> ok (%r)" % p.stdout[:80])
+        p = subprocess.run([lbtest.binary("lock-sim"), "--control",
+                            sim.control, "--send", "fault nosuch drop"],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 1 and p.stdout.startswith("error"),
+              "lock-sim --send with a bad command -> error, exit 1 (%r)"
+              % p.stdout[:80])
+
         # ---- 3. read-only ----------------------------------------------------
         allst = sim.stats()
         fcs = set()
