@@ -803,7 +803,8 @@ static void *writer_main(void *arg)
                     h->wtags_cap = nc;
                 }
             }
-            if (h->n_wtags + h->n_newtags <= h->wtags_cap) {
+            if (h->n_newtags &&
+                h->n_wtags + h->n_newtags <= h->wtags_cap) {
                 memcpy(h->wtags + h->n_wtags, h->newtags,
                        h->n_newtags * sizeof *h->newtags);
                 h->n_wtags += h->n_newtags;

@@ -374,7 +374,8 @@ static uint64_t line_points(const char *s, const char *end)
         if (s < end && *s == ',')
             s++;
     }
-    qsort(keys, nk, sizeof *keys, span_cmp);
+    if (nk > 1)
+        qsort(keys, nk, sizeof *keys, span_cmp);
     uint64_t n = nk ? 1 : 0;
     for (size_t i = 1; i < nk; i++)
         n += span_cmp(&keys[i - 1], &keys[i]) != 0;
@@ -408,10 +409,12 @@ static size_t count_lines(const char *data, size_t len)
 
 static int buf_append(lp_buf *b, const char *data, size_t len)
 {
-    if (lp_buf_reserve(b, len) < 0)
-        return -1;
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
+    if (len) {
+        if (lp_buf_reserve(b, len) < 0)
+            return -1;
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+    }
     b->mark = b->len;
     return 0;
 }

@@ -571,9 +571,17 @@ out:
     if (pollers)
         for (size_t p = 0; p < st->n_plcs; p++)
             poll_free(pollers[p]);
-    if (rec)
+    if (rec) {
         rec_pump(rec, clk_mono_ns(), o->log_changes ? main_log_change : NULL,
                  ts);
+        /* Say where the last samples went: written, or spooled for the
+         * next start. */
+        if (influx)
+            influx_flush(influx, 2000000000ull);
+        if (hist)
+            hist_flush(hist);
+        main_sink_summary(hist, influx);
+    }
     rec_free(rec);
     hist_close(hist);
     influx_close(influx);

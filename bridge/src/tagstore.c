@@ -15,7 +15,6 @@
 
 typedef struct {
     val_sample cur;        /* last reported sample */
-    val_sample last;       /* last published sample, reported or not */
     bool sample_mode;      /* the tag's poll group writes every poll */
     int64_t last_seen_ns;  /* last good response, reported or not */
     int64_t max_age_ns;    /* 0: never stale */
@@ -178,8 +177,6 @@ static void tag_apply(tag_store *ts, uint32_t idx, const val_sample *s,
     tag_slot *sl = &ts->slots[idx];
     if (s->q == Q_GOOD)
         sl->last_seen_ns = s->ts_ns;
-    if (s->q != Q_STALE)
-        sl->last = *s;
     if (!tag_is_news(sl, s))
         return;
     sl->cur = *s;
@@ -293,7 +290,12 @@ int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out)
         return -1;
     uint32_t plc = ts->slots[idx].plc;
     pthread_mutex_lock(&ts->plc_mu[plc]);
-    *out = ts->slots[idx].last;
+    const tag_slot *sl = &ts->slots[idx];
+    *out = sl->cur;
+    /* Within the deadband the recorded value stands for the polled one
+     * (that is what a deadband means), confirmed at the last response. */
+    if (sl->cur.q == Q_GOOD && sl->last_seen_ns > sl->cur.ts_ns)
+        out->ts_ns = sl->last_seen_ns;
     pthread_mutex_unlock(&ts->plc_mu[plc]);
     return 0;
 }

@@ -78,10 +78,10 @@ size_t tag_store_drain(tag_store *ts, tag_change *out, size_t max);
  * -1 for an index out of range. */
 int tag_store_get(tag_store *ts, uint32_t idx, val_sample *out);
 
-/* Any thread: the latest published sample, even one that was not news
- * (within the deadband); what a heartbeat writes.  Staleness is not a
- * sample: a stale tag's latest sample is its last response.  -1 for an
- * index out of range. */
+/* Any thread: what a heartbeat writes: the current sample, and for a good
+ * one the time of the latest response that confirmed it (a value within
+ * the deadband of the recorded one confirms it, as a deadband means).  -1
+ * for an index out of range. */
 int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out);
 
 void tag_store_get_stats(tag_store *ts, tag_store_stats *out);

@@ -564,6 +564,7 @@ def post_ceiling(db, name, batches, secs):
     conn = http.client.HTTPConnection("127.0.0.1", db.port, timeout=60)
     points = requests = 0
     dcpu0 = db.cpu_s()
+    ccpu0 = time.process_time()
     t0 = time.monotonic()
     try:
         for body, npts in batches:
@@ -581,8 +582,10 @@ def post_ceiling(db, name, batches, secs):
     finally:
         conn.close()
     t1 = time.monotonic()
+    ccpu1 = time.process_time()
     dcpu1 = db.cpu_s()
     return {"points": points, "requests": requests, "seconds": t1 - t0,
+            "cpu_s": ccpu1 - ccpu0,
             "points_per_s": points / (t1 - t0) if t1 > t0 else None,
             "db_cpu_s": (dcpu1 - dcpu0) if dcpu0 is not None and
             dcpu1 is not None else None,
@@ -658,7 +661,7 @@ def bench_influx(influx_bench, secs, outdir):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
         res["skipped"] = "lb-influx-bench --encode failed: %s" % \
-            p.stderr.decode(errors="replace")[-300:]
+            p.stderr.decode(errors="replace").strip()[-300:]
         return res
     try:
         batches = load_batches(enc, TS_BATCH // TS_FIELDS, TS_FIELDS)
@@ -670,7 +673,7 @@ def bench_influx(influx_bench, secs, outdir):
                          "package %s)" % ("influxdb" if kind == "influxdb"
                                           else "victoria-metrics")}
             continue
-        log("bench: %s: ceiling, bridge writer, ceiling (%.0f s each)"
+        log("bench: %s: ceiling, bridge writer, ceiling (%g s each)"
             % (kind, secs))
         res[kind] = bench_one_db(kind, influx_bench, batches, secs)
     return res
@@ -686,9 +689,10 @@ def print_table(res):
     hdr = "%-5s %-18s %10s %12s %10s %14s %8s  %s" % (
         "PLCs", "client", "req/s", "regs/s", "CPU s/10k",
         "late p50/p99µs", "RSS MB", "note")
-    log("")
-    log(hdr)
-    log("-" * len(hdr))
+    if res["runs"]:
+        log("")
+        log(hdr)
+        log("-" * len(hdr))
     for n, run in res["runs"].items():
         rows = [("bridge (poll)", run.get("bridge_poll"), ""),
                 ("bare libmodbus", run.get("bare"), "ceiling"),
@@ -738,7 +742,7 @@ def si(v, unit=""):
         return "-"
     for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            return "%.2f %s%s" % (v / div, p, unit)
+            return ("%.2f %s %s" % (v / div, p, unit)).strip()
     return "%.0f %s" % (v, unit) if unit else "%.0f" % v
 
 
@@ -835,6 +839,11 @@ def print_ts_table(ts):
                     "verified" if d.get("verified") else "NOT VERIFIED",
                     fmt(b.get("cpu_s"), ".2f"), fmt(b.get("db_cpu_s"),
                                                      ".2f")))
+    if inf.get("influxdb", {}).get("ceiling_samples"):
+        log("  ceiling client CPU (python, pre-encoded): %s s per run"
+            % " / ".join(fmt(s.get("cpu_s"), ".2f") for k in
+                         ("influxdb", "victoriametrics")
+                         for s in inf.get(k, {}).get("ceiling_samples", [])))
     if inf:
         log("  points = tag values (%d PLCs x %d float fields per line, "
             "%d points per request)" % (TS_PLCS, TS_FIELDS, TS_BATCH))

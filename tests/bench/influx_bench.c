@@ -77,9 +77,10 @@ static int bench_encode(const bench_shape *sh, uint64_t total,
             rc |= lp_begin(&b, pt.plc) | lp_tag(&b, "plc", pt.plc) |
                   lp_tag(&b, "station", "bench");
         rc |= lp_field_float(&b, pt.field, pt.s.v.d);
-        if (k % sh->fields == sh->fields - 1 || k + 1 == total)
-            rc |= lp_end(&b, pt.s.ts_ns, LP_NS);
-        if (b.len > (1u << 20) || k + 1 == total) {
+        if (k % sh->fields != sh->fields - 1 && k + 1 != total)
+            continue;
+        rc |= lp_end(&b, pt.s.ts_ns, LP_NS);
+        if (b.len > (1u << 20) || k + 1 == total) {       /* whole lines */
             if (fwrite(b.data, 1, b.len, f) != b.len)
                 rc = -1;
             lp_buf_reset(&b);

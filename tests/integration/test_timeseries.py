@@ -191,7 +191,10 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
         check(drained, "spool drains after InfluxDB returns (%.1f s down)"
               % (t_up - t_down))
         time.sleep(1)
-        check(d3.stop() == 0, "restarted bridge stops cleanly")
+        rc3 = d3.stop()
+        if not check(rc3 == 0, "restarted bridge stops cleanly (rc=%s)" % rc3):
+            print(d2.log()[-4000:])
+            print(d3.log()[-4000:])
         h = history(station)
         vals, quals = influx_points(influx, plcs)
         compare(h, vals, quals, skip=lambda ms: t_kill_ms - 1000 <= ms <=

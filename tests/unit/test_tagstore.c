@@ -247,7 +247,8 @@ static void test_sample_mode_and_last(void **state)
     publish1(ts, 3, integer(7, 2));
     publish1(ts, 3, integer(7, 2)); /* the same response twice: once */
     assert_int_equal(tag_store_drain(ts, out, 16), 2);
-    /* PLC a is change-only; the last sample still follows every poll. */
+    /* PLC a is change-only; the heartbeat sample is the recorded value,
+     * confirmed at the latest response within the deadband. */
     publish1(ts, 0, real(5.0, 10));
     publish1(ts, 0, real(5.2, 20));  /* within the deadband */
     assert_int_equal(tag_store_drain(ts, out, 16), 1);
@@ -255,7 +256,15 @@ static void test_sample_mode_and_last(void **state)
     tag_store_get(ts, 0, &cur);
     tag_store_get_last(ts, 0, &last);
     assert_true(cur.v.d == 5.0 && cur.ts_ns == 10);
-    assert_true(last.v.d == 5.2 && last.ts_ns == 20);
+    assert_true(last.v.d == 5.0 && last.ts_ns == 20);
+    assert_int_equal(last.q, Q_GOOD);
+    /* A failure is repeated as it is, with its own time. */
+    tag_store_fail_plc(ts, 0, Q_COMM, 0, 30);
+    publish1(ts, 0, real(5.0, 40)); /* recovery: news, so cur moves */
+    tag_store_fail_plc(ts, 0, Q_COMM, 0, 50);
+    tag_store_get_last(ts, 0, &last);
+    assert_int_equal(last.q, Q_COMM);
+    assert_int_equal(last.ts_ns, 50);
     assert_int_equal(tag_store_get_last(ts, 99, &last), -1);
     tag_store_free(ts);
 }
