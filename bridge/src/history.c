@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -897,7 +898,7 @@ static void hist_destroy(hist_db *h)
     for (int t = 0; t < 3; t++)
         sqlite3_finalize(h->del_slice[t]);
     sqlite3_close(h->db);
-    for (size_t i = 0; i < h->count; i++) {
+    for (size_t i = 0; h->ring && i < h->count; i++) {
         hrec *r = &h->ring[(h->head + i) % h->cap];
         if (r->kind == VAL_STR)
             free(r->x.s);
@@ -943,6 +944,18 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&h->done, NULL);
     h->path = strdup(o->path);
+    if (o->read_only) {
+        /* Queries open their own read-only connections: nothing to set
+         * up, and nothing that could write to a database the daemon is
+         * writing at the same time. */
+        if (!h->path || access(h->path, R_OK) != 0) {
+            snprintf(err, errlen, "%s: no history to read: %s", o->path,
+                     h->path ? strerror(errno) : "out of memory");
+            hist_destroy(h);
+            return NULL;
+        }
+        return h;
+    }
     h->raw_days = o->raw_days ? o->raw_days : 30;
     h->m1_days = o->rollup_1m_days ? o->rollup_1m_days : 400;
     h->h1_days = o->rollup_1h_days ? o->rollup_1h_days : 3650;
@@ -1034,6 +1047,8 @@ size_t hist_submit(hist_db *h, const hist_sample *s, size_t n)
 
 int hist_flush(hist_db *h)
 {
+    if (!h->thread_started)
+        return 0;                       /* read-only: nothing to flush */
     pthread_mutex_lock(&h->mu);
     uint64_t target = h->accepted_seq;
     uint64_t gen = h->error_gen;
@@ -1057,6 +1072,8 @@ void hist_get_stats(hist_db *h, hist_stats *out)
 
 long hist_retention_run(hist_db *h, int64_t now_ns)
 {
+    if (!h->thread_started)
+        return -1;                      /* read-only: never deletes */
     pthread_mutex_lock(&h->mu);
     /* one request at a time */
     while (h->ret_req)

@@ -118,6 +118,8 @@ struct influx_writer {
     uint64_t line_pts;
     qentry *qm;
     size_t qm_cap, qm_len;
+    int *qk;                  /* last quality by influx_point.key */
+    size_t qk_cap;
     uint64_t next_try;               /* monotonic: no post before this */
     uint64_t backoff;
     uint64_t rng;
@@ -169,6 +171,29 @@ static void set_error(influx_writer *w, const char *fmt, ...)
 
 /* ---- quality map ------------------------------------------------------- */
 
+static int *qmap_slot(influx_writer *w, const char *plc, const char *field);
+
+/* The last quality seen of a point's series: by its key when it has one (an
+ * array index: no hashing on the hot path), else by name. */
+static int *qmap_point(influx_writer *w, const influx_point *p)
+{
+    if (p->key == 0)
+        return qmap_slot(w, p->plc, p->field);
+    if (p->key >= w->qk_cap) {
+        size_t cap = w->qk_cap ? w->qk_cap : 1024;
+        while (cap <= p->key)
+            cap *= 2;
+        int *n = realloc(w->qk, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        for (size_t i = w->qk_cap; i < cap; i++)
+            n[i] = INFLUX_Q_UNKNOWN;
+        w->qk = n;
+        w->qk_cap = cap;
+    }
+    return &w->qk[p->key];
+}
+
 static int *qmap_slot(influx_writer *w, const char *plc, const char *field)
 {
     if (w->qm_len * 2 >= w->qm_cap) {
@@ -214,6 +239,7 @@ static void qmap_free(influx_writer *w)
         free(w->qm[i].field);
     }
     free(w->qm);
+    free(w->qk);
 }
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -275,7 +301,7 @@ static int value_field(influx_writer *w, const char *key, const val *v)
 static void encode_point(influx_writer *w, const influx_point *p)
 {
     if (!w->line_open || p->s.ts_ns != w->line_ts ||
-        strcmp(p->plc, w->line_plc) != 0) {
+        (p->plc != w->line_plc && strcmp(p->plc, w->line_plc) != 0)) {
         end_line(w);
         w->line_open = true;
         w->line_plc = p->plc;
@@ -295,7 +321,7 @@ static void encode_point(influx_writer *w, const influx_point *p)
     w->line_pts++;
     w->batch_pts++;
     bool good = p->s.q == Q_GOOD;
-    int *last = qmap_slot(w, p->plc, p->field);
+    int *last = qmap_point(w, p);
     bool want_q = !good || !last || *last != Q_GOOD || p->heartbeat;
     if (last)
         *last = (int)p->s.q;
@@ -989,7 +1015,8 @@ static void *writer_main(void *arg)
         size_t n = 0;
         while (n < INFLUX_CHUNK && w->qlen > 0) {
             w->chunk[n++] = w->q[w->qhead];
-            w->qhead = (w->qhead + 1) % w->qcap;
+            if (++w->qhead == w->qcap)
+                w->qhead = 0;
             w->qlen--;
         }
         if (n > 0 && w->in_batch == 0)
@@ -1311,8 +1338,15 @@ size_t influx_submit(influx_writer *w, const influx_point *p, size_t n)
     size_t i = 0;
     pthread_mutex_lock(&w->mu);
     w->st.submitted += n;
-    for (; i < n && w->qlen < w->qcap; i++)
-        w->q[(w->qhead + w->qlen++) % w->qcap] = p[i];
+    size_t tail = w->qhead + w->qlen;
+    if (tail >= w->qcap)
+        tail -= w->qcap;
+    for (; i < n && w->qlen < w->qcap; i++) {
+        w->q[tail] = p[i];
+        w->qlen++;
+        if (++tail == w->qcap)
+            tail = 0;              /* no division per point */
+    }
     w->accepted += i;
     w->st.dropped += n - i;
     w->st.queued = w->qlen + w->in_batch;

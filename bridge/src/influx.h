@@ -73,6 +73,10 @@ typedef struct {
 typedef struct {
     const char *plc;
     const char *field;          /* the tag id */
+    uint32_t key;               /* optional: a small number unique per
+                                   (plc, field), starting at 1, such as the
+                                   tag store index + 1; 0 = none (the writer
+                                   then looks the pair up by name) */
     val_sample s;
     bool heartbeat;             /* write the _q field even if unchanged */
 } influx_point;

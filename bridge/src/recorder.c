@@ -61,6 +61,7 @@ static void rec_forward(recorder *r, size_t n, bool heartbeat)
         const map_plc *p = tag_store_plc(r->ts, r->batch[i].tag);
         r->hs[i] = (hist_sample){.tag = t->full_id, .s = r->batch[i].s};
         r->ip[i] = (influx_point){.plc = p->id, .field = t->id,
+                                  .key = r->batch[i].tag + 1,
                                   .s = r->batch[i].s, .heartbeat = heartbeat};
     }
     if (r->hist)

@@ -88,12 +88,12 @@ def start(cmd, **kw):
     return p
 
 
-def start_logged(cmd, path):
+def start_logged(cmd, path, cwd=None):
     """A long-running server: output to a file, never to a pipe that could
     fill up and stall it."""
     with open(path, "wb") as f:
         return start(cmd, stdin=subprocess.DEVNULL, stdout=f,
-                     stderr=subprocess.STDOUT)
+                     stderr=subprocess.STDOUT, cwd=cwd)
 
 
 def tail(path, n=300):
@@ -384,7 +384,11 @@ def bench_demo(build, sim_cmd, secs, outdir):
         if not wait_ports(ports, sim):
             return {"skipped": "lock-sim did not serve the demo station: %s"
                     % tail(sim_log)}
-        lb = start_logged([lockbridge, "run", "-c", station], lb_log)
+        # Run in the bench directory: the embedded history (data/) lands
+        # there, not in the source tree.
+        lb = start_logged([os.path.abspath(lockbridge), "run", "-c",
+                           os.path.abspath(station)], lb_log,
+                          cwd=os.path.dirname(os.path.abspath(lb_log)))
         time.sleep(secs)
         if lb.poll() is not None:
             return {"skipped": "lockbridge run exited %d: %s"

@@ -52,6 +52,7 @@ static void bench_sample(const bench_shape *sh, uint64_t k, influx_point *pt)
     memset(pt, 0, sizeof *pt);
     pt->plc = bench_plc[p];
     pt->field = bench_field[f];
+    pt->key = (uint32_t)(p * sh->fields + f + 1); /* as the recorder sets it */
     pt->s.q = Q_GOOD;
     pt->s.v.kind = VAL_REAL;
     /* Values like scaled registers: two decimals, varying. */

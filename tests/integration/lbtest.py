@@ -358,8 +358,12 @@ class Victoria:
     def export(self, match):
         """{metric name: (timestamps ms, values)} for a series selector."""
         import urllib.parse
+        # An explicit end in the future: by default the newest samples
+        # (the last milliseconds before the query) may be left out.
         st, body = http("POST", self.url + "/api/v1/export",
-                        urllib.parse.urlencode({"match[]": match}).encode(),
+                        urllib.parse.urlencode({
+                            "match[]": match, "start": "0",
+                            "end": str(int(time.time()) + 3600)}).encode(),
                         timeout=60)
         if st != 200:
             raise RuntimeError("export: %d %s" % (st, body[:300]))

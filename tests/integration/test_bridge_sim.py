@@ -140,6 +140,9 @@ def main():
     try:
         station = sim.station
         scale = scales(os.path.dirname(station))
+        # Record into the test's own directory, never the source tree.
+        lbtest.add_station_keys(station, "history: {path: %s/history.db}"
+                                % os.path.dirname(station))
 
         # ---- 1. values read equal the simulator's state -------------------
         sim.command("pause")

@@ -229,23 +229,24 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
             for ms, v, q in rows:
                 if q == "good" and not isinstance(v, str):
                     want.setdefault("%s_%s" % (plc, field), {})[ms] = num(v)
-        got = {}
+        missing, wrong = [], []
 
         def fetched():
-            got.clear()
-            got.update(vm.export('{__name__=~"(%s)_.*"}' % "|".join(plcs)))
-            n = sum(len(v[0]) for k, v in got.items() if k in want)
-            return n >= sum(len(v) for v in want.values())
-        wait_for(fetched, 40, step=0.5)
-        missing, wrong = [], []
-        for name, pts in want.items():
-            ts, vs = got.get(name, ([], []))
-            have = dict(zip(ts, vs))
-            for ms, v in pts.items():
-                if ms not in have:
-                    missing.append((name, ms))
-                elif abs(have[ms] - v) > 1e-9 * max(1, abs(v)):
-                    wrong.append((name, ms, have[ms], v))
+            """True once every sample of the history is visible."""
+            got = vm.export('{__name__=~"(%s)_.*"}' % "|".join(plcs))
+            missing.clear()
+            wrong.clear()
+            for name, pts in want.items():
+                ts, vs = got.get(name, ([], []))
+                have = dict(zip(ts, vs))
+                for ms, v in pts.items():
+                    if ms not in have:
+                        missing.append((name, ms))
+                    elif abs(have[ms] - v) > 1e-9 * max(1, abs(v)):
+                        wrong.append((name, ms, have[ms], v))
+            return not missing
+        # VictoriaMetrics makes fresh samples searchable after a while.
+        wait_for(fetched, 40, step=1.0)
         check(sum(len(v) for v in want.values()) > 1000,
               "VictoriaMetrics: history holds %d numeric samples"
               % sum(len(v) for v in want.values()))
