@@ -53,6 +53,10 @@ import tempfile
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "integration"))
+import lbtest  # noqa: E402  (peers' command lines, shared with the tests)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("LB_SOURCE", os.path.normpath(os.path.join(HERE, "..", "..")))
 PY = "/usr/bin/python3"
@@ -404,25 +408,6 @@ def bench_demo(build, sim_cmd, secs, outdir):
 
 # ---- time series (issue 3) ---------------------------------------------
 
-INFLUX_CONF = """reporting-enabled = false
-bind-address = "127.0.0.1:{rpc}"
-[meta]
-  dir = "{tmp}/meta"
-[data]
-  dir = "{tmp}/data"
-  wal-dir = "{tmp}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{http}"
-  log-enabled = false
-[logging]
-  level = "warn"
-"""
-
-
 def http_call(port, method, path, body=None, timeout=60):
     """One request on a fresh connection: (status, body bytes)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -473,16 +458,11 @@ class Database:
                 rpc = free_port_range(1)
             conf = os.path.join(self.tmp, "influxdb.conf")
             with open(conf, "w") as f:
-                f.write(INFLUX_CONF.format(rpc=rpc, http=self.port,
-                                           tmp=self.tmp))
+                f.write(lbtest.influx_conf(self.tmp, self.port, rpc))
             cmd = ["influxd", "run", "-config", conf]
             ready = "/ping"
         else:
-            cmd = ["victoria-metrics",
-                   "-httpListenAddr=127.0.0.1:%d" % self.port,
-                   "-storageDataPath=%s/data" % self.tmp,
-                   "-retentionPeriod=100y", "-loggerLevel=WARN",
-                   "-search.latencyOffset=0s", "-search.disableCache"]
+            cmd = lbtest.victoria_args(self.port, "%s/data" % self.tmp)
             ready = "/health"
         self.proc = start_logged(cmd, self.log)
         if not wait_http(self.port, ready, self.proc):

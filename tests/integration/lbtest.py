@@ -247,18 +247,9 @@ def _stop_proc(proc, timeout=20):
             proc.wait()
 
 
-class Influx:
-    """Debian's InfluxDB 1.x on free loopback ports in a temporary
-    directory.  stop() and start() again keep the data and the ports, for
-    outage tests.  Attributes: url, dir."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="lbtest-influx-")
-        self.http_port, self.rpc_port = free_port(), free_port()
-        self.url = "http://127.0.0.1:%d" % self.http_port
-        self.conf = os.path.join(self.dir, "influxdb.conf")
-        with open(self.conf, "w") as f:
-            f.write("""reporting-enabled = false
+def influx_conf(tmp, http_port, rpc_port):
+    """influxd's configuration: loopback only, everything under tmp."""
+    return """reporting-enabled = false
 bind-address = "127.0.0.1:%d"
 [meta]
   dir = "%s/meta"
@@ -274,7 +265,52 @@ bind-address = "127.0.0.1:%d"
   log-enabled = false
 [logging]
   level = "warn"
-""" % (self.rpc_port, self.dir, self.dir, self.dir, self.http_port))
+""" % (rpc_port, tmp, tmp, tmp, http_port)
+
+
+def victoria_args(port, data_dir):
+    """victoria-metrics' command line: loopback only, fresh data visible to
+    queries at once."""
+    return ["victoria-metrics", "-httpListenAddr=127.0.0.1:%d" % port,
+            "-storageDataPath=" + data_dir, "-retentionPeriod=100y",
+            "-loggerLevel=WARN", "-search.latencyOffset=0s",
+            "-search.disableCache"]
+
+
+class Checks:
+    """A test's checks: each printed as it is made, then one summary line
+    in the form test runners read ("N passed, M failed")."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def __call__(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what, flush=True)
+        if cond:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+        return cond
+
+    def summary(self):
+        """Prints the summary line; returns the exit status."""
+        print("%d passed, %d failed" % (self.passed, len(self.failed)))
+        return 1 if self.failed else 0
+
+
+class Influx:
+    """Debian's InfluxDB 1.x on free loopback ports in a temporary
+    directory.  stop() and start() again keep the data and the ports, for
+    outage tests.  Attributes: url, dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lbtest-influx-")
+        self.http_port, self.rpc_port = free_port(), free_port()
+        self.url = "http://127.0.0.1:%d" % self.http_port
+        self.conf = os.path.join(self.dir, "influxdb.conf")
+        with open(self.conf, "w") as f:
+            f.write(influx_conf(self.dir, self.http_port, self.rpc_port))
         self.proc = None
         self.start()
 
@@ -336,10 +372,7 @@ class Victoria:
         self.url = "http://127.0.0.1:%d" % self.port
         log = open(os.path.join(self.dir, "vm.log"), "wb")
         self.proc = subprocess.Popen(
-            ["victoria-metrics", "-httpListenAddr=127.0.0.1:%d" % self.port,
-             "-storageDataPath=" + os.path.join(self.dir, "data"),
-             "-retentionPeriod=100y", "-loggerLevel=WARN",
-             "-search.latencyOffset=0s", "-search.disableCache"],
+            victoria_args(self.port, os.path.join(self.dir, "data")),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         end = time.time() + timeout

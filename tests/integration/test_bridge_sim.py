@@ -27,17 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
 
-FAILS = []
-PASSED = [0]
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        PASSED[0] += 1
-    else:
-        FAILS.append(what)
-    return cond
+check = lbtest.Checks()
 
 
 def close_enough(tag, got, want, scale):
@@ -244,8 +234,7 @@ def main():
         if bridge:
             bridge.stop()
         sim.stop()
-    print("%d passed, %d failed" % (PASSED[0], len(FAILS)))
-    return 1 if FAILS else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -20,40 +20,18 @@ import math
 import os
 import random
 import shutil
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("LB_BUILD", "build")
-if not os.path.isabs(BUILD):
-    BUILD = os.path.join(TOP, BUILD)
-ENCODER = os.path.join(BUILD, "lb-lp-encode")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest  # noqa: E402
 
-PASSED = [0]
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        PASSED[0] += 1
-    else:
-        FAILS.append(what)
-    return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ENCODER = lbtest.binary("lb-lp-encode")
+check = lbtest.Checks()
 
 
 def hexs(s):
@@ -170,63 +148,6 @@ def encode(points):
     return r.stdout.decode("utf-8").split("\n")[:-1]
 
 
-def http(method, url, data=None):
-    req = urllib.request.Request(url, data=data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def start_influx(tmp, http_port, rpc_port):
-    conf = os.path.join(tmp, "influxdb.conf")
-    with open(conf, "w") as f:
-        f.write("""reporting-enabled = false
-bind-address = "127.0.0.1:%d"
-[meta]
-  dir = "%s/meta"
-[data]
-  dir = "%s/data"
-  wal-dir = "%s/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:%d"
-  log-enabled = false
-[logging]
-  level = "warn"
-""" % (rpc_port, tmp, tmp, tmp, http_port))
-    log = open(os.path.join(tmp, "influxd.log"), "wb")
-    proc = subprocess.Popen(["influxd", "run", "-config", conf],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % http_port
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            if http("GET", base + "/ping")[0] == 204:
-                return proc, base
-        except OSError:
-            pass
-        time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError("influxd did not start (see %s/influxd.log)" % tmp)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def same_float(got, want):
     if not isinstance(got, (int, float)) or isinstance(got, bool):
         return False
@@ -272,14 +193,10 @@ def compare(p, row, cols):
 
 
 def main():
-    if not os.access(ENCODER, os.X_OK):
-        print("FAIL %s is not built" % ENCODER)
-        print("0 passed, 1 failed")
-        return 1
-    if shutil.which("influxd") is None:
-        print("FAIL influxd is not installed")
-        print("0 passed, 1 failed")
-        return 1
+    if not check(os.access(ENCODER, os.X_OK), "%s is built" % ENCODER):
+        return check.summary()
+    if not check(shutil.which("influxd") is not None, "influxd is installed"):
+        return check.summary()
     rng = random.Random(20240603)
     points = make_points(rng)
 
@@ -293,22 +210,22 @@ def main():
     check(len(lines) == len(points) and "ERR" not in lines,
           "encoder wrote %d lines for %d points" % (len(lines), len(points)))
 
-    tmp = tempfile.mkdtemp(prefix="lb-lp-influx-")
-    proc = None
+    influx = None
     try:
-        proc, base = start_influx(tmp, free_port(), free_port())
-        st, body = http("POST", base + "/query?" + urllib.parse.urlencode(
+        influx = lbtest.Influx()
+        base = influx.url
+        st, body = lbtest.http("POST", base + "/query?" + urllib.parse.urlencode(
             {"q": "CREATE DATABASE lp"}))
         check(st == 200, "CREATE DATABASE (%d)" % st)
         for prec in UNITS:
             batch = "".join(l + "\n" for p, l in zip(points, lines)
                             if p["prec"] == prec)
-            st, body = http("POST", base + "/write?" + urllib.parse.urlencode(
+            st, body = lbtest.http("POST", base + "/write?" + urllib.parse.urlencode(
                 {"db": "lp", "precision": QPREC[prec]}),
                 batch.encode("utf-8"))
             check(st == 204, "write precision=%s: %d %s" % (
                 QPREC[prec], st, body[:300].decode("utf-8", "replace")))
-        st, body = http("GET", base + "/query?" + urllib.parse.urlencode(
+        st, body = lbtest.http("GET", base + "/query?" + urllib.parse.urlencode(
             {"db": "lp", "epoch": "ns", "q": "SELECT * FROM /.*/"}))
         check(st == 200, "SELECT * (%d)" % st)
         res = json.loads(body)["results"][0]
@@ -328,12 +245,10 @@ def main():
                 p["meas"], "" if not errs else
                 ": " + "; ".join(errs) + " (line %r)" % line))
     finally:
-        if proc is not None:
-            stop(proc)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if influx is not None:
+            influx.close()
 
-    print("%d passed, %d failed" % (PASSED[0], len(FAILS)))
-    return 1 if FAILS else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

@@ -28,16 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
 
-PASSED, FAILS = [0], []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if cond:
-        PASSED[0] += 1
-    else:
-        FAILS.append(what)
-    return cond
+check = lbtest.Checks()
 
 
 def num(v):
@@ -264,8 +255,7 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
         influx.close()
         if vm:
             vm.close()
-    print("%d passed, %d failed" % (PASSED[0], len(FAILS)))
-    return 1 if FAILS else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
