@@ -98,11 +98,29 @@ struct influx_writer {
     uint64_t in_batch;               /* points taken but not processed */
     influx_stats st;
 
-    /* Writer thread only. */
-    influx_point *chunk;
-    uint64_t flush_seen;
+    /* The handoff from the encoder (writer thread) to the sender thread,
+     * under mu: one encoded batch waits while the previous one is in
+     * flight, so encoding overlaps the database's work instead of
+     * adding to it. */
+    pthread_t sender;
+    bool sender_started;
+    pthread_cond_t slot_cv;          /* slot filled or emptied */
+    lp_buf slot;
+    uint64_t slot_pts;               /* points encoded in it */
+    uint64_t slot_count;             /* queue points it accounts for */
+    bool slot_full;
+    bool sender_stop;                /* no more batches will come */
+    bool down;                       /* the sender is spooling: cut
+                                        batches often (little in memory) */
     bool closing;
     uint64_t close_deadline;
+
+    /* Writer (encoder) thread only. */
+    influx_point *chunk;
+    uint64_t flush_seen;
+
+    /* Sender thread only. */
+    lp_buf sbatch;                   /* the batch being sent */
     CURL *curl;
     struct curl_slist *headers;
     char curl_err[CURL_ERROR_SIZE];
@@ -950,34 +968,109 @@ static void drain_one(influx_writer *w)
 
 /* ---- batches ----------------------------------------------------------- */
 
+/* Encoder thread: hands the current batch to the sender, waiting while
+ * the previous one is still in the slot. */
 static void ship_batch(influx_writer *w)
 {
     end_line(w);
-    uint64_t pts = w->batch_pts;
-    uint64_t now = clk_mono_ns();
-    if (w->batch.len > 0) {
-        bool past_grace = w->closing && now >= w->close_deadline;
-        if (spool_busy(w) || now < w->next_try || past_grace) {
-            to_spool(w, w->batch.data, w->batch.len, pts);
-        } else {
-            lp_buf_reset(&w->rest);
-            if (send_lines(w, w->batch.data, w->batch.len, pts, &w->rest, 0) ==
-                SEND_RETRY)
-                to_spool(w, w->rest.data, w->rest.len,
-                         w->rest.len == w->batch.len
-                             ? pts
-                             : count_points(w->rest.data, w->rest.len));
-        }
-    }
+    pthread_mutex_lock(&w->mu);
+    while (w->slot_full)
+        pthread_cond_wait(&w->slot_cv, &w->mu);
+    lp_buf t = w->slot;
+    w->slot = w->batch;
+    w->batch = t;
+    w->slot_pts = w->batch_pts;
+    w->slot_count = w->in_batch;
+    w->slot_full = true;
+    w->in_batch = 0;
+    w->st.queued = w->qlen + w->slot_count;
+    pthread_cond_broadcast(&w->slot_cv);
+    pthread_mutex_unlock(&w->mu);
     lp_buf_reset(&w->batch);
     w->batch_pts = 0;
     w->line_open = false;
+}
+
+/* Sender thread: writes one batch to the database, or to the spool while
+ * the database is down, older data is waiting, or the close grace is over.
+ */
+static void send_batch(influx_writer *w, uint64_t pts, bool past_grace)
+{
+    if (w->sbatch.len == 0)
+        return;
+    uint64_t now = clk_mono_ns();
+    if (spool_busy(w) || now < w->next_try || past_grace) {
+        to_spool(w, w->sbatch.data, w->sbatch.len, pts);
+        return;
+    }
+    lp_buf_reset(&w->rest);
+    if (send_lines(w, w->sbatch.data, w->sbatch.len, pts, &w->rest, 0) ==
+        SEND_RETRY)
+        to_spool(w, w->rest.data, w->rest.len,
+                 w->rest.len == w->sbatch.len
+                     ? pts
+                     : count_points(w->rest.data, w->rest.len));
+}
+
+static void *sender_main(void *arg)
+{
+    influx_writer *w = arg;
     pthread_mutex_lock(&w->mu);
-    w->processed += w->in_batch;
-    w->in_batch = 0;
-    w->st.queued = w->qlen;
+    for (;;) {
+        bool busy = w->down;
+        if (!w->slot_full && !w->sender_stop) {
+            if (busy && !w->closing) {
+                /* Wake when the spool may be drained again. */
+                struct timespec ts = {
+                    .tv_sec = (time_t)(w->next_try / NS_PER_S),
+                    .tv_nsec = (long)(w->next_try % NS_PER_S),
+                };
+                if (clk_mono_ns() < w->next_try)
+                    pthread_cond_timedwait(&w->slot_cv, &w->mu, &ts);
+            } else {
+                pthread_cond_wait(&w->slot_cv, &w->mu);
+            }
+        }
+        bool took = false;
+        uint64_t pts = 0, count = 0;
+        bool past_grace = false;
+        if (w->slot_full) {
+            lp_buf t = w->sbatch;
+            w->sbatch = w->slot;
+            w->slot = t;
+            pts = w->slot_pts;
+            count = w->slot_count;
+            w->slot_full = false;
+            took = true;
+            past_grace = w->closing && clk_mono_ns() >= w->close_deadline;
+            pthread_cond_broadcast(&w->slot_cv);   /* the encoder may wait */
+        } else if (w->sender_stop) {
+            break;
+        }
+        bool closing = w->closing;
+        pthread_mutex_unlock(&w->mu);
+
+        if (took) {
+            send_batch(w, pts, past_grace);
+            lp_buf_reset(&w->sbatch);
+        }
+        /* Drain between batches; on close the spool simply stays. */
+        if (!closing && spool_busy(w) && clk_mono_ns() >= w->next_try)
+            drain_one(w);
+        bool now_busy = spool_busy(w);
+
+        pthread_mutex_lock(&w->mu);
+        w->down = now_busy;
+        if (took) {
+            w->processed += count;
+            w->st.queued = w->qlen + w->in_batch +
+                           (w->slot_full ? w->slot_count : 0);
+            pthread_cond_broadcast(&w->done);
+        }
+    }
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->mu);
+    return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -986,15 +1079,12 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         uint64_t now = clk_mono_ns();
-        bool busy = spool_busy(w);
         uint64_t age = w->o.batch_age_ns;
-        if (busy && age > INFLUX_DOWN_AGE)
+        if (w->down && age > INFLUX_DOWN_AGE)
             age = INFLUX_DOWN_AGE;               /* little in memory */
         uint64_t deadline = UINT64_MAX;
         if (w->batch_pts > 0 || w->in_batch > 0)
             deadline = w->batch_start + age;
-        if (busy && !w->closing && w->next_try < deadline)
-            deadline = w->next_try;
         while (w->qlen == 0 && !w->stop && w->flush_req == w->flush_seen &&
                now < deadline) {
             if (deadline == UINT64_MAX) {
@@ -1057,15 +1147,16 @@ static void *writer_main(void *arg)
             pthread_cond_broadcast(&w->done);
             pthread_mutex_unlock(&w->mu);
         }
-        /* Drain between batches; on close the spool simply stays. */
-        if (!closing && spool_busy(w) && clk_mono_ns() >= w->next_try)
-            drain_one(w);
 
         pthread_mutex_lock(&w->mu);
-        w->st.queued = w->qlen + w->in_batch;
+        w->st.queued = w->qlen + w->in_batch +
+                       (w->slot_full ? w->slot_count : 0);
         if (w->closing && w->qlen == 0 && w->in_batch == 0)
             break;
     }
+    /* Everything is in the slot or sent: let the sender finish and stop. */
+    w->sender_stop = true;
+    pthread_cond_broadcast(&w->slot_cv);
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -1186,6 +1277,8 @@ static void writer_free(influx_writer *w)
         deflateEnd(&w->z);
     free(w->zbuf);
     lp_buf_free(&w->batch);
+    lp_buf_free(&w->slot);
+    lp_buf_free(&w->sbatch);
     lp_buf_free(&w->pending);
     lp_buf_free(&w->rest);
     qmap_free(w);
@@ -1197,6 +1290,7 @@ static void writer_free(influx_writer *w)
         free(w->strs[i]);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->slot_cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
     curl_global_cleanup();
@@ -1248,7 +1342,10 @@ influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->wake, &ca);
     pthread_cond_init(&w->done, &ca);
+    pthread_cond_init(&w->slot_cv, &ca);
     pthread_condattr_destroy(&ca);
+    lp_buf_init(&w->slot);
+    lp_buf_init(&w->sbatch);
     lp_buf_init(&w->batch);
     lp_buf_init(&w->pending);
     lp_buf_init(&w->rest);
@@ -1305,9 +1402,21 @@ influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
     if (!w->sp)
         goto fail;
     sync_spool_stats(w);
-    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    w->down = spool_busy(w);             /* a spool left by an earlier run */
+    int rc = pthread_create(&w->sender, NULL, sender_main, w);
     if (rc != 0) {
         snprintf(err, errlen, "influx: pthread_create: %s", strerror(rc));
+        goto fail;
+    }
+    w->sender_started = true;
+    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0) {
+        snprintf(err, errlen, "influx: pthread_create: %s", strerror(rc));
+        pthread_mutex_lock(&w->mu);
+        w->sender_stop = true;
+        pthread_cond_broadcast(&w->slot_cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->sender, NULL);
         goto fail;
     }
     w->started = true;
@@ -1330,6 +1439,8 @@ void influx_close(influx_writer *w)
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL);
     }
+    if (w->sender_started)
+        pthread_join(w->sender, NULL);
     writer_free(w);
 }
 
