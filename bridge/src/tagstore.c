@@ -14,12 +14,14 @@
 #include <string.h>
 
 typedef struct {
-    val_sample cur;        /* last reported sample */
-    bool sample_mode;      /* the tag's poll group writes every poll */
+    /* Ordered so that publishing an unchanged number touches one cache
+     * line: these fields, then cur's time, quality and value. */
     int64_t last_seen_ns;  /* last good response, reported or not */
+    uint32_t plc;
+    bool sample_mode;      /* the tag's poll group writes every poll */
+    val_sample cur;        /* last reported sample */
     int64_t max_age_ns;    /* 0: never stale */
     const map_tag *tag;
-    uint32_t plc;
 } tag_slot;
 
 struct tag_store {
@@ -46,7 +48,12 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
     ts->cap = queue_cap ? queue_cap : 65536;
     for (size_t p = 0; p < st->n_plcs; p++)
         ts->n += st->plcs[p].n_tags;
-    ts->slots = calloc(ts->n ? ts->n : 1, sizeof *ts->slots);
+    /* Cache-line aligned, so each slot's hot fields share one line. */
+    size_t bytes = (ts->n ? ts->n : 1) * sizeof *ts->slots;
+    bytes = (bytes + 63) / 64 * 64;
+    ts->slots = aligned_alloc(64, bytes);
+    if (ts->slots)
+        memset(ts->slots, 0, bytes);
     ts->base = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->base);
     ts->plc_mu = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->plc_mu);
     ts->ring = calloc(ts->cap, sizeof *ts->ring);

@@ -51,10 +51,12 @@ typedef enum {
  * (CLOCK_REALTIME, ns since the epoch) of the Modbus response, or of the
  * failure for bad qualities; it is fixed once and never rewritten. */
 typedef struct {
-    val v;
+    /* Time, quality and the value's first bytes share one cache line: the
+     * poll loop and the tag store touch nothing else for numbers. */
+    int64_t ts_ns;
     val_quality q;
     uint8_t exc;     /* Modbus exception code when q == Q_DEVICE, else 0 */
-    int64_t ts_ns;
+    val v;
 } val_sample;
 
 /* "good", "stale", "comm-failure", "device-error", "decode-error", "init". */
