@@ -237,6 +237,20 @@ def http(method, url, data=None, timeout=10):
         return e.code, e.read()
 
 
+def _wait_ready(proc, url, status, timeout):
+    """Polls url until it answers status; False if proc exits or time
+    runs out."""
+    end = time.time() + timeout
+    while time.time() < end and proc.poll() is None:
+        try:
+            if http("GET", url, timeout=2)[0] == status:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def _stop_proc(proc, timeout=20):
     if proc and proc.poll() is None:
         proc.terminate()
@@ -319,16 +333,8 @@ class Influx:
         self.proc = subprocess.Popen(["influxd", "run", "-config", self.conf],
                                      stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if http("GET", self.url + "/ping", timeout=2)[0] == 204:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
+        if _wait_ready(self.proc, self.url + "/ping", 204, timeout):
+            return
         self.stop()
         raise RuntimeError("influxd did not start (see %s/influxd.log)"
                            % self.dir)
@@ -375,16 +381,8 @@ class Victoria:
             victoria_args(self.port, os.path.join(self.dir, "data")),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if http("GET", self.url + "/health", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
+        if _wait_ready(self.proc, self.url + "/health", 200, timeout):
+            return
         self.close()
         raise RuntimeError("victoria-metrics did not start")
 
