@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,11 @@ struct tag_store {
     pthread_mutex_t q_mu;
     tag_change *ring;
     size_t cap, head, len;
-    uint64_t published, changes, dropped;
+    /* Counted without q_mu: every poller publishes on every request, and
+     * one shared lock there would make the pollers queue behind each
+     * other even when nothing changed. */
+    atomic_uint_fast64_t published;
+    uint64_t changes, dropped;
     void (*notify)(void *);
     void *notify_ctx;
 };
@@ -199,9 +204,9 @@ static void tag_finish(tag_store *ts, bool q_locked, bool wake, size_t n)
 {
     void (*fn)(void *) = NULL;
     void *ctx = NULL;
+    atomic_fetch_add_explicit(&ts->published, n, memory_order_relaxed);
     if (!q_locked)
-        pthread_mutex_lock(&ts->q_mu);
-    ts->published += n;
+        return;                   /* nothing was queued: no one to wake */
     if (wake) {
         fn = ts->notify;
         ctx = ts->notify_ctx;
@@ -310,7 +315,8 @@ int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out)
 void tag_store_get_stats(tag_store *ts, tag_store_stats *out)
 {
     pthread_mutex_lock(&ts->q_mu);
-    out->published = ts->published;
+    out->published = atomic_load_explicit(&ts->published,
+                                          memory_order_relaxed);
     out->changes = ts->changes;
     out->dropped = ts->dropped;
     out->queued = ts->len;
