@@ -215,11 +215,12 @@ class Sim:
         self.stop()
 
 
-def run_bridge(args, timeout=120, env=None):
-    """Runs $LB_BUILD/lockbridge with args; returns (rc, stdout, stderr)."""
+def run_bridge(args, timeout=120, env=None, cwd=SOURCE):
+    """Runs $LB_BUILD/lockbridge with args in the source tree (relative map
+    paths work as in the README); returns (rc, stdout, stderr)."""
     p = subprocess.run([binary("lockbridge")] + list(args),
                        capture_output=True, text=True, timeout=timeout,
-                       env=env)
+                       env=env, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 

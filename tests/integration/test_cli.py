@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""The lockbridge command line as a user meets it.
+
+- `check` on the shipped station: exit 0 and a one-line summary.
+- `check`, `read`, `run` and `export` on every bad map under
+  tests/data/config: exit 2 and exactly the golden error lines on stderr
+  (the daemon refuses to start on the same errors with the same messages).
+- Usage errors: exit 64 with a message naming what is wrong.
+- `export`: bad times and unknown tags are refused with a message naming
+  them.
+
+Standard library only; /usr/bin/python3.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lbtest  # noqa: E402
+
+check = lbtest.Checks()
+CASES = os.path.join(lbtest.SOURCE, "tests", "data", "config")
+
+
+def main():
+    rc, out, err = lbtest.run_bridge(["check", "-c", "plc-maps/station.yaml"])
+    check(rc == 0 and "ok: station lock1, 8 PLCs" in out,
+          "check on the shipped station: exit 0, summary (%d %r)"
+          % (rc, out.strip()))
+
+    bad = 0
+    for case in sorted(os.listdir(CASES)):
+        exp_path = os.path.join(CASES, case, "expected.err")
+        with open(exp_path, encoding="utf-8") as f:
+            expected = f.read()
+        if not expected.strip():
+            continue
+        bad += 1
+        station = "tests/data/config/%s/station.yaml" % case
+        for cmd in (["check"], ["read"], ["run"],
+                    ["export", "--from", "-1h"]):
+            rc, out, err = lbtest.run_bridge(cmd + ["-c", station],
+                                             timeout=30)
+            ok = rc == 2 and err == expected
+            if not ok:
+                check(False, "%s %s: exit %d, stderr %r (want 2, %r)"
+                      % (cmd[0], case, rc, err[:300], expected[:300]))
+                break
+        else:
+            check(True, "%s: check, read, run and export exit 2 with the "
+                  "golden errors" % case)
+    check(bad >= 25, "%d bad-map cases exercised through the CLI" % bad)
+
+    usage = [
+        ([], "usage: lockbridge"),
+        (["read"], "read needs -c FILE"),
+        (["frobnicate", "-c", "plc-maps/station.yaml"],
+         "unknown command 'frobnicate'"),
+        (["run", "-c", "plc-maps/station.yaml", "--summary", "soon"],
+         "--summary: not a number of seconds: 'soon'"),
+        (["check", "-c", "plc-maps/station.yaml", "extra"],
+         "unexpected argument 'extra'"),
+    ]
+    for args, msg in usage:
+        rc, out, err = lbtest.run_bridge(args)
+        check(rc == 64 and msg in err, "lockbridge %s: exit 64, %r (%d %r)"
+              % (" ".join(args) or "(no args)", msg, rc, err.strip()[:120]))
+
+    rc, out, err = lbtest.run_bridge(["check", "-c", "/nonexistent.yaml"])
+    check(rc == 2 and err.startswith("/nonexistent.yaml: cannot open:"),
+          "a missing map: exit 2, 'FILE: cannot open: ...' (%r)" % err[:80])
+
+    export = [
+        (["--from", "yesterday-ish"], "export needs --from TIME"),
+        (["--from", "2026-11-24T10:00:00"], "export needs --from TIME"),
+        (["--from", "-1h", "--to", "-2h"], "--to must be after --from"),
+        (["--from", "-1h", "--tags", "upper_gate.nope"],
+         "no tag 'upper_gate.nope'"),
+        (["--from", "-1h", "--tags", "nosuch.*"], "no PLC 'nosuch'"),
+    ]
+    for args, msg in export:
+        rc, out, err = lbtest.run_bridge(
+            ["export", "-c", "plc-maps/station.yaml"] + args)
+        check(rc == 64 and msg in err, "export %s: exit 64, %r (%d %r)"
+              % (" ".join(args), msg, rc, err.strip()[:120]))
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
