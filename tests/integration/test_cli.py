@@ -13,7 +13,9 @@ Standard library only; /usr/bin/python3.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
@@ -83,6 +85,33 @@ def main():
             ["export", "-c", "plc-maps/station.yaml"] + args)
         check(rc == 64 and msg in err, "export %s: exit 64, %r (%d %r)"
               % (" ".join(args), msg, rc, err.strip()[:120]))
+    # Secrets come from the environment or a file, and a missing one stops
+    # the daemon at start with a message saying which.
+    tmp = tempfile.mkdtemp(prefix="lbtest-cli-")
+    try:
+        for key, val, msg in (
+                ("password_env", "LB_TEST_NO_SUCH_VARIABLE",
+                 "environment variable LB_TEST_NO_SUCH_VARIABLE is not set"),
+                ("password_file", tmp + "/missing.pw",
+                 "cannot open %s/missing.pw" % tmp)):
+            station = os.path.join(tmp, "station.yaml")
+            with open(station, "w") as f:
+                f.write("station: {id: s}\n"
+                        "plcs: [{id: p, host: 127.0.0.1, port: 1, tags: "
+                        "[{id: a, table: coil, address: 0, type: bool}]}]\n"
+                        "history: off\n"
+                        "influx: {url: 'http://127.0.0.1:1', database: x, "
+                        "username: u, %s: '%s', spool: '%s/spool'}\n"
+                        % (key, val, tmp))
+            env = dict(os.environ)
+            env.pop("LB_TEST_NO_SUCH_VARIABLE", None)
+            rc, out, err = lbtest.run_bridge(["run", "-c", station], env=env,
+                                             timeout=30)
+            check(rc == 1 and msg in err,
+                  "run with %s unresolvable: exit 1, %r (%d %r)"
+                  % (key, msg, rc, err.strip()[-160:]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return check.summary()
 
 
