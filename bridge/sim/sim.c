@@ -84,6 +84,8 @@ typedef struct {
 
     pthread_mutex_t mu;  /* plant, tags' override/served, paused */
     bool paused;
+    double churn;        /* --churn: share of unmodelled tags that change */
+    uint64_t ticks;      /* plant ticks so far (under mu) */
     atomic_bool stop;
 
     int ctl_fd;
@@ -122,6 +124,15 @@ static val wanted(const sim *s, const sim_plc *sp, const sim_tag *st)
     val v;
     if (plant_value(s->plant, sp->plc, st->t, &v) == 0)
         return v;
+    /* --churn: a fixed share of the tags the plant does not model (chosen
+     * by address, so the same ones every run) count up every tick, for
+     * benchmarks whose synthetic maps should not hold perfectly still. */
+    if (s->churn > 0 && st->konst.kind == VAL_INT &&
+        (double)((st->t->address * 2654435761u) % 1000u) < s->churn * 1000) {
+        v = st->konst;
+        v.i = (int64_t)((uint64_t)v.i + s->ticks) & 0x7fff;
+        return v;
+    }
     return st->konst;
 }
 
@@ -206,6 +217,7 @@ static void *plant_main(void *arg)
         pthread_mutex_lock(&s->mu);
         if (!s->paused) {
             plant_step(s->plant, 0.1 * s->speed);
+            s->ticks++;
             refresh_all(s);
         }
         char line[512] = "";
@@ -665,7 +677,7 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: lock-sim -c STATION.yaml [--speed N] [--control PATH]\n"
-        "                [--seed N] [--bind ADDR] [--registers N]\n"
+        "                [--seed N] [--bind ADDR] [--registers N] [--churn F]\n"
         "       lock-sim --control PATH --send 'COMMAND'\n"
         "Serves every enabled PLC of a station map as a Modbus TCP server\n"
         "driven by a simulated ship lock.\n"
@@ -677,6 +689,8 @@ static void usage(FILE *f)
         "host\n"
         "  --registers N      also serve holding/input registers 0..N-1 "
         "(reg i = i)\n"
+        "  --churn F          share (0..1) of the tags the plant does not model\n"
+        "                     that change every 100 ms (benchmarks)\n"
         "  --send COMMAND     send one control command to a running lock-sim\n"
         "                     and print its reply\n",
         f);
@@ -784,13 +798,14 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 'S'},
         {"bind", required_argument, NULL, 'b'},
         {"registers", required_argument, NULL, 'r'},
+        {"churn", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {"send", required_argument, NULL, 'x'},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *control = NULL, *bind_host = NULL;
     const char *send = NULL;
-    double speed = 1, registers = 0;
+    double speed = 1, registers = 0, churn = 0;
     uint64_t seed = 1;
     int o;
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -818,6 +833,10 @@ int main(int argc, char **argv)
                 return 2;
             break;
         case 'x': send = optarg; break;
+        case 'u':
+            if (parse_num("--churn", optarg, 0, 1, &churn) < 0)
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -834,7 +853,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    sim s = {.speed = speed, .ctl_fd = -1};
+    sim s = {.speed = speed, .ctl_fd = -1, .churn = churn};
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         s.ctl[i].fd = -1;
     pthread_mutex_init(&s.mu, NULL);

@@ -25,6 +25,16 @@
 #define POLL_BACKOFF_MAX_NS 5000000000ull   /* never wait more than 5 s */
 #define POLL_SLEEP_SLICE_NS 50000000ull     /* stop is noticed within 50 ms */
 
+/* The last good reply to one request, so that an identical reply (most of
+ * a plant's registers most of the time) is confirmed without decoding and
+ * comparing every tag again. */
+typedef struct {
+    uint8_t *raw;             /* the reply's registers or bits */
+    size_t len;               /* bytes */
+    uint32_t *gidx;           /* station-wide index of each tag decoded */
+    uint64_t gen;             /* p->gen when raw was kept; 0: nothing kept */
+} poll_last;
+
 struct poll_plc {
     const map_station *st;
     const map_plc *plc;
@@ -34,6 +44,9 @@ struct poll_plc {
 
     plan **plans;             /* one per poll group */
     size_t n_plans;
+    poll_last **last;         /* per group, per request */
+    uint64_t gen;             /* bumped whenever the tags may have been
+                                 marked bad: kept replies are then void */
     val_sample *samples;      /* scratch for one cycle: n_tags entries */
     uint32_t *idx;
     uint16_t regs[MAP_MAX_REGS];
@@ -95,9 +108,31 @@ poll_plc *poll_new(const map_station *st, size_t plc_index, tag_store *ts)
     p->idx = calloc(nt, sizeof *p->idx);
     if (!p->plans || !p->samples || !p->idx)
         goto fail;
-    for (size_t g = 0; g < p->n_plans; g++)
-        if (!(p->plans[g] = plan_build(p->plc, (int)g)))
+    p->last = calloc(p->n_plans ? p->n_plans : 1, sizeof *p->last);
+    if (!p->last)
+        goto fail;
+    p->gen = 1;
+    for (size_t g = 0; g < p->n_plans; g++) {
+        plan *pl = p->plans[g] = plan_build(p->plc, (int)g);
+        if (!pl)
             goto fail;
+        p->last[g] = calloc(pl->n_reqs ? pl->n_reqs : 1, sizeof **p->last);
+        if (!p->last[g])
+            goto fail;
+        for (size_t r = 0; r < pl->n_reqs; r++) {
+            poll_last *l = &p->last[g][r];
+            const plan_req *rq = &pl->reqs[r];
+            l->len = map_table_is_bits(rq->table) ? rq->count
+                                                  : rq->count * 2u;
+            l->raw = malloc(l->len ? l->len : 1);
+            l->gidx = malloc((rq->n_tags ? rq->n_tags : 1) *
+                             sizeof *l->gidx);
+            if (!l->raw || !l->gidx)
+                goto fail;
+            for (size_t k = 0; k < rq->n_tags; k++)
+                l->gidx[k] = p->base + (uint32_t)pl->tags[rq->first + k];
+        }
+    }
     return p;
 fail:
     poll_free(p);
@@ -125,6 +160,15 @@ void poll_free(poll_plc *p)
         return;
     poll_stop(p);
     poll_disconnect(p);
+    for (size_t g = 0; p->last && g < p->n_plans; g++) {
+        for (size_t r = 0; p->last[g] && p->plans[g] &&
+                           r < p->plans[g]->n_reqs; r++) {
+            free(p->last[g][r].raw);
+            free(p->last[g][r].gidx);
+        }
+        free(p->last[g]);
+    }
+    free(p->last);
     if (p->plans)
         for (size_t g = 0; g < p->n_plans; g++)
             plan_free(p->plans[g]);
@@ -147,6 +191,7 @@ void poll_get_stats(poll_plc *p, poll_stats *out)
 /* Marks every tag comm-failure once per outage. */
 static void poll_fail_all(poll_plc *p)
 {
+    p->gen++;
     if (p->failed_reported)
         return;
     p->failed_reported = true;
@@ -270,6 +315,13 @@ int poll_cycle(poll_plc *p, int g)
         pthread_mutex_unlock(&p->st_mu);
 
         if (rc == rq->count) {
+            poll_last *l = &p->last[g][r];
+            const void *raw = map_table_is_bits(rq->table)
+                                  ? (const void *)p->bits
+                                  : (const void *)p->regs;
+            if (l->gen == p->gen && memcmp(l->raw, raw, l->len) == 0 &&
+                tag_store_refresh(p->ts, l->gidx, rq->n_tags, now))
+                continue;       /* the same reply: nothing to decode */
             uint64_t bad = 0;
             for (size_t k = 0; k < rq->n_tags; k++) {
                 size_t ti = pl->tags[rq->first + k];
@@ -296,6 +348,12 @@ int poll_cycle(poll_plc *p, int g)
              * cache, and values reach consumers one round trip sooner. */
             tag_store_publish(p->ts, p->idx, p->samples, n);
             n = 0;
+            if (bad == 0) {
+                memcpy(l->raw, raw, l->len);
+                l->gen = p->gen;
+            } else {
+                l->gen = 0;
+            }
             continue;
         }
 
@@ -306,6 +364,7 @@ int poll_cycle(poll_plc *p, int g)
             err <= MODBUS_ENOBASE + MODBUS_EXCEPTION_GATEWAY_TARGET) {
             /* The device answered: the link is fine, these tags are not. */
             uint8_t exc = (uint8_t)(err - MODBUS_ENOBASE);
+            p->last[g][r].gen = 0;
             pthread_mutex_lock(&p->st_mu);
             p->stats.err_exception++;
             p->stats.last_exception = exc;

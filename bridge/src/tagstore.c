@@ -233,6 +233,30 @@ void tag_store_publish(tag_store *ts, const uint32_t *idx,
     tag_finish(ts, q_locked, wake, n);
 }
 
+bool tag_store_refresh(tag_store *ts, const uint32_t *idx, size_t n,
+                       int64_t ts_ns)
+{
+    if (n == 0)
+        return true;
+    if (idx[0] >= ts->n)
+        return false;
+    uint32_t plc = ts->slots[idx[0]].plc;
+    bool ok = true;
+    pthread_mutex_lock(&ts->plc_mu[plc]);
+    for (size_t i = 0; i < n; i++) {
+        tag_slot *sl = idx[i] < ts->n ? &ts->slots[idx[i]] : NULL;
+        if (!sl || sl->cur.q != Q_GOOD || sl->sample_mode) {
+            ok = false;
+            break;
+        }
+        sl->last_seen_ns = ts_ns;
+    }
+    pthread_mutex_unlock(&ts->plc_mu[plc]);
+    if (ok)
+        atomic_fetch_add_explicit(&ts->published, n, memory_order_relaxed);
+    return ok;
+}
+
 void tag_store_fail_plc(tag_store *ts, size_t plc_index, val_quality q,
                         uint8_t exc, int64_t ts_ns)
 {

@@ -20,6 +20,7 @@
 #ifndef LB_TAGSTORE_H
 #define LB_TAGSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,14 @@ long tag_store_find(const tag_store *ts, const char *full_id);
  * news and calls the notify callback when the queue was empty. */
 void tag_store_publish(tag_store *ts, const uint32_t *idx,
                        const val_sample *s, size_t n);
+
+/* Poller thread: a reply that is byte for byte the previous one confirms
+ * tags idx[0..n) (all of one PLC) at ts_ns without decoding them again:
+ * they stay as they are, only their freshness moves on.  Returns false,
+ * confirming nothing for sure, when any of them is not currently good or
+ * is in `mode: sample`: then the caller publishes the samples in full. */
+bool tag_store_refresh(tag_store *ts, const uint32_t *idx, size_t n,
+                       int64_t ts_ns);
 
 /* Poller thread: every tag of PLC plc_index failed with the same quality
  * (Q_COMM, or Q_DEVICE with exc), at ts_ns. */

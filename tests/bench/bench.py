@@ -64,6 +64,8 @@ REGS = 1000
 POLL_MS = 10         # throughput stations (lb-bench poll ignores it)
 CADENCE_MS = 100     # the shipped station's fast period
 ROUNDS = 3           # bare loop and bridge take turns this many times
+CHURN = 0.1          # share of the synthetic registers that change every
+                     # 100 ms, as a plant's analog values do
 PYMODBUS_CAP = 10
 MBPOLL_CAP = 10
 TARGET_RATIO = 0.90
@@ -1017,8 +1019,8 @@ def run_size(n, secs, cad_secs, outdir, sim_cmd, bare, lb_bench,
            "cadence_station": cad_station, "cadence_ms": CADENCE_MS,
            "cadence_seconds": cad_secs}
     sim_log = os.path.join(outdir, "n%d" % n, "lock-sim.log")
-    sim = start_logged(sim_cmd + ["-c", station, "--registers", str(REGS)],
-                       sim_log)
+    sim = start_logged(sim_cmd + ["-c", station, "--registers", str(REGS),
+                                  "--churn", str(CHURN)], sim_log)
     try:
         if not wait_ports(ports, sim):
             run["skipped"] = "simulator did not listen on %d..%d: %s" % (

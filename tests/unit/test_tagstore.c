@@ -269,6 +269,39 @@ static void test_sample_mode_and_last(void **state)
     tag_store_free(ts);
 }
 
+static void test_refresh(void **state)
+{
+    (void)state;
+    setup_station();
+    tag_store *ts = tag_store_new(&station, 64);
+    tag_change out[16];
+    uint32_t a[2] = {0, 1};
+    tag_store_set_max_age(ts, 0, 1000);
+    /* Nothing known yet: a refresh cannot stand for a first value. */
+    assert_false(tag_store_refresh(ts, a, 2, 5));
+    publish1(ts, 0, real(1.0, 10));
+    publish1(ts, 1, integer(7, 10));
+    tag_store_drain(ts, out, 16);
+    /* An identical reply: freshness moves on, nothing is news. */
+    assert_true(tag_store_refresh(ts, a, 2, 900));
+    assert_int_equal(tag_store_drain(ts, out, 16), 0);
+    assert_int_equal(tag_store_mark_stale(ts, 1800), 0); /* 900 + 1000 */
+    val_sample last;
+    tag_store_get_last(ts, 0, &last);
+    assert_int_equal(last.ts_ns, 900);
+    /* A stale or failed tag needs the full path to become good again. */
+    assert_int_equal(tag_store_mark_stale(ts, 2000), 1);
+    assert_false(tag_store_refresh(ts, a, 2, 2100));
+    tag_store_fail_plc(ts, 0, Q_COMM, 0, 2200);
+    assert_false(tag_store_refresh(ts, a, 2, 2300));
+    /* Tags in `mode: sample` always take the full path. */
+    uint32_t b[1] = {3};
+    publish1(ts, 3, integer(1, 10));
+    assert_false(tag_store_refresh(ts, b, 1, 20));
+    assert_true(tag_store_refresh(ts, b, 0, 20));
+    tag_store_free(ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_queue_bound_and_notify),
         cmocka_unit_test(test_strings_and_bools),
         cmocka_unit_test(test_sample_mode_and_last),
+        cmocka_unit_test(test_refresh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
