@@ -24,6 +24,7 @@
 
 #include "../../bridge/src/clock.h"
 #include "../../bridge/src/history.h"
+#include "../support/tmpdir.h"
 
 #define S 1000000000LL
 #define MIN (60 * S)
@@ -299,7 +300,5 @@ int main(int argc, char **argv)
         printf("%s\"%s\":%zu", i ? "," : "", q[i].name, pts[i]);
     printf("}}\n");
 
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    return tmpdir_remove(dir) == 0 ? 0 : 1;
 }

@@ -31,6 +31,7 @@
 
 #include "../../bridge/src/clock.h"
 #include "../../bridge/src/influx.h"
+#include "../support/tmpdir.h"
 
 #define BENCH_MAX_PLCS 1000
 #define BENCH_MAX_FIELDS 100
@@ -230,9 +231,7 @@ int main(int argc, char **argv)
     influx_get_stats(w, &st);
     influx_close(w);
 
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", spool);
-    if (system(cmd) != 0)
+    if (tmpdir_remove(spool) != 0)
         fprintf(stderr, "lb-influx-bench: could not remove %s\n", spool);
 
     double secs = (double)(t1 - t0) / 1e9;

@@ -25,6 +25,7 @@
 
 #include "../../bridge/src/clock.h"
 #include "../../bridge/src/history.h"
+#include "../support/tmpdir.h"
 
 #define S 1000000000LL
 #define MIN (60 * S)
@@ -48,9 +49,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static hist_db *open_db(int raw_days, size_t queue_cap)

@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -31,6 +30,7 @@
 
 #include "../../bridge/src/clock.h"
 #include "../../bridge/src/influx.h"
+#include "../support/tmpdir.h"
 
 #define MS 1000000ull
 
@@ -301,18 +301,7 @@ static int teardown(void **st)
 {
     fixture *x = *st;
     fake_stop(x->f);
-    DIR *d = opendir(x->dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char p[512];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", x->dir, e->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(x->dir);
+    tmpdir_remove(x->dir);
     free(x);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../../bridge/src/spool.h"
+#include "../support/tmpdir.h"
 
 typedef struct {
     char dir[64];
@@ -36,18 +37,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     fixture *f = *st;
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char p[512];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
+    tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
