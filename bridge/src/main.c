@@ -113,7 +113,12 @@ static void main_value_text(const map_tag *t, const val_sample *s, char *buf,
         return;
     }
     char v[96];
-    val_to_text(&s->v, v, sizeof v);
+    if (s->v.kind == VAL_REAL && t->type == MAP_F32 && !t->scaled)
+        /* A float32 carries about 7 digits; the rest of its double is
+         * noise to a reader (JSON keeps every digit). */
+        snprintf(v, sizeof v, "%.7g", s->v.d);
+    else
+        val_to_text(&s->v, v, sizeof v);
     const map_text *label = NULL;
     if (t->n_states && (s->v.kind == VAL_INT || s->v.kind == VAL_BOOL))
         label = map_state_label(t, s->v.kind == VAL_BOOL ? s->v.b : s->v.i);
