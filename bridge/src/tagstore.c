@@ -17,7 +17,6 @@
 typedef struct {
     /* Ordered so that publishing an unchanged number touches one cache
      * line: these fields, then cur's time, quality and value. */
-    int64_t last_seen_ns;  /* last good response, reported or not */
     uint32_t plc;
     bool sample_mode;      /* the tag's poll group writes every poll */
     val_sample cur;        /* last reported sample */
@@ -29,7 +28,14 @@ struct tag_store {
     const map_station *st;
     size_t n;
     tag_slot *slots;
+    /* Last good response per tag, reported or not: apart from the slots so
+     * that confirming an unchanged reply writes 8 bytes a tag, not a
+     * cache line (tag_store_refresh). */
+    int64_t *seen;
     uint32_t *base;            /* per PLC */
+    size_t *not_good;          /* per PLC: tags whose current sample is not
+                                  good (all of them at first) */
+    bool *has_sample;          /* per PLC: any tag in `mode: sample` */
     pthread_mutex_t *plc_mu;   /* per PLC */
 
     pthread_mutex_t q_mu;
@@ -60,11 +66,19 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
     if (ts->slots)
         memset(ts->slots, 0, bytes);
     ts->base = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->base);
+    ts->seen = calloc(ts->n ? ts->n : 1, sizeof *ts->seen);
+    ts->not_good = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->not_good);
+    ts->has_sample = calloc(st->n_plcs ? st->n_plcs : 1,
+                            sizeof *ts->has_sample);
     ts->plc_mu = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->plc_mu);
     ts->ring = calloc(ts->cap, sizeof *ts->ring);
-    if (!ts->slots || !ts->base || !ts->plc_mu || !ts->ring) {
+    if (!ts->slots || !ts->base || !ts->plc_mu || !ts->ring || !ts->seen ||
+        !ts->not_good || !ts->has_sample) {
         free(ts->slots);
         free(ts->base);
+        free(ts->seen);
+        free(ts->not_good);
+        free(ts->has_sample);
         free(ts->plc_mu);
         free(ts->ring);
         free(ts);
@@ -73,6 +87,7 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
     uint32_t i = 0;
     for (size_t p = 0; p < st->n_plcs; p++) {
         ts->base[p] = i;
+        ts->not_good[p] = st->plcs[p].n_tags;   /* all Q_INIT */
         pthread_mutex_init(&ts->plc_mu[p], NULL);
         for (size_t t = 0; t < st->plcs[p].n_tags; t++, i++) {
             const map_plc *plc = &st->plcs[p];
@@ -82,6 +97,7 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
                 plc->tags[t].group >= 0 &&
                 (size_t)plc->tags[t].group < plc->n_groups &&
                 plc->groups[plc->tags[t].group].sample;
+            ts->has_sample[p] |= ts->slots[i].sample_mode;
         }
     }
     pthread_mutex_init(&ts->q_mu, NULL);
@@ -97,6 +113,9 @@ void tag_store_free(tag_store *ts)
     pthread_mutex_destroy(&ts->q_mu);
     free(ts->slots);
     free(ts->base);
+    free(ts->seen);
+    free(ts->not_good);
+    free(ts->has_sample);
     free(ts->plc_mu);
     free(ts->ring);
     free(ts);
@@ -188,9 +207,15 @@ static void tag_apply(tag_store *ts, uint32_t idx, const val_sample *s,
 {
     tag_slot *sl = &ts->slots[idx];
     if (s->q == Q_GOOD)
-        sl->last_seen_ns = s->ts_ns;
+        ts->seen[idx] = s->ts_ns;
     if (!tag_is_news(sl, s))
         return;
+    if ((sl->cur.q == Q_GOOD) != (s->q == Q_GOOD)) {
+        if (s->q == Q_GOOD)
+            ts->not_good[sl->plc]--;
+        else
+            ts->not_good[sl->plc]++;
+    }
     sl->cur = *s;
     if (!*q_locked) {
         pthread_mutex_lock(&ts->q_mu);
@@ -243,13 +268,20 @@ bool tag_store_refresh(tag_store *ts, const uint32_t *idx, size_t n,
     uint32_t plc = ts->slots[idx[0]].plc;
     bool ok = true;
     pthread_mutex_lock(&ts->plc_mu[plc]);
-    for (size_t i = 0; i < n; i++) {
-        tag_slot *sl = idx[i] < ts->n ? &ts->slots[idx[i]] : NULL;
-        if (!sl || sl->cur.q != Q_GOOD || sl->sample_mode) {
-            ok = false;
-            break;
+    if (ts->not_good[plc] == 0 && !ts->has_sample[plc]) {
+        /* Every tag of the PLC is good: no slot needs to be looked at. */
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] < ts->n)
+                ts->seen[idx[i]] = ts_ns;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            tag_slot *sl = idx[i] < ts->n ? &ts->slots[idx[i]] : NULL;
+            if (!sl || sl->cur.q != Q_GOOD || sl->sample_mode) {
+                ok = false;
+                break;
+            }
+            ts->seen[idx[i]] = ts_ns;
         }
-        sl->last_seen_ns = ts_ns;
     }
     pthread_mutex_unlock(&ts->plc_mu[plc]);
     if (ok)
@@ -282,7 +314,7 @@ size_t tag_store_mark_stale(tag_store *ts, int64_t now_ns)
             uint32_t idx = ts->base[p] + (uint32_t)i;
             tag_slot *sl = &ts->slots[idx];
             if (sl->cur.q != Q_GOOD || sl->max_age_ns <= 0 ||
-                now_ns - sl->last_seen_ns <= sl->max_age_ns)
+                now_ns - ts->seen[idx] <= sl->max_age_ns)
                 continue;
             val_sample s = sl->cur;      /* the last value, now stale */
             s.q = Q_STALE;
@@ -330,8 +362,8 @@ int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out)
     *out = sl->cur;
     /* Within the deadband the recorded value stands for the polled one
      * (that is what a deadband means), confirmed at the last response. */
-    if (sl->cur.q == Q_GOOD && sl->last_seen_ns > sl->cur.ts_ns)
-        out->ts_ns = sl->last_seen_ns;
+    if (sl->cur.q == Q_GOOD && ts->seen[idx] > sl->cur.ts_ns)
+        out->ts_ns = ts->seen[idx];
     pthread_mutex_unlock(&ts->plc_mu[plc]);
     return 0;
 }

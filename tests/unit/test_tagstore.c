@@ -282,7 +282,14 @@ static void test_refresh(void **state)
     publish1(ts, 0, real(1.0, 10));
     publish1(ts, 1, integer(7, 10));
     tag_store_drain(ts, out, 16);
-    /* An identical reply: freshness moves on, nothing is news. */
+    /* Tag 2 of the same PLC is not good yet: the tags are checked one by
+     * one, and these two may be confirmed. */
+    assert_true(tag_store_refresh(ts, a, 2, 800));
+    val_sample b2 = {.v = {.kind = VAL_BOOL, .b = true}, .q = Q_GOOD,
+                     .ts_ns = 10};
+    publish1(ts, 2, b2);
+    tag_store_drain(ts, out, 16);
+    /* Now the whole PLC is good (the shortcut that checks no slot). */
     assert_true(tag_store_refresh(ts, a, 2, 900));
     assert_int_equal(tag_store_drain(ts, out, 16), 0);
     assert_int_equal(tag_store_mark_stale(ts, 1800), 0); /* 900 + 1000 */
