@@ -19,8 +19,8 @@
 
 #include <stdint.h>
 
-#include "../src/plcmap.h"
-#include "../src/val.h"
+#include "config/plcmap.h"
+#include "core/val.h"
 
 typedef struct plant plant;
 

@@ -41,10 +41,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../src/clock.h"
-#include "../src/decode.h"
-#include "../src/plcmap.h"
-#include "../src/val.h"
+#include "core/clock.h"
+#include "acquire/decode.h"
+#include "config/plcmap.h"
+#include "core/val.h"
 #include "plant.h"
 #include "simserver.h"
 

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/clock.h"
+#include "core/clock.h"
 
 /* MBAP header length, and offsets in a TCP ADU (Implementation Guide
  * 3.1.3). */

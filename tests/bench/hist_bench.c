@@ -22,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bridge/src/clock.h"
-#include "../../bridge/src/history.h"
-#include "../support/tmpdir.h"
+#include "core/clock.h"
+#include "record/history.h"
+#include "support/tmpdir.h"
 
 #define S 1000000000LL
 #define MIN (60 * S)

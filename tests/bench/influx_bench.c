@@ -29,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bridge/src/clock.h"
-#include "../../bridge/src/influx.h"
-#include "../support/tmpdir.h"
+#include "core/clock.h"
+#include "record/influx.h"
+#include "support/tmpdir.h"
 
 #define BENCH_MAX_PLCS 1000
 #define BENCH_MAX_FIELDS 100

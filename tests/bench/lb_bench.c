@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../../bridge/src/clock.h"
-#include "../../bridge/src/poller.h"
+#include "core/clock.h"
+#include "acquire/poller.h"
 
 static atomic_bool bench_stop;
 

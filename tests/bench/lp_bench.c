@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../bridge/src/lineproto.h"
+#include "record/lineproto.h"
 
 #define NPTS 4096
 #define BATCH 5000

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bridge/src/lineproto.h"
+#include "record/lineproto.h"
 
 static int hexval(char c)
 {

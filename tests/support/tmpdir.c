@@ -1,7 +1,7 @@
 /*
  * tmpdir.c - removing temporary directories (see tmpdir.h).
  */
-#include "tmpdir.h"
+#include "support/tmpdir.h"
 
 #include <ftw.h>
 #include <stdio.h>

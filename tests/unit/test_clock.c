@@ -10,7 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/clock.h"
+#include "core/clock.h"
 
 #define S 1000000000LL
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/decode.h"
+#include "acquire/decode.h"
 
 static const map_order ORDERS[4] = {MAP_ABCD, MAP_CDAB, MAP_BADC, MAP_DCBA};
 

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../bridge/src/dhist.h"
+#include "core/dhist.h"
 
 static void test_small_values_exact(void **state)
 {

@@ -28,9 +28,9 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/clock.h"
-#include "../../bridge/src/influx.h"
-#include "../support/tmpdir.h"
+#include "core/clock.h"
+#include "record/influx.h"
+#include "support/tmpdir.h"
 
 #define MS 1000000ull
 

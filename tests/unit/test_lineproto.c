@@ -18,7 +18,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/lineproto.h"
+#include "record/lineproto.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

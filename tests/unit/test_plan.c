@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/plan.h"
+#include "acquire/plan.h"
 
 /* ---- building maps ------------------------------------------------------- */
 

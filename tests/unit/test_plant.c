@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../bridge/sim/plant.h"
+#include "sim/plant.h"
 
 #define STATION "plc-maps/station.yaml"
 

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "../../bridge/src/plcmap.h"
+#include "config/plcmap.h"
 
 #define CONFIG_DIR "tests/data/config"
 

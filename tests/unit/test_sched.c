@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/sched.h"
+#include "acquire/sched.h"
 
 #define MS 1000000ull
 #define S 1000000000ull

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/spool.h"
-#include "../support/tmpdir.h"
+#include "record/spool.h"
+#include "support/tmpdir.h"
 
 typedef struct {
     char dir[64];

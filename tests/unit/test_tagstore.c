@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../bridge/src/tagstore.h"
+#include "core/tagstore.h"
 
 static map_tag tags_a[3], tags_b[1];
 static map_group groups_b[1];

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bridge/src/val.h"
+#include "core/val.h"
 
 static val mk_int(int64_t i) { val v = {.kind = VAL_INT}; v.i = i; return v; }
 static val mk_uint(uint64_t u) { val v = {.kind = VAL_UINT}; v.u = u; return v; }

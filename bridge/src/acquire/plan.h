@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plcmap.h"
+#include "config/plcmap.h"
 
 typedef struct {
     map_table table;

@@ -7,7 +7,7 @@
  * parse back to the same double.  NaN and infinities never reach here
  * (decode rejects them) but would become null rather than invalid JSON.
  */
-#include "val.h"
+#include "core/val.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -14,7 +14,7 @@
  *
  * Encoding is the exact inverse and is used by the simulator and tests.
  */
-#include "decode.h"
+#include "acquire/decode.h"
 
 #include <float.h>
 #include <math.h>

@@ -5,7 +5,7 @@
  * thread for poll_cycle/poll_once when no thread runs), except
  * poll_get_stats, which copies the statistics under st_mu.
  */
-#include "poller.h"
+#include "acquire/poller.h"
 
 #include <errno.h>
 #include <modbus.h>
@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/select.h>
 
-#include "clock.h"
-#include "decode.h"
-#include "plan.h"
-#include "sched.h"
+#include "core/clock.h"
+#include "acquire/decode.h"
+#include "acquire/plan.h"
+#include "acquire/sched.h"
 
 #define POLL_BACKOFF_MIN_NS 250000000ull    /* first retry after 125-250 ms */
 #define POLL_BACKOFF_MAX_NS 5000000000ull   /* never wait more than 5 s */

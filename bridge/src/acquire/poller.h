@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dhist.h"
-#include "plcmap.h"
-#include "tagstore.h"
+#include "core/dhist.h"
+#include "config/plcmap.h"
+#include "core/tagstore.h"
 
 typedef struct poll_plc poll_plc;
 

@@ -13,7 +13,7 @@
  * PLC ids, two PLCs on one endpoint) catches cross-field mistakes.  Any
  * error makes map_load return NULL, with every message in the caller's list.
  */
-#include "plcmap.h"
+#include "config/plcmap.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -25,7 +25,7 @@
  * hist_open.  Buckets whose raw (or minute) rows retention has already
  * removed are left as they are.
  */
-#include "history.h"
+#include "record/history.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,7 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 #define NS_PER_S 1000000000LL
 #define MIN_NS (60 * NS_PER_S)

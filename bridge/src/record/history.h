@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "val.h"
+#include "core/val.h"
 
 typedef struct hist_db hist_db;
 

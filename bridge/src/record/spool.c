@@ -22,7 +22,7 @@
  * pop; a crash between a database acknowledgement and the rename replays
  * one record, which is harmless because points carry fixed timestamps.
  */
-#include "spool.h"
+#include "record/spool.h"
 
 #include <dirent.h>
 #include <errno.h>

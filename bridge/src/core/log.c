@@ -6,7 +6,7 @@
  * a pipe or a terminal; writes below PIPE_BUF are atomic on pipes) and no
  * lock is needed.  Over-long messages are cut, never split.
  */
-#include "log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 /* Large enough for any sensible message, small enough to stay under
  * PIPE_BUF (4096 on Linux) so that a write to a pipe stays atomic. */

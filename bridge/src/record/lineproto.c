@@ -17,7 +17,7 @@
  * telegraf issue #3004): such names are refused like newlines are.  So
  * is a measurement starting with `#`, which would make the line a comment.
  */
-#include "lineproto.h"
+#include "record/lineproto.h"
 
 #include <inttypes.h>
 #include <limits.h>

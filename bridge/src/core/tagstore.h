@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plcmap.h"
-#include "val.h"
+#include "config/plcmap.h"
+#include "core/val.h"
 
 typedef struct tag_store tag_store;
 

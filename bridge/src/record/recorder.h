@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "history.h"
-#include "influx.h"
-#include "plcmap.h"
-#include "tagstore.h"
+#include "record/history.h"
+#include "record/influx.h"
+#include "config/plcmap.h"
+#include "core/tagstore.h"
 
 typedef struct recorder recorder;
 

@@ -21,10 +21,10 @@
  * written); 401/403 credentials; 404 database or bucket not found;
  * 413 request too large; 429 and 503 with Retry-After; 5xx server errors.
  */
-#include "influx.h"
+#include "record/influx.h"
 
-#include "clock.h"
-#include "spool.h"
+#include "core/clock.h"
+#include "record/spool.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

@@ -1,7 +1,7 @@
 /*
  * dhist.c - log-linear histogram (see dhist.h).
  */
-#include "dhist.h"
+#include "core/dhist.h"
 
 static unsigned dhist_index(uint64_t us)
 {

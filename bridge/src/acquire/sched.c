@@ -6,7 +6,7 @@
  * division, not a loop over the missed ones: a 1 us group after a 1 s stall
  * costs the same as after none.
  */
-#include "sched.h"
+#include "acquire/sched.h"
 
 void sched_init(sched *s, const uint64_t *periods_ns, size_t n,
                 uint64_t start_ns)

@@ -36,8 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lineproto.h"
-#include "val.h"
+#include "record/lineproto.h"
+#include "core/val.h"
 
 typedef struct influx_writer influx_writer;
 

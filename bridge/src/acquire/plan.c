@@ -17,7 +17,7 @@
  * have helped a later request bridge a gap; taking as many tags as possible
  * into each request therefore never costs a request later on.
  */
-#include "plan.h"
+#include "acquire/plan.h"
 
 #include <stdlib.h>
 

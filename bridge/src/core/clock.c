@@ -5,7 +5,7 @@
  * CLOCK_REALTIME is what operators and databases understand, so samples are
  * stamped with it.  Everything here is thread-safe (gmtime_r, no state).
  */
-#include "clock.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdio.h>

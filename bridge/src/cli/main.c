@@ -20,12 +20,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "log.h"
-#include "plcmap.h"
-#include "poller.h"
-#include "recorder.h"
-#include "tagstore.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "config/plcmap.h"
+#include "acquire/poller.h"
+#include "record/recorder.h"
+#include "core/tagstore.h"
 
 #define LB_VERSION "0.1.0"
 

@@ -3,7 +3,7 @@
  *
  * Threads: everything here runs on the consumer thread.
  */
-#include "recorder.h"
+#include "record/recorder.h"
 
 #include <stdlib.h>
 

@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#include "plcmap.h"
-#include "val.h"
+#include "config/plcmap.h"
+#include "core/val.h"
 
 typedef enum {
     DEC_OK = 0,

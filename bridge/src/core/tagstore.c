@@ -6,7 +6,7 @@
  * mutex, always taken after a PLC mutex (never the other way round), so the
  * order is fixed and pollers of different PLCs only meet at the queue.
  */
-#include "tagstore.h"
+#include "core/tagstore.h"
 
 #include <math.h>
 #include <pthread.h>
