@@ -35,7 +35,6 @@
 #define MAP_ERRORS_MAX 1000
 #define MAP_VISITS_MAX 4000000
 #define MAP_FLOW_DEPTH_MAX 64
-#define MAP_GROUPS_MAX 64
 #define MAP_ZONEINFO "/usr/share/zoneinfo/"
 
 /* ---- errors ------------------------------------------------------------- */

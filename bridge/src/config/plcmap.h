@@ -28,6 +28,10 @@
 #define MAP_MAX_BITS 2000
 #define MAP_MAX_REGS 125
 
+/* Poll groups a PLC may have; everything that runs groups (the scheduler)
+ * supports this many. */
+#define MAP_GROUPS_MAX 64
+
 typedef enum { MAP_COIL, MAP_DISCRETE, MAP_INPUT, MAP_HOLDING } map_table;
 
 typedef enum {
