@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "config/plcmap.h"
+#include "config/secret.h"
 #include "acquire/poller.h"
 #include "record/recorder.h"
 #include "core/tagstore.h"
@@ -323,39 +325,6 @@ static void main_log_change(void *ctx, const tag_change *c)
              t->unit ? t->unit : "", q);
 }
 
-/* Reads a secret from the environment variable env or the first line of
- * file; NULL when neither is set.  The caller frees. */
-static char *main_secret(const char *what, const char *env, const char *file)
-{
-    if (env) {
-        const char *v = getenv(env);
-        if (!v) {
-            log_error("influx", "%s: environment variable %s is not set",
-                      what, env);
-            return NULL;
-        }
-        return strdup(v);
-    }
-    if (file) {
-        FILE *f = fopen(file, "r");
-        char line[1024];
-        if (!f) {
-            log_error("influx", "%s: cannot open %s: %s", what, file,
-                      strerror(errno));
-            return NULL;
-        }
-        char *ok = fgets(line, sizeof line, f);
-        fclose(f);
-        if (!ok) {
-            log_error("influx", "%s: %s is empty", what, file);
-            return NULL;
-        }
-        line[strcspn(line, "\r\n")] = '\0';
-        return strdup(line);
-    }
-    return NULL;
-}
-
 static int main_precision(const char *name, lp_precision *out)
 {
     static const struct { const char *n; lp_precision p; } tab[] = {
@@ -410,19 +379,16 @@ static int main_open_sinks(const map_station *st, hist_db **hist,
                       mi->precision);
             return -1;
         }
-        if (mi->password_env || mi->password_file) {
-            secrets[0] = main_secret("password", mi->password_env,
-                                     mi->password_file);
-            if (!secrets[0])
-                return -1;
-            io.password = secrets[0];
+        char why[PATH_MAX + 256];  /* the message names the file */
+        if (secret_resolve("password", mi->password_env, mi->password_file,
+                           &secrets[0], why, sizeof why) == -1 ||
+            secret_resolve("token", mi->token_env, mi->token_file,
+                           &secrets[1], why, sizeof why) == -1) {
+            log_error("influx", "%s", why);
+            return -1;
         }
-        if (mi->token_env || mi->token_file) {
-            secrets[1] = main_secret("token", mi->token_env, mi->token_file);
-            if (!secrets[1])
-                return -1;
-            io.token = secrets[1];
-        }
+        io.password = secrets[0];
+        io.token = secrets[1];
         *influx = influx_open(&io, err, sizeof err);
         if (!*influx) {
             log_error("influx", "%s", err);
