@@ -454,6 +454,41 @@ static void test_durations(void **state)
     assert_int_equal(map_parse_duration(NULL, &ns), -1);
 }
 
+/* One state directory: the default paths of the history and the spool are
+ * inside data_dir; paths written in the map are kept as written. */
+static void test_data_dir(void **state)
+{
+    (void)state;
+    /* A single PLC file gets the default, relative to the working
+     * directory as before data_dir existed. */
+    map_station *st = load_ok(CONFIG_DIR "/good_single_plc/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_true(st->history.enabled);
+    assert_string_equal(st->history.path, "data/history.db");
+    assert_false(st->influx.enabled);
+    assert_null(st->influx.spool_dir);
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_data_dir/station.yaml");
+    assert_string_equal(st->data_dir, "/var/lib/lockbridge/");
+    assert_string_equal(st->history.path, "/var/lib/lockbridge/history.db");
+    assert_true(st->influx.enabled);
+    assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
+    map_free(st);
+
+    /* Explicit paths, relative or absolute, are not moved into data_dir. */
+    st = load_ok(CONFIG_DIR "/good_timeseries/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_string_equal(st->history.path, "data/h.db");
+    assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_inline/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_string_equal(st->history.path, "data/history.db");
+    map_free(st);
+}
+
 static void test_errors_and_free(void **state)
 {
     (void)state;
@@ -493,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_anchors),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_errors_and_free),
     };
     int failed = cmocka_run_group_tests_name("plcmap_model", model, NULL, NULL);

@@ -56,12 +56,13 @@ static void history_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
         h->rollup_1h_days = (int)x;
 }
 
-/* The path is relative to the working directory, as written or not. */
+/* A path written in the file is kept as written; only the default lives
+ * in the station's data_dir. */
 static void history_finish(cfg_src *s, map_station *st)
 {
     (void)s;
     if (!st->history.path)
-        st->history.path = cfg_strdup("data/history.db");
+        st->history.path = cfg_data_path(st, "history.db");
 }
 
 const cfg_section cfg_history_section = {

@@ -112,11 +112,12 @@ static void influx_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
         cfg_err_at(s, n, "influx: give token_env or token_file, not both");
 }
 
+/* As for the history: only the default spool lives in data_dir. */
 static void influx_finish(cfg_src *s, map_station *st)
 {
     (void)s;
     if (st->influx.enabled && !st->influx.spool_dir)
-        st->influx.spool_dir = cfg_strdup("data/spool");
+        st->influx.spool_dir = cfg_data_path(st, "spool");
 }
 
 const cfg_section cfg_influx_section = {

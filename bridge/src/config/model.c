@@ -95,6 +95,7 @@ void map_free(map_station *st)
     free(st->id);
     cfg_text_free(&st->name);
     free(st->timezone);
+    free(st->data_dir);
     free(st->history.path);
     map_influx *f = &st->influx;
     char *strs[] = {f->url, f->database, f->rp, f->username, f->password_env,

@@ -203,6 +203,10 @@ void cfg_text_free(map_text *t);
 
 /* ---- station sections (station.c and one conf_*.c each) ----------------- */
 
+/* "<data_dir>/name" (malloc'd): where a section puts a file or directory
+ * whose path the map does not give.  st->data_dir must be set. */
+char *cfg_data_path(const map_station *st, const char *name);
+
 /* A top-level key of a station file other than `station` and `plcs`.  To
  * add a section: write conf_<key>.c defining one of these, declare it
  * below and list it in station.c's table. */

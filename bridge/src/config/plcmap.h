@@ -114,8 +114,9 @@ typedef struct {
 /* `history:` in a station file: the embedded SQLite history (issue 3). */
 typedef struct {
     bool enabled;        /* default true; `history: off` or enabled: false */
-    char *path;          /* default "data/history.db", relative to the
-                            working directory */
+    char *path;          /* default "<data_dir>/history.db"; a path
+                            written in the file is kept as written
+                            (relative to the working directory) */
     int raw_days;        /* default 30 */
     int rollup_1m_days;  /* default 400 */
     int rollup_1h_days;  /* default 3650 */
@@ -138,7 +139,8 @@ typedef struct {
     uint64_t batch_age_ns;    /* default 1 s */
     bool gzip;                /* default false */
     uint64_t timeout_ns;      /* default 10 s */
-    char *spool_dir;          /* default "data/spool" */
+    char *spool_dir;          /* default "<data_dir>/spool"; as written
+                                 otherwise */
     uint64_t spool_max_bytes; /* default 1 GiB; `spool_max: 512MiB` */
     int line, col;
 } map_influx;
@@ -149,6 +151,11 @@ typedef struct {
     char *timezone;      /* IANA name, default "UTC" */
     uint64_t heartbeat_ns; /* `heartbeat: 1m`: every tag written at least
                               this often (default 60 s; 0 = off) */
+    char *data_dir;      /* `data_dir:`, the one directory the bridge keeps
+                            its state in (history, spool); default "data",
+                            relative to the working directory.  Never NULL
+                            after map_load.  Not created here: whoever
+                            writes there creates it. */
     map_history history;
     map_influx influx;
     map_plc *plcs;

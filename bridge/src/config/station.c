@@ -10,6 +10,7 @@
  * then hands the messages over, sorted into reading order.
  */
 #include "config/parse.h"
+#include "core/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,42 @@ static const cfg_section heartbeat_section = {
     .parse = heartbeat_parse,
 };
 
+/* ---- data_dir: --------------------------------------------------------- */
+
+/* One directory for everything the bridge writes, so that moving the state
+ * (or running two stations side by side) is one key, not one per
+ * destination.  Relative to the working directory, like any other path
+ * in a map, so the demo's default stays "data". */
+static void data_dir_defaults(map_station *st)
+{
+    st->data_dir = cfg_strdup("data");
+}
+
+static void data_dir_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
+{
+    cfg_get_str(s, "'data_dir'", n, &st->data_dir);
+}
+
+static const cfg_section data_dir_section = {
+    .key = "data_dir",
+    .defaults = data_dir_defaults,
+    .parse = data_dir_parse,
+};
+
+char *cfg_data_path(const map_station *st, const char *name)
+{
+    char *p = fs_join(st->data_dir, name);
+    if (!p)
+        abort();
+    return p;
+}
+
 /* The top-level keys of a station file after `station` and `plcs`, in the
  * order "expected one of" lists them, which is also the order in which
  * they are parsed (all before the PLCs).  A new section is one conf_*.c
  * file and one line here. */
 static const cfg_section *const sections[] = {
+    &data_dir_section,
     &heartbeat_section,
     &cfg_history_section,
     &cfg_influx_section,
