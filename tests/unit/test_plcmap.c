@@ -21,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/plcmap.h"
+#include "support/tmpdir.h"
 
 #define CONFIG_DIR "tests/data/config"
 
@@ -517,6 +520,84 @@ static void test_errors_and_free(void **state)
     assert_null(map_load("tests/data/config/no_such_case/station.yaml", NULL));
 }
 
+/* ---- hostile input ------------------------------------------------------- */
+
+/* A generous bound: the loader takes well under a second for these maps;
+ * when a check pass was quadratic in the length of a run of duplicates,
+ * the tag case took 70 s and the PLC case 150 s. */
+#define HOSTILE_SECONDS 10.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Writes head, then `line` n times, to dir/name; the path in *path. */
+static void write_repeated(const char *dir, const char *name,
+                           const char *head, const char *line, size_t n,
+                           char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(head, f);
+    for (size_t i = 0; i < n; i++)
+        fputs(line, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Loads path, which must fail with the error cap after `first`; returns
+ * the seconds map_load took. */
+static double load_capped(const char *path, const char *first)
+{
+    map_errors errs = {0};
+    double t0 = now_s();
+    map_station *st = map_load(path, &errs);
+    double secs = now_s() - t0;
+    assert_null(st);
+    assert_int_equal(errs.n, 1001);
+    assert_string_equal(errs.msgs[0], first);
+    assert_string_equal(errs.msgs[999], first);
+    assert_string_equal(errs.msgs[1000], "too many errors; stopped after 1000");
+    map_errors_free(&errs);
+    return secs;
+}
+
+/* 200,000 aliases of one tag (1.8 MB), and of one PLC: every duplicate id
+ * is found in time linear in the run, and the report stops at the cap. */
+static void test_many_duplicate_ids(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], first[512];
+
+    write_repeated(dir, "tags.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - &tag {id: a, table: holding, address: 0, type: u16}\n",
+                   "  - *tag\n", 200000, path, sizeof path);
+    /* An alias is the same node, so every copy points at the anchor. */
+    snprintf(first, sizeof first, "%s:4:15: duplicate tag id 'a' (first "
+             "defined at %s:4:15)", path, path);
+    double secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate tag ids took %.1f s", secs);
+
+    write_repeated(dir, "plcs.yaml",
+                   "station: {id: s}\nplcs:\n"
+                   "  - &p {id: g, host: h, tags: [{id: a, table: coil, "
+                   "address: 0, type: bool}]}\n",
+                   "  - *p\n", 200000, path, sizeof path);
+    snprintf(first, sizeof first, "%s:3:13: duplicate PLC id 'g' (first "
+             "defined at %s:3:13)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate PLC ids took %.1f s", secs);
+    assert_int_equal(tmpdir_remove(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest model[] = {
@@ -530,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_errors_and_free),
+        cmocka_unit_test(test_many_duplicate_ids),
     };
     int failed = cmocka_run_group_tests_name("plcmap_model", model, NULL, NULL);
 

@@ -612,11 +612,15 @@ void cfg_find_dups(const char *const *ids, size_t n, size_t *first)
             r[m++] = (id_ref){ids[i], i};
     }
     qsort(r, m, sizeof *r, cmp_id_ref);
-    for (size_t i = 1; i < m; i++) {
-        size_t j = i;
-        while (j > 0 && strcmp(r[j - 1].id, r[i].id) == 0)
-            j--;
-        first[r[i].idx] = r[j].idx;
+    /* Sorted by id, then by position: each run of one id starts with its
+     * first occurrence.  Remembering where the run started keeps this
+     * linear however long the run (a map of 200,000 aliases of one tag
+     * took 70 s when every item walked back to the start of its run). */
+    for (size_t i = 1, start = 0; i < m; i++) {
+        if (strcmp(r[start].id, r[i].id) != 0)
+            start = i;
+        else
+            first[r[i].idx] = r[start].idx;
     }
     free(r);
 }
