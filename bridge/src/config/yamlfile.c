@@ -11,9 +11,12 @@
 #include "config/parse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* libyaml's scanner takes time quadratic in the depth of flow nesting
  * ([[[[...), and no map needs more than a few levels, so deep nesting is
@@ -81,44 +84,100 @@ static int flow_depth_check(const char *buf, size_t len, int *line, int *col)
     return 0;
 }
 
+/* strerror for messages; the loader may run on any thread. */
+static const char *why(int err, char *buf, size_t len)
+{
+    return strerror_r(err, buf, len);
+}
+
+/* Reads the whole of path into *buf (malloc'd, *len bytes); -1 reported.
+ *
+ * Only regular files are read.  fopen() on a FIFO blocks until a writer
+ * appears and then reads until that writer closes, so `check -c` on one
+ * hung for ever; a device could be read without end.  Opening without
+ * blocking and asking the descriptor what it is refuses those at once,
+ * and about the very file that would have been read. */
+static int read_file(cfg_loader *ld, cfg_src *s, const char *path,
+                     char **buf, size_t *len)
+{
+    char eb[128];
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        cfg_add(ld, s->rank, 0, 0, "%s: cannot open: %s", path,
+                why(errno, eb, sizeof eb));
+        return -1;
+    }
+    int rc = -1;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        cfg_add(ld, s->rank, 0, 0, "%s: cannot open: %s", path,
+                why(errno, eb, sizeof eb));
+        goto out;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        cfg_add(ld, s->rank, 0, 0, "%s: cannot open: is a directory", path);
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        cfg_add(ld, s->rank, 0, 0, "%s: cannot open: not a regular file",
+                path);
+        goto out;
+    }
+    /* O_NONBLOCK does not affect a regular file.  The size is only a hint
+     * (one read to the end, one to see the end); the file may grow while
+     * it is read, so the loop has its own limit. */
+    size_t cap = sb.st_size > 0 && (uint64_t)sb.st_size <= CFG_FILE_MAX
+                     ? (size_t)sb.st_size + 1 : 65536;
+    for (;;) {
+        if (!*buf || *len == cap) {
+            if (*buf)
+                cap *= 2;
+            char *nb = realloc(*buf, cap);
+            if (!nb)
+                abort();
+            *buf = nb;
+        }
+        ssize_t got = read(fd, *buf + *len, cap - *len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            cfg_add(ld, s->rank, 0, 0, "%s: cannot read: %s", path,
+                    why(errno, eb, sizeof eb));
+            goto out;
+        }
+        if (got == 0)
+            break;
+        *len += (size_t)got;
+        if (*len > CFG_FILE_MAX) {
+            cfg_add(ld, s->rank, 0, 0, "%s: file is too large (more than %zu "
+                    "MiB)", path, CFG_FILE_MAX >> 20);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    close(fd);
+    if (rc < 0) {
+        free(*buf);
+        *buf = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
 int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path)
 {
     s->ld = ld;
     s->file = path;
     s->rank = ld->n_files++;
     memset(&s->doc, 0, sizeof s->doc);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cfg_add(ld, s->rank, 0, 0, "%s: cannot open: %s", path,
-                strerror(errno));
+    char *buf;
+    size_t len;
+    if (read_file(ld, s, path, &buf, &len) < 0)
         return -1;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
     int rc = -1;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb)
-                abort();
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len > CFG_FILE_MAX) {
-            cfg_add(ld, s->rank, 0, 0, "%s: file is too large (more than %zu "
-                    "MiB)", path, CFG_FILE_MAX >> 20);
-            goto out;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        cfg_add(ld, s->rank, 0, 0, "%s: cannot read: %s", path,
-                strerror(errno));
-        goto out;
-    }
 
     int dl, dc;
     if (flow_depth_check(buf, len, &dl, &dc) < 0) {
@@ -185,7 +244,6 @@ int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path)
     yaml_parser_delete(&parser);
 out:
     free(buf);
-    fclose(f);
     if (rc < 0) {
         yaml_document_delete(&s->doc);
         memset(&s->doc, 0, sizeof s->doc);
