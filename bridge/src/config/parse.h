@@ -201,6 +201,10 @@ extern const char *const cfg_order_names[4];
 
 void cfg_text_free(map_text *t);
 
+/* Builds st->index for map_find_tag; only for a station that loaded
+ * without errors (full ids unique). */
+void cfg_index_build(map_station *st);
+
 /* ---- station sections (station.c and one conf_*.c each) ----------------- */
 
 /* "<data_dir>/name" (malloc'd): where a section puts a file or directory

@@ -145,6 +145,9 @@ typedef struct {
     int line, col;
 } map_influx;
 
+/* Lookups by full id, built by map_load (model.c); opaque. */
+struct map_tag_index;
+
 typedef struct {
     char *id;
     map_text name;
@@ -161,6 +164,8 @@ typedef struct {
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
+    struct map_tag_index *index; /* map_find_tag's; NULL in a station not
+                                    built by map_load (lookups then scan) */
 } map_station;
 
 /* A growing list of "file:line:col: message" strings. */
@@ -181,9 +186,29 @@ void map_errors_free(map_errors *errs);
 void map_errors_add(map_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Lookup helpers; NULL when absent.  full_id is "<plc>.<tag>". */
+/* Lookup helpers; NULL when absent.  full_id is "<plc>.<tag>".
+ * map_find_tag is a binary search over every tag of the station
+ * (O(log n) string compares), cheap enough to call per request;
+ * map_find_plc scans the PLCs. */
 const map_plc *map_find_plc(const map_station *st, const char *id);
 const map_tag *map_find_tag(const map_station *st, const char *full_id);
+
+/* Resolves a tag selection as users write it (`export --tags`, the HTTP
+ * API's ?tags=): names separated by commas and/or spaces, each a full id
+ * "plc.tag" or "plc.*" (every tag of that PLC, in map order).  spec NULL
+ * selects every tag of the station, in map order.
+ *
+ * 0 with *out a malloc'd array of *n tags of st, in the order named and
+ * each tag once (where first named); the caller frees the array (free),
+ * never the tags.  A spec naming nothing ("", ",") gives *n 0.  -1 with
+ * *out NULL, *n 0 and err naming the first unknown name:
+ *   "no tag 'upper_gate.x' in FILE (use plc.tag or plc.*)"
+ *   "no PLC 'nosuch' in FILE"
+ * (FILE is st->file; the name is echoed as given, so escape it before
+ * putting it in HTML or JSON). */
+int map_select_tags(const map_station *st, const char *spec,
+                    const map_tag ***out, size_t *n, char *err,
+                    size_t errlen);
 
 /* Names as written in files: "coil", "u16", "ABCD", ... */
 const char *map_table_name(map_table t);

@@ -337,6 +337,8 @@ done:
         qsort(ld.pos, ld.own.n, sizeof *ld.pos, cmp_err_pos);
         for (size_t i = 0; i < ld.own.n; i++)
             map_errors_add(errs, "%s", ld.own.msgs[ld.pos[i].seq]);
+    } else {
+        cfg_index_build(st);
     }
     map_errors_free(&ld.own);
     free(ld.pos);
