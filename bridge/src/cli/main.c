@@ -663,9 +663,9 @@ static int main_export(const main_opts *o)
     if (!st)
         return EXIT_CONFIG;
     int rc = EXIT_USAGE;
+    const map_tag **sel = NULL;
     const char **tags = NULL;
     size_t n_tags = 0;
-    char *list = NULL;
     hist_db *h = NULL;
     int64_t now = clk_real_ns(), from, to = now;
     if (!o->from || main_parse_time(o->from, now, &from) == -1) {
@@ -682,42 +682,16 @@ static int main_export(const main_opts *o)
         fprintf(stderr, "lockbridge: --to must be after --from\n");
         goto out;
     }
-    size_t total = 0;
-    for (size_t p = 0; p < st->n_plcs; p++)
-        total += st->plcs[p].n_tags;
-    tags = calloc(total ? total : 1, sizeof *tags);
+    char why[PATH_MAX + 256];  /* the message names the map file */
+    if (map_select_tags(st, o->tags, &sel, &n_tags, why, sizeof why) == -1) {
+        fprintf(stderr, "lockbridge: --tags: %s\n", why);
+        goto out;
+    }
+    tags = calloc(n_tags ? n_tags : 1, sizeof *tags);
     if (!tags)
         goto out;
-    if (!o->tags) {
-        for (size_t p = 0; p < st->n_plcs; p++)
-            for (size_t t = 0; t < st->plcs[p].n_tags; t++)
-                tags[n_tags++] = st->plcs[p].tags[t].full_id;
-    } else {
-        list = strdup(o->tags);
-        char *save = NULL;
-        for (char *tok = strtok_r(list, ", ", &save); tok;
-             tok = strtok_r(NULL, ", ", &save)) {
-            size_t len = strlen(tok);
-            if (len > 2 && strcmp(tok + len - 2, ".*") == 0) {
-                tok[len - 2] = '\0';
-                const map_plc *plc = map_find_plc(st, tok);
-                if (!plc) {
-                    fprintf(stderr, "lockbridge: --tags: no PLC '%s' in %s\n",
-                            tok, o->config);
-                    goto out;
-                }
-                for (size_t t = 0; t < plc->n_tags && n_tags < total; t++)
-                    tags[n_tags++] = plc->tags[t].full_id;
-            } else if (map_find_tag(st, tok)) {
-                if (n_tags < total)
-                    tags[n_tags++] = map_find_tag(st, tok)->full_id;
-            } else {
-                fprintf(stderr, "lockbridge: --tags: no tag '%s' in %s "
-                                "(use plc.tag or plc.*)\n", tok, o->config);
-                goto out;
-            }
-        }
-    }
+    for (size_t i = 0; i < n_tags; i++)
+        tags[i] = sel[i]->full_id;
     if (!st->history.enabled) {
         fprintf(stderr, "lockbridge: %s has the history turned off: nothing "
                         "to export\n", o->config);
@@ -750,7 +724,7 @@ static int main_export(const main_opts *o)
     rc = 0;
 out:
     hist_close(h);
-    free(list);
+    free(sel);
     free(tags);
     map_free(st);
     return rc;
