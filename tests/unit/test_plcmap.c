@@ -626,7 +626,7 @@ static void expect_selection(const map_station *st, const char *spec,
 static void expect_selection_error(const map_station *st, const char *spec,
                                    const char *want)
 {
-    const map_tag **sel = (const map_tag **)st;
+    const map_tag *dummy = NULL, **sel = &dummy;  /* must become NULL */
     size_t n = 99;
     char err[256] = "";
     assert_int_equal(map_select_tags(st, spec, &sel, &n, err, sizeof err),
@@ -702,6 +702,7 @@ static void test_select_handmade(void **state)
     static const char *const want[] = {"q.a", "p.a", "p.b", NULL};
     expect_selection(&st, "q.a,p.*,q.*", want);
     expect_selection_error(&st, "r.*", "no PLC 'r' in x.yaml");
+    expect_selection_error(NULL, "p.a", "no station");
 }
 
 /* map_find_tag on a big station: every full id finds its own tag, and

@@ -219,6 +219,10 @@ int map_select_tags(const map_station *st, const char *spec,
 {
     *out = NULL;
     *n = 0;
+    if (!st) {
+        snprintf(err, errlen, "no station");
+        return -1;
+    }
     size_t total = 0;
     for (size_t p = 0; p < st->n_plcs; p++)
         total += st->plcs[p].n_tags;
