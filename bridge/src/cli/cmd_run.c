@@ -21,6 +21,7 @@
 #include "cli/run.h"
 #include "config/secret.h"
 #include "core/clock.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 static volatile sig_atomic_t run_stop;
@@ -123,6 +124,19 @@ static int run_setup(run_ctx *r)
     if (!r->ts || !r->pollers || !r->prev || !(r->d = dispatch_new(st, r->ts))) {
         log_error("main", "out of memory");
         return -1;
+    }
+    /* The state directory first, with a clear message when it cannot be
+     * made; the writers then create their own files and directories. */
+    if (st->history.enabled || st->influx.enabled) {
+        char *failed = NULL;
+        if (fs_mkdirs(st->data_dir, 0750, &failed) < 0) {
+            int e = errno;
+            log_error("main", "data_dir %s: cannot create %s: %s",
+                      st->data_dir, failed ? failed : st->data_dir,
+                      strerror(e));
+            free(failed);
+            return -1;
+        }
     }
     if (st->history.enabled && run_open_history(r) < 0)
         return -1;

@@ -9,6 +9,8 @@
  */
 #include "config/parse.h"
 
+#include "core/clock.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -55,56 +57,11 @@ void map_errors_free(map_errors *errs)
 
 /* ---- durations ---------------------------------------------------------- */
 
+/* One parser of durations for the whole bridge (core/clock.h), so a map,
+ * the command line and the HTTP API read "1.5s" the same way. */
 int map_parse_duration(const char *s, uint64_t *ns)
 {
-    if (!s || !ns)
-        return -1;
-    const char *p = s;
-    uint64_t whole = 0;
-    int nd = 0;
-    for (; isdigit((unsigned char)*p); p++, nd++) {
-        if (whole > (UINT64_MAX - 9) / 10)
-            return -1;
-        whole = whole * 10 + (uint64_t)(*p - '0');
-    }
-    /* Fraction digits beyond 18 are below a nanosecond for every unit. */
-    uint64_t frac = 0, fscale = 1;
-    int nf = 0;
-    if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++, nf++) {
-            if (nf < 18) {
-                frac = frac * 10 + (uint64_t)(*p - '0');
-                fscale *= 10;
-            }
-        }
-        if (nf == 0)
-            return -1;
-    }
-    if (nd == 0)
-        return -1;
-    uint64_t mult;
-    if (strcmp(p, "us") == 0)
-        mult = 1000ull;
-    else if (strcmp(p, "ms") == 0)
-        mult = 1000000ull;
-    else if (strcmp(p, "s") == 0)
-        mult = 1000000000ull;
-    else if (strcmp(p, "m") == 0)
-        mult = 60ull * 1000000000ull;
-    else if (strcmp(p, "h") == 0)
-        mult = 3600ull * 1000000000ull;
-    else
-        return -1;
-    if (whole > UINT64_MAX / mult)
-        return -1;
-    uint64_t v = whole * mult;
-    /* frac / fscale < 1, so the part is < mult; 128 bits keep it exact. */
-    __extension__ unsigned __int128 part =
-        ((unsigned __int128)frac * mult + fscale / 2) / fscale;
-    if (v > UINT64_MAX - (uint64_t)part)
-        return -1;
-    *ns = v + (uint64_t)part;
-    return 0;
+    return clk_parse_duration(s, ns);
 }
 
 /* ---- loader errors ------------------------------------------------------ */
