@@ -3,6 +3,7 @@
  * tags in a time range, from the embedded history (opened read-only, so it
  * runs beside the daemon), as JSON or CSV.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,56 +39,26 @@ static int export_row(void *arg, const char *tag, const val_sample *s)
     return 0;
 }
 
-/* The tags named by --tags (full ids and plc.*), or all of them. */
+/* The full ids of the tags named by --tags (full ids and plc.*, each
+ * once), or of all of them; NULL (reported) when a name is unknown. */
 static const char **export_tags(const map_station *st, const char *spec,
-                                const char *file, size_t *n_out)
+                                size_t *n_out)
 {
-    size_t total = 0, n = 0;
-    for (size_t p = 0; p < st->n_plcs; p++)
-        total += st->plcs[p].n_tags;
-    const char **tags = calloc(total ? total : 1, sizeof *tags);
-    char *list = spec ? strdup(spec) : NULL;
-    if (!tags || (spec && !list)) {
+    const map_tag **sel;
+    size_t n;
+    char why[PATH_MAX + 256];  /* the message names the map file */
+    if (map_select_tags(st, spec, &sel, &n, why, sizeof why) == -1) {
+        fprintf(stderr, "lockbridge: --tags: %s\n", why);
+        return NULL;
+    }
+    const char **tags = calloc(n ? n : 1, sizeof *tags);
+    if (!tags)
         fprintf(stderr, "lockbridge: out of memory\n");
-        goto fail;
-    }
-    if (!spec) {
-        for (size_t p = 0; p < st->n_plcs; p++)
-            for (size_t t = 0; t < st->plcs[p].n_tags; t++)
-                tags[n++] = st->plcs[p].tags[t].full_id;
-        *n_out = n;
-        return tags;
-    }
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ", ", &save); tok;
-         tok = strtok_r(NULL, ", ", &save)) {
-        size_t len = strlen(tok);
-        if (len > 2 && strcmp(tok + len - 2, ".*") == 0) {
-            tok[len - 2] = '\0';
-            const map_plc *plc = map_find_plc(st, tok);
-            if (!plc) {
-                fprintf(stderr, "lockbridge: --tags: no PLC '%s' in %s\n",
-                        tok, file);
-                goto fail;
-            }
-            for (size_t t = 0; t < plc->n_tags && n < total; t++)
-                tags[n++] = plc->tags[t].full_id;
-        } else if (map_find_tag(st, tok)) {
-            if (n < total)
-                tags[n++] = map_find_tag(st, tok)->full_id;
-        } else {
-            fprintf(stderr, "lockbridge: --tags: no tag '%s' in %s "
-                            "(use plc.tag or plc.*)\n", tok, file);
-            goto fail;
-        }
-    }
-    free(list);
+    for (size_t i = 0; tags && i < n; i++)
+        tags[i] = sel[i]->full_id;
+    free(sel);
     *n_out = n;
     return tags;
-fail:
-    free(list);
-    free(tags);
-    return NULL;
 }
 
 int cmd_export(const cli_opts *o)
@@ -114,7 +85,7 @@ int cmd_export(const cli_opts *o)
         fprintf(stderr, "lockbridge: --to must be after --from\n");
         goto out;
     }
-    tags = export_tags(st, o->tags, o->config, &n_tags);
+    tags = export_tags(st, o->tags, &n_tags);
     if (!tags)
         goto out;
     if (!st->history.enabled) {

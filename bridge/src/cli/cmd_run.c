@@ -12,13 +12,16 @@
  * history flush and the InfluxDB writer write or spool what is queued.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/run.h"
+#include "config/secret.h"
 #include "core/clock.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 
 static volatile sig_atomic_t run_stop;
@@ -30,39 +33,6 @@ static void run_on_signal(int sig)
     run_stop = 1;
     if (run_dispatch)
         dispatch_wake(run_dispatch);   /* async-signal-safe: one write */
-}
-
-/* Reads a secret from the environment variable env or the first line of
- * file; NULL when neither is set.  The caller frees. */
-static char *run_secret(const char *what, const char *env, const char *file)
-{
-    if (env) {
-        const char *v = getenv(env);
-        if (!v) {
-            log_error("influx", "%s: environment variable %s is not set",
-                      what, env);
-            return NULL;
-        }
-        return strdup(v);
-    }
-    if (file) {
-        FILE *f = fopen(file, "r");
-        char line[1024];
-        if (!f) {
-            log_error("influx", "%s: cannot open %s: %s", what, file,
-                      strerror(errno));
-            return NULL;
-        }
-        char *ok = fgets(line, sizeof line, f);
-        fclose(f);
-        if (!ok) {
-            log_error("influx", "%s: %s is empty", what, file);
-            return NULL;
-        }
-        line[strcspn(line, "\r\n")] = '\0';
-        return strdup(line);
-    }
-    return NULL;
 }
 
 static int run_precision(const char *name, lp_precision *out)
@@ -121,19 +91,16 @@ static int run_open_influx(run_ctx *r)
                   mi->precision);
         return -1;
     }
-    if (mi->password_env || mi->password_file) {
-        r->secrets[0] = run_secret("password", mi->password_env,
-                                   mi->password_file);
-        if (!r->secrets[0])
-            return -1;
-        io.password = r->secrets[0];
+    char why[PATH_MAX + 256];  /* the message names the file */
+    if (secret_resolve("password", mi->password_env, mi->password_file,
+                       &r->secrets[0], why, sizeof why) == -1 ||
+        secret_resolve("token", mi->token_env, mi->token_file,
+                       &r->secrets[1], why, sizeof why) == -1) {
+        log_error("influx", "%s", why);
+        return -1;
     }
-    if (mi->token_env || mi->token_file) {
-        r->secrets[1] = run_secret("token", mi->token_env, mi->token_file);
-        if (!r->secrets[1])
-            return -1;
-        io.token = r->secrets[1];
-    }
+    io.password = r->secrets[0];
+    io.token = r->secrets[1];
     r->influx = influx_open(&io, err, sizeof err);
     if (!r->influx) {
         log_error("influx", "%s", err);
@@ -157,6 +124,19 @@ static int run_setup(run_ctx *r)
     if (!r->ts || !r->pollers || !r->prev || !(r->d = dispatch_new(st, r->ts))) {
         log_error("main", "out of memory");
         return -1;
+    }
+    /* The state directory first, with a clear message when it cannot be
+     * made; the writers then create their own files and directories. */
+    if (st->history.enabled || st->influx.enabled) {
+        char *failed = NULL;
+        if (fs_mkdirs(st->data_dir, 0750, &failed) < 0) {
+            int e = errno;
+            log_error("main", "data_dir %s: cannot create %s: %s",
+                      st->data_dir, failed ? failed : st->data_dir,
+                      strerror(e));
+            free(failed);
+            return -1;
+        }
     }
     if (st->history.enabled && run_open_history(r) < 0)
         return -1;
