@@ -225,7 +225,29 @@ int web_station_json_build(web *w)
             sb_puts(b, "]}");
         }
     }
-    sb_puts(b, "]}\n");
+    /* Which tag plays which part in the overview's drawing. */
+    sb_puts(b, "],\"schematic\":");
+    if (st->n_schematic == 0)
+        sb_puts(b, "null");
+    for (size_t i = 0; i < st->n_schematic; i++) {
+        const map_binding *bd = &st->schematic[i];
+        sb_putc(b, i ? ',' : '{');
+        sb_json_str(b, bd->role);
+        sb_putc(b, ':');
+        bool list = map_schematic_role_is_list(bd->role);
+        if (list)
+            sb_putc(b, '[');
+        for (size_t k = 0; k < bd->n_tags; k++) {
+            if (k)
+                sb_putc(b, ',');
+            sb_json_str(b, bd->tags[k]);
+        }
+        if (list)
+            sb_putc(b, ']');
+    }
+    if (st->n_schematic)
+        sb_putc(b, '}');
+    sb_puts(b, "}\n");
     return b->failed ? -1 : 0;
 }
 
