@@ -469,9 +469,15 @@ class Ws:
     the Origin header to send (None: none, as a non-browser tool)."""
 
     def __init__(self, host, port, path="/ws", origin=None, timeout=10,
-                 headers=None):
+                 headers=None, rcvbuf=None):
         import base64
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        if rcvbuf:
+            # before connect, so the window the peer sees is small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
         key = base64.b64encode(os.urandom(16)).decode()
         req = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
                "Upgrade: websocket", "Connection: Upgrade",

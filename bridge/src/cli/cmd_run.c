@@ -83,6 +83,7 @@ static int run_open_web(run_ctx *r)
         .origins = (const char *const *)mw->origins,
         .n_origins = mw->n_origins,
         .rate_hz = mw->rate_hz,
+        .stuck_ns = mw->stuck_after_ns,
     };
     web_sources src = {.hist = r->hist, .influx = r->influx,
                        .pollers = r->pollers, .config = r->o->config};

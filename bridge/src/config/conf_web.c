@@ -4,7 +4,8 @@
  * needs `listen: 0.0.0.0:8080` (or that PC's address) written down.
  *
  *   web: {listen: 127.0.0.1:8080, origins: [https://scada.lock1.example],
- *         rate: 10, root: /usr/local/share/lockbridge/dashboard}
+ *         rate: 10, root: /usr/local/share/lockbridge/dashboard,
+ *         stuck_after: 30s}
  *   web: off
  */
 #include "config/parse.h"
@@ -19,6 +20,7 @@ static void web_defaults(map_station *st)
 {
     st->web.enabled = true;
     st->web.rate_hz = 10;
+    st->web.stuck_after_ns = 30000000000ull;
     st->web.listen = cfg_strdup("127.0.0.1:8080");
 }
 
@@ -73,9 +75,9 @@ static bool web_origin_ok(const char *o)
     return true;
 }
 
-enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_N };
+enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_N };
 static const char *const web_keys[W_N] = {"enabled", "listen", "root",
-                                          "origins", "rate"};
+                                          "origins", "rate", "stuck_after"};
 
 static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
 {
@@ -110,6 +112,9 @@ static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     if (val[W_RATE] && cfg_get_int(s, "'rate'", val[W_RATE], 1, 50,
                                    "frames per second", &x) == 0)
         w->rate_hz = (unsigned)x;
+    if (val[W_STUCK])
+        cfg_get_duration(s, "'stuck_after'", val[W_STUCK],
+                         &w->stuck_after_ns);
     const yaml_node_t *o = val[W_ORIGINS];
     if (o && o->type != YAML_SEQUENCE_NODE) {
         cfg_err_at(s, o, "'origins' must be a list such as "

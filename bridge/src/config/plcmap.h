@@ -156,6 +156,8 @@ typedef struct {
     size_t n_origins;
     unsigned rate_hz;         /* WebSocket frames per client per second,
                                  default 10 */
+    uint64_t stuck_after_ns;  /* a client that cannot take a frame for
+                                 this long is dropped; default 30 s */
     int line, col;
 } map_web;
 

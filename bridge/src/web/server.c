@@ -227,8 +227,8 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
         w->o.rate_hz = 10;
     if (!w->o.ws_max_message)
         w->o.ws_max_message = 16384;
-    if (!w->o.stuck_s)
-        w->o.stuck_s = 30;
+    if (!w->o.stuck_ns)
+        w->o.stuck_ns = 30000000000ull;
     w->st = st;
     w->ts = ts;
     w->d = d;

@@ -45,7 +45,7 @@ typedef struct {
     size_t n_origins;
     unsigned rate_hz;            /* frames per client per second (10) */
     size_t ws_max_message;       /* largest client message (16 KiB) */
-    unsigned stuck_s;            /* a client that cannot take a frame for
+    uint64_t stuck_ns;           /* a client that cannot take a frame for
                                     this long is dropped (30 s) */
 } web_opts;
 

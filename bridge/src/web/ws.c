@@ -10,8 +10,10 @@
  * other client ORs the changes into its own dirty bitmap and gets a frame
  * of its own with the current values of exactly those tags.  A client
  * that falls behind therefore receives the state of what changed, not a
- * backlog, and memory does not grow with its lag.  A client whose frame
- * has waited for its socket longer than `stuck_s` is dropped and counted.
+ * backlog, and memory does not grow with its lag (the kernel's send
+ * buffer of each WebSocket is held to WEB_SNDBUF for the same reason).  A client whose frame
+ * has waited for its socket longer than web.stuck_after is dropped and
+ * counted.
  * The tick also sends a heartbeat frame to a client that has had nothing
  * for WEB_HEARTBEAT_NS, so a page knows the bridge is alive when the plant
  * is quiet.
@@ -26,7 +28,9 @@
 #include "web/internal.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +40,7 @@
 #define WEB_HEARTBEAT_NS 2000000000ull
 #define WEB_DISPLAYS_MAX 256
 #define WEB_SUBSCRIBE_MAX 4096      /* entries in one subscribe message */
+#define WEB_SNDBUF (128 * 1024)     /* Linux doubles it: 256 KiB a client */
 
 struct web_frame {
     int refs;
@@ -185,7 +190,7 @@ static void web_tick_cb(lws_sorted_usec_list_t *sul)
     for (web_client *c = w->clients; c; c = c->next) {
         if (c->frame) {
             /* Still waiting for its socket: collect, do not queue. */
-            if (now - c->frame_since > (uint64_t)w->o.stuck_s * 1000000000ull) {
+            if (now - c->frame_since > w->o.stuck_ns) {
                 w->stats.ws_dropped_stuck++;
                 lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                                  (unsigned char *)"not reading", 11);
@@ -500,6 +505,12 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         }
         c->wsi = wsi;
         sb_init(&c->rx, 0);
+        /* The kernel's own buffer would otherwise grow (autotuning, up to
+         * megabytes on loopback) into exactly the backlog this module
+         * avoids: keep it near one large frame. */
+        int sndbuf = WEB_SNDBUF;
+        setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+                   sizeof sndbuf);
         lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
         lws_hdr_copy(wsi, c->user_agent, sizeof c->user_agent,
                      WSI_TOKEN_HTTP_USER_AGENT);
