@@ -90,6 +90,12 @@ static void poll_set_error(poll_plc *p, const char *what, int err)
 
 poll_plc *poll_new(const map_station *st, size_t plc_index, tag_store *ts)
 {
+    /* The scheduler holds what the map allows; refuse anything else here,
+     * where the caller can report it, not in the thread. */
+    if (st->plcs[plc_index].n_groups > SCHED_MAX_GROUPS) {
+        errno = E2BIG;
+        return NULL;
+    }
     poll_plc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -440,7 +446,7 @@ static void *poll_thread(void *arg)
 {
     poll_plc *p = arg;
     uint64_t periods[SCHED_MAX_GROUPS];
-    size_t ng = p->n_plans < SCHED_MAX_GROUPS ? p->n_plans : SCHED_MAX_GROUPS;
+    size_t ng = p->n_plans; /* <= SCHED_MAX_GROUPS: poll_new checked */
     for (size_t g = 0; g < ng; g++)
         periods[g] = p->plc->groups[g].period_ns;
     /* Stagger the PLCs across the first period: if every poller woke at
@@ -450,7 +456,8 @@ static void *poll_thread(void *arg)
     if (ng > 0 && p->st->n_plcs > 1)
         phase = periods[0] / p->st->n_plcs * p->plc_index;
     sched s;
-    sched_init(&s, periods, ng, clk_mono_ns() + phase);
+    if (sched_init(&s, periods, ng, clk_mono_ns() + phase) == -1)
+        return NULL;
     uint64_t deadline;
     int g;
     while ((g = sched_next(&s, &deadline)) >= 0) {

@@ -51,7 +51,9 @@ typedef struct {
 } poll_stats;
 
 /* plc_index: the PLC's index in the station (for the tag store).  The map
- * and the store must outlive the poller.  NULL on allocation failure. */
+ * and the store must outlive the poller.  NULL with errno: ENOMEM, or E2BIG
+ * when the PLC has more poll groups than the scheduler holds
+ * (SCHED_MAX_GROUPS, which is the map's own limit MAP_GROUPS_MAX). */
 poll_plc *poll_new(const map_station *st, size_t plc_index, tag_store *ts);
 /* Stops the thread if running, closes the connection, frees. */
 void poll_free(poll_plc *p);
