@@ -168,7 +168,8 @@ def test_run(sim, ntags, nwit):
             check(s is not None, "run, %s cleared: %s recovers, %d/%d good"
                   % (kind, VICTIM, ntags, ntags))
         rc = d.stop()
-        check(rc == 0, "run: stops cleanly (rc=%d)" % rc)
+        check(rc == 0 and "Sanitizer" not in d.log(),
+              "run: stops cleanly, no sanitizer report (rc=%d)" % rc)
     finally:
         d.stop()
         shutil.rmtree(d.dir, ignore_errors=True)
@@ -218,6 +219,7 @@ def test_trickle_shutdown(sim):
         check(rc == 0 and took < 2.0,
               "run: exits within 2 s of SIGTERM while %s trickles and %s is "
               "silent (rc=%s, %.2f s)" % (VICTIM, SILENT, rc, took))
+        check("Sanitizer" not in d.log(), "run: no sanitizer report")
     finally:
         d.stop()
         shutil.rmtree(d.dir, ignore_errors=True)
@@ -247,6 +249,9 @@ def main():
             fcs |= {int(k) for k, v in st.get("fc", {}).items() if v}
         check(fcs and fcs <= {1, 2, 3, 4},
               "only function codes 1-4 reached the PLCs (%s)" % sorted(fcs))
+        rc = sim.stop()
+        check(rc == 0 and "Sanitizer" not in sim.final_stderr,
+              "lock-sim exits 0 without a sanitizer report (rc=%s)" % rc)
     finally:
         sim.stop()
     return check.summary()

@@ -78,7 +78,11 @@ def main():
         check(reqs >= GROUPS, "lock-sim answered >= %d requests (%d)"
               % (GROUPS, reqs))
         rc = daemon.stop()
-        check(rc == 0, "daemon stops cleanly (rc=%d)" % rc)
+        check(rc == 0 and "Sanitizer" not in daemon.log(),
+              "daemon stops cleanly, no sanitizer report (rc=%d)" % rc)
+        rc = sim.stop()
+        check(rc == 0 and "Sanitizer" not in sim.final_stderr,
+              "lock-sim exits 0 without a sanitizer report (rc=%s)" % rc)
     finally:
         if daemon:
             daemon.stop()
