@@ -135,6 +135,18 @@ def test_run(sim, ntags, nwit):
     try:
         s = wait_summary(d, VICTIM, 0, lambda s: s["good"] == ntags)
         check(s is not None, "run: %s all good after start" % VICTIM)
+        names = set()
+        taskdir = "/proc/%d/task" % d.proc.pid
+        for t in os.listdir(taskdir):
+            try:
+                with open(os.path.join(taskdir, t, "comm")) as f:
+                    names.add(f.read().strip())
+            except OSError:
+                pass
+        # Linux keeps 15 characters of a thread name.
+        want = {("poll " + p)[:15] for p in sim.plcs}
+        check(want <= names, "run: poller threads named for top -H (%s)"
+              % sorted(n for n in names if n.startswith("poll")))
         for kind in ("bad-mbap", "bad-proto", "bad-unit"):
             before = summaries(d, VICTIM)
             n0 = len(before)
