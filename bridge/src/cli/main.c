@@ -583,8 +583,14 @@ out:
          * next start. */
         if (influx)
             influx_flush(influx, 2000000000ull);
-        if (hist)
-            hist_flush(hist);
+        if (hist && hist_flush(hist) == -1) {
+            /* hist_close retries briefly, then drops what is left */
+            hist_stats hs;
+            hist_get_stats(hist, &hs);
+            log_error("history", "%zu samples not written (%s): they are "
+                      "lost unless the last attempt at exit succeeds",
+                      hs.queued, hs.last_error);
+        }
         main_sink_summary(hist, influx);
     }
     rec_free(rec);
