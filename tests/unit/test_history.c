@@ -883,6 +883,11 @@ static void test_flush_and_stats(void **st)
     assert_int_equal(hs.written, 0);
     assert_int_equal(hs.commits, 0);
     assert_string_equal(hs.last_error, "");
+    /* Memory: a small ring of 24-byte records to start with; the bound
+     * and the page cache are what a crisis and a big database may take. */
+    assert_int_equal(hs.queue_bytes, 4096 * 24);
+    assert_int_equal(hs.queue_max_bytes, 1000000 * 24);
+    assert_int_equal(hs.cache_max_bytes, 2048 * 1024);
     int64_t t = base_time();
     enum { N = 25000 };
     hist_sample *s = calloc(N, sizeof *s);
@@ -899,6 +904,10 @@ static void test_flush_and_stats(void **st)
     /* at most 10,000 samples per transaction */
     assert_true(hs.commits >= 3);
     assert_string_equal(hs.last_error, "");
+    assert_int_equal(hs.failed_commits, 0);
+    /* the ring grew to hold the 25,000 and gave the memory back */
+    assert_int_equal(hs.queue_bytes, 4096 * 24);
+    assert_true(hs.cache_bytes > 0 && hs.cache_bytes <= hs.cache_max_bytes);
     assert_int_equal(count_sql("SELECT count(*) FROM samples"), N);
     assert_int_equal(count_sql("SELECT count(*) FROM tags"), 2);
     /* flushing with nothing queued returns at once */

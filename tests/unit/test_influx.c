@@ -463,6 +463,20 @@ static void test_happy_path(void **st)
     assert_int_equal(s.last_status, 204);
     assert_false(s.auth_failed);
     assert_string_equal(s.last_error, "");
+    /* Memory: the queue starts small, grows for a burst, and gives the
+     * memory back once it is drained. */
+    assert_int_equal(s.queue_bytes, 1024 * sizeof(influx_point));
+    assert_int_equal(s.queue_max_bytes, 1000000 * sizeof(influx_point));
+    enum { BURST = 9000 };
+    static influx_point b[BURST];
+    for (int i = 0; i < BURST; i++)
+        b[i] = ipt("p1", "a", i, 10000 + i);
+    /* one call holds the queue lock: the ring held all 9,000 at once */
+    assert_int_equal(influx_submit(w, b, BURST), BURST);
+    assert_int_equal(influx_flush(w, 5000 * MS), 0);
+    influx_get_stats(w, &s);
+    assert_int_equal(s.queue_bytes, 1024 * sizeof(influx_point));
+    assert_int_equal(s.written, 9 + BURST);
     influx_close(w);
     influx_close(NULL);
 }

@@ -74,6 +74,10 @@ typedef struct {
                                   rollups, retention slices), each retried */
     uint64_t retention_deleted;
     size_t queued;             /* submitted, not yet committed */
+    size_t queue_bytes;        /* memory the queue holds now */
+    size_t queue_max_bytes;    /* ... and would hold at its bound */
+    size_t cache_bytes;        /* the writer's SQLite page cache now */
+    size_t cache_max_bytes;    /* ... and at most */
     char last_error[160];      /* "commit: database or disk is full"; empty
                                   when every kind of write succeeds again */
 } hist_stats;

@@ -1643,5 +1643,7 @@ void influx_get_stats(influx_writer *w, influx_stats *out)
 {
     pthread_mutex_lock(&w->mu);
     *out = w->st;
+    out->queue_bytes = ring_bytes(&w->q);
+    out->queue_max_bytes = w->o.queue_cap * sizeof(influx_point);
     pthread_mutex_unlock(&w->mu);
 }

@@ -109,6 +109,8 @@ typedef struct {
     uint64_t written;           /* points the database accepted */
     uint64_t batches;           /* successful writes */
     uint64_t queued;            /* points in memory now (queue, batches) */
+    size_t queue_bytes;         /* memory the queue holds now */
+    size_t queue_max_bytes;     /* ... and would hold at its bound */
     uint64_t spooled_points;    /* points in the spool now */
     uint64_t spooled_bytes;
     uint64_t dropped;           /* points lost: refused by a full queue,
