@@ -3,9 +3,11 @@
  *
  * The server thread loops over poll(): accept, read one request per ready
  * client with modbus_receive(), then answer according to the current fault.
- * A client with a delayed (`slow`) answer pending is not read from until
- * the answer is sent, like a PLC that handles one request per connection at
- * a time; other clients and other PLCs carry on meanwhile.
+ * A client with a delayed (`slow`) answer pending, or an answer being
+ * trickled out a byte at a time (`trickle`), is not read from until the
+ * answer is sent, like a PLC that handles one request per connection at a
+ * time; the server thread never sleeps for it (poll()'s timeout is the
+ * next due time), so other clients and other PLCs carry on meanwhile.
  *
  * Frame layout used when crafting malformed answers (Modbus Messaging on
  * TCP/IP Implementation Guide v1.0b, 3.1.3): MBAP header of 7 bytes
@@ -48,12 +50,20 @@
  * a client that stalls mid-frame holds only this PLC, and briefly. */
 #define BYTE_TIMEOUT_US 200000
 
+/* Bytes of a trickled answer sent at once: the MBAP header and the
+ * function code, so a client has a plausible start of a reply. */
+#define TRICKLE_FIRST 8
+
 typedef struct {
     int fd;                               /* -1: free slot */
     bool pending;                         /* a slow answer is due */
-    uint64_t due_ns;
+    uint64_t due_ns;                      /* slow answer, or next trickle */
     int req_len;
     uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+    bool trickling;                       /* tr[tr_off..tr_len) still due */
+    uint64_t trickle_ns;                  /* between two trickled bytes */
+    size_t tr_len, tr_off;
+    uint8_t tr[MODBUS_TCP_MAX_ADU_LENGTH + 8];
 } client;
 
 struct simsrv {
@@ -176,6 +186,7 @@ static void close_client(client *c)
         close(c->fd);
     c->fd = -1;
     c->pending = false;
+    c->trickling = false;
 }
 
 static void close_all(simsrv *s)
@@ -244,7 +255,9 @@ int simsrv_fault_parse(const char *kind, const char *arg, simsrv_fault *out,
         {"drop", SIMSRV_DROP},           {"silent", SIMSRV_SILENT},
         {"slow", SIMSRV_SLOW},           {"exception", SIMSRV_EXCEPTION},
         {"bad-length", SIMSRV_BAD_LENGTH}, {"bad-tid", SIMSRV_BAD_TID},
-        {"garbage", SIMSRV_GARBAGE},
+        {"garbage", SIMSRV_GARBAGE},     {"bad-mbap", SIMSRV_BAD_MBAP},
+        {"bad-proto", SIMSRV_BAD_PROTO}, {"bad-unit", SIMSRV_BAD_UNIT},
+        {"trickle", SIMSRV_TRICKLE},
     };
     size_t i;
     for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -252,12 +265,14 @@ int simsrv_fault_parse(const char *kind, const char *arg, simsrv_fault *out,
             break;
     if (i == sizeof kinds / sizeof kinds[0]) {
         snprintf(err, errlen, "unknown fault '%s' (none refuse drop silent "
-                 "slow exception bad-length bad-tid garbage)", kind);
+                 "slow exception bad-length bad-tid garbage bad-mbap "
+                 "bad-proto bad-unit trickle)", kind);
         return -1;
     }
     out->kind = kinds[i].kind;
     out->arg = 0;
-    bool wants_arg = out->kind == SIMSRV_SLOW || out->kind == SIMSRV_EXCEPTION;
+    bool ms_arg = out->kind == SIMSRV_SLOW || out->kind == SIMSRV_TRICKLE;
+    bool wants_arg = ms_arg || out->kind == SIMSRV_EXCEPTION;
     if (!wants_arg) {
         if (arg) {
             snprintf(err, errlen, "fault %s takes no argument", kind);
@@ -267,14 +282,15 @@ int simsrv_fault_parse(const char *kind, const char *arg, simsrv_fault *out,
     }
     if (!arg) {
         snprintf(err, errlen, "fault %s needs %s", kind,
-                 out->kind == SIMSRV_SLOW ? "milliseconds" : "a code 1..11");
+                 ms_arg ? "milliseconds" : "a code 1..11");
         return -1;
     }
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
+    /* trickle 0 would be a normal answer in pieces: at least 1 ms. */
     long lo = out->kind == SIMSRV_SLOW ? 0 : 1;
-    long hi = out->kind == SIMSRV_SLOW ? 600000 : 11;
+    long hi = ms_arg ? 600000 : 11;
     if (errno || end == arg || *end || v < lo || v > hi) {
         snprintf(err, errlen, "fault %s: '%s' is not an integer in %ld..%ld",
                  kind, arg, lo, hi);
@@ -352,6 +368,7 @@ static void accept_client(simsrv *s)
         if (s->clients[i].fd < 0) {
             s->clients[i].fd = fd;
             s->clients[i].pending = false;
+            s->clients[i].trickling = false;
             return;
         }
     }
@@ -456,6 +473,42 @@ static int answer(simsrv *s, client *c, const uint8_t *req, int req_len,
             rc = send_all(c->fd, rsp, (size_t)n);
             break;
         }
+        case SIMSRV_BAD_MBAP:
+        case SIMSRV_BAD_PROTO:
+        case SIMSRV_BAD_UNIT: {
+            pthread_mutex_lock(&s->mu);
+            int n = craft_read(s, req, req_len, rsp, false);
+            pthread_mutex_unlock(&s->mu);
+            if (f->kind == SIMSRV_BAD_MBAP) {
+                /* Announces 20 bytes that never come: a client framing
+                 * by function code alone believes the reply. */
+                unsigned len = ((unsigned)rsp[4] << 8 | rsp[5]) + 20;
+                rsp[4] = (uint8_t)(len >> 8);
+                rsp[5] = (uint8_t)(len & 0xff);
+            } else if (f->kind == SIMSRV_BAD_PROTO) {
+                rsp[2] = 0;
+                rsp[3] = 1;
+            } else {
+                rsp[OFF_UNIT] = (uint8_t)(rsp[OFF_UNIT] + 1);
+            }
+            rc = send_all(c->fd, rsp, (size_t)n);
+            break;
+        }
+        case SIMSRV_TRICKLE: {
+            pthread_mutex_lock(&s->mu);
+            int n = craft_read(s, req, req_len, c->tr, false);
+            pthread_mutex_unlock(&s->mu);
+            /* The first bytes now, the rest from server_main, one byte
+             * per arg ms, without ever blocking the server thread. */
+            size_t first = n < TRICKLE_FIRST ? (size_t)n : TRICKLE_FIRST;
+            rc = send_all(c->fd, c->tr, first);
+            c->tr_len = (size_t)n;
+            c->tr_off = first;
+            c->trickle_ns = (uint64_t)f->arg * 1000000ULL;
+            c->due_ns = clk_mono_ns() + c->trickle_ns;
+            c->trickling = rc == 0 && c->tr_off < c->tr_len;
+            break;
+        }
         case SIMSRV_GARBAGE: {
             int n = 1 + (int)(rng_next(&s->rng) % 64);
             for (int i = 0; i < n; i++)
@@ -555,7 +608,7 @@ static void *server_main(void *arg)
             client *c = &s->clients[i];
             if (c->fd < 0)
                 continue;
-            if (c->pending) {
+            if (c->pending || c->trickling) {
                 int64_t ms = c->due_ns > now
                     ? (int64_t)((c->due_ns - now + 999999) / 1000000) : 0;
                 if (timeout_ms < 0 || ms < timeout_ms)
@@ -596,6 +649,20 @@ static void *server_main(void *arg)
             simsrv_fault normal = {SIMSRV_NONE, 0};
             if (answer(s, c, c->req, c->req_len, &normal) < 0)
                 close_client(c);
+        }
+        /* Trickled bytes that are due, one each; a client that went away
+         * (the bridge gave up on the reply) is closed on the failed send. */
+        for (int i = 0; i < SIMSRV_MAX_CLIENTS; i++) {
+            client *c = &s->clients[i];
+            if (c->fd < 0 || !c->trickling || c->due_ns > now)
+                continue;
+            if (send_all(c->fd, c->tr + c->tr_off, 1) < 0) {
+                close_client(c);
+                continue;
+            }
+            c->tr_off++;
+            c->due_ns = now + c->trickle_ns;
+            c->trickling = c->tr_off < c->tr_len;
         }
     }
     return NULL;

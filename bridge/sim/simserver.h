@@ -5,7 +5,8 @@
  * poll()s its listening socket, its clients (up to SIMSRV_MAX_CLIENTS) and a
  * wake-up eventfd, reads requests with
  * libmodbus (modbus_receive) and answers them from its modbus_mapping_t
- * (modbus_reply), so a slow or silent PLC never delays another.  Only
+ * (modbus_reply), so a slow, silent or trickling PLC never delays another
+ * (nor another client of the same PLC).  Only
  * function codes 1..4 are answered with data; every other one gets
  * exception 1 (illegal function) and is counted, so that tests can check
  * that the bridge never writes.
@@ -39,11 +40,17 @@ typedef enum {
     SIMSRV_BAD_LENGTH,   /* byte count one register (or byte) short */
     SIMSRV_BAD_TID,      /* correct response, transaction id + 1 */
     SIMSRV_GARBAGE,      /* random bytes of random length */
+    SIMSRV_BAD_MBAP,     /* correct response, MBAP length 20 too large, and
+                            nothing more sent */
+    SIMSRV_BAD_PROTO,    /* correct response, protocol id 1 */
+    SIMSRV_BAD_UNIT,     /* correct response, unit id + 1 */
+    SIMSRV_TRICKLE,      /* correct response: 8 bytes, then one byte every
+                            arg milliseconds */
 } simsrv_fault_kind;
 
 typedef struct {
     simsrv_fault_kind kind;
-    int arg;             /* SLOW: milliseconds; EXCEPTION: code 1..11 */
+    int arg;             /* SLOW, TRICKLE: milliseconds; EXCEPTION: code */
 } simsrv_fault;
 
 typedef struct {

@@ -4,8 +4,8 @@
  *   lb-bench poll    -c STATION --seconds S   pollers back to back
  *   lb-bench cadence -c STATION --seconds S   pollers on their periods
  *
- * Both run the real pollers (planning, libmodbus, decoding, the tag store
- * and a consumer draining its change queue) and print one JSON object:
+ * Both run the real pollers (planning, the mbtcp client, decoding, the tag
+ * store and a consumer draining its change queue) and print one JSON object:
  * requests, registers, seconds, cpu_s, rss_kb, late_p50_us, late_p99_us,
  * misses, errors.
  */

@@ -11,8 +11,8 @@
  * measures.  They come from the modules themselves: a history and an
  * InfluxDB writer are opened with the daemon's defaults in a scratch
  * directory (the writer is never given anything to send) and their
- * statistics read; the tag store's queue is its default capacity times its
- * entry size (tagstore.h).  Prints one JSON object, bytes:
+ * statistics read; the tag store's queue is its default capacity
+ * (TAG_QUEUE_DEFAULT) times its entry size.  Prints one JSON object, bytes:
  *   {"tagstore_queue": B, "history_queue": B, "history_cache": B,
  *    "influx_queue": B, "influx_configured": bool}
  */
@@ -26,9 +26,6 @@
 #include "record/history.h"
 #include "record/influx.h"
 #include "support/tmpdir.h"
-
-/* tag_store_new(st, 0) uses this capacity (tagstore.h). */
-#define QUEUES_TAGSTORE_DEFAULT 65536
 
 int main(int argc, char **argv)
 {
@@ -74,8 +71,7 @@ int main(int argc, char **argv)
 
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "tagstore_queue",
-                            (double)QUEUES_TAGSTORE_DEFAULT *
-                                sizeof(tag_change));
+                            (double)TAG_QUEUE_DEFAULT * sizeof(tag_change));
     cJSON_AddNumberToObject(o, "history_queue", (double)hs.queue_max_bytes);
     cJSON_AddNumberToObject(o, "history_cache", (double)hs.cache_max_bytes);
     cJSON_AddNumberToObject(o, "influx_queue", (double)is.queue_max_bytes);

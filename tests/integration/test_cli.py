@@ -8,14 +8,18 @@
 - Usage errors: exit 64 with a message naming what is wrong.
 - `export`: bad times and unknown tags are refused with a message naming
   them.
+- A map that is a FIFO or a directory (or a station listing one) is
+  refused at once, not waited on.
 
 Standard library only; /usr/bin/python3.
 """
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
@@ -71,6 +75,35 @@ def main():
     rc, out, err = lbtest.run_bridge(["check", "-c", "/nonexistent.yaml"])
     check(rc == 2 and err.startswith("/nonexistent.yaml: cannot open:"),
           "a missing map: exit 2, 'FILE: cannot open: ...' (%r)" % err[:80])
+
+    # Only regular files are read: a FIFO once made `check` wait for a
+    # writer for ever, a directory gave a read error.  Each must fail at
+    # once, and the same for a PLC file a station lists.
+    tmp = tempfile.mkdtemp(prefix="lbtest-cli-")
+    try:
+        fifo = os.path.join(tmp, "pipe.yaml")
+        os.mkfifo(fifo)
+        station = os.path.join(tmp, "station.yaml")
+        with open(station, "w") as f:
+            f.write("station: {id: s}\nplcs: [pipe.yaml]\n")
+        for path, want in (
+                (fifo, fifo + ": cannot open: not a regular file\n"),
+                (station, fifo + ": cannot open: not a regular file\n"),
+                (tmp, tmp + ": cannot open: is a directory\n")):
+            for cmd in ("check", "run"):
+                try:
+                    t0 = time.monotonic()
+                    rc, out, err = lbtest.run_bridge([cmd, "-c", path],
+                                                     timeout=10)
+                    secs = time.monotonic() - t0
+                except subprocess.TimeoutExpired:
+                    rc, err, secs = None, "(timed out)", 10
+                check(rc == 2 and err == want and secs < 5,
+                      "%s -c %s: exit 2 at once, %r (%s %r, %.1f s)"
+                      % (cmd, os.path.relpath(path, tmp), want.strip(), rc,
+                         err.strip()[:160], secs))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     export = [
         (["--from", "yesterday-ish"], "export needs --from TIME"),

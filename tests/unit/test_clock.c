@@ -94,11 +94,87 @@ static void test_real_matches_time(void **st)
 static void test_mono_monotonic(void **st)
 {
     (void)st;
+    /* clk_mono_ns is CLOCK_MONOTONIC itself, not the wall clock (which can
+     * jump): it agrees with clock_gettime(CLOCK_MONOTONIC) to within a
+     * millisecond and is decades away from CLOCK_REALTIME. */
+    struct timespec m, r;
+    clock_gettime(CLOCK_MONOTONIC, &m);
+    uint64_t mine = clk_mono_ns();
+    clock_gettime(CLOCK_REALTIME, &r);
+    int64_t mono = (int64_t)m.tv_sec * S + m.tv_nsec;
+    int64_t real = (int64_t)r.tv_sec * S + r.tv_nsec;
+    assert_true((int64_t)mine >= mono && (int64_t)mine - mono < S / 1000);
+    assert_true(real - (int64_t)mine > 365LL * 86400 * S ||
+                (int64_t)mine - real > 365LL * 86400 * S);
+    int64_t wall = clk_real_ns();
+    assert_true(wall >= real && wall - real < S / 1000);
+    /* It never goes backwards, and it advances with time slept. */
     uint64_t prev = clk_mono_ns();
     for (int i = 0; i < 100000; i++) {
         uint64_t now = clk_mono_ns();
         assert_true(now >= prev);
         prev = now;
+    }
+    struct timespec nap = {0, 5000000};
+    uint64_t before = clk_mono_ns();
+    nanosleep(&nap, NULL);
+    assert_true(clk_mono_ns() - before >= 5000000u);
+}
+
+static void test_parse_duration(void **st)
+{
+    (void)st;
+    uint64_t ns;
+    struct { const char *s; uint64_t ns; } ok[] = {
+        {"100us", 100000}, {"500ms", 500000000}, {"1.5s", 1500000000},
+        {"1m", 60000000000ull}, {"2h", 7200000000000ull},
+        {"0.0000000015s", 2}, {"0s", 0},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(clk_parse_duration(ok[i].s, &ns), 0);
+        assert_int_equal(ns, ok[i].ns);
+    }
+    const char *bad[] = {"", "5", "s", "-1s", "1.s", ".5s", "1d", "1 s",
+                         "99999999999999999999h", "1e3s", "5ms ", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_int_equal(clk_parse_duration(bad[i], &ns), -1);
+    assert_int_equal(clk_parse_duration(NULL, &ns), -1);
+}
+
+static void test_parse_time(void **st)
+{
+    (void)st;
+    const int64_t now = 1764000000LL * S + 123456789;
+    int64_t t;
+    assert_int_equal(clk_parse_time("now", now, &t), 0);
+    assert_int_equal(t, now);
+    assert_int_equal(clk_parse_time("-90s", now, &t), 0);
+    assert_int_equal(t, now - 90 * S);
+    assert_int_equal(clk_parse_time("-2h", now, &t), 0);
+    assert_int_equal(t, now - 7200 * S);
+    assert_int_equal(clk_parse_time("-7d", now, &t), 0);
+    assert_int_equal(t, now - 7 * 86400 * S);
+    assert_int_equal(clk_parse_time("-1.5h", now, &t), 0);
+    assert_int_equal(t, now - 5400 * S);
+    assert_int_equal(clk_parse_time("2026-11-24", now, &t), 0);
+    assert_int_equal(t, 1795478400LL * S);
+    assert_int_equal(clk_parse_time("2026-11-24T10:00:00Z", now, &t), 0);
+    assert_int_equal(t, 1795514400LL * S);
+    assert_int_equal(clk_parse_time("2026-11-24T10:00:00.250+08:00", now, &t),
+                     0);
+    assert_int_equal(t, (1795514400LL - 8 * 3600) * S + 250000000);
+    assert_int_equal(clk_parse_time("2026-11-24T10:00:00-05:30", now, &t), 0);
+    assert_int_equal(t, (1795514400LL + 5 * 3600 + 1800) * S);
+    const char *bad[] = {"", "yesterday", "-", "-2", "-2x", "+2h",
+                         "2026-11-24T10:00:00",        /* no zone */
+                         "2026-11-24T10:00",           /* no seconds */
+                         "2026-13-01", "2026-11-24Z", "2026-11-24T10:00:00.Z",
+                         "2026-11-24T10:00:00+8:00", "2026-11-24T10:00:00+08",
+                         "2026-11-24T10:00:00+24:00", "2026-11-24T10:00:00Zx",
+                         " 2026-11-24", "-1e9d", NULL};
+    for (size_t i = 0; bad[i]; i++) {
+        if (clk_parse_time(bad[i], now, &t) != -1)
+            fail_msg("accepted '%s'", bad[i]);
     }
 }
 
@@ -127,6 +203,8 @@ int main(void)
         cmocka_unit_test(test_extreme_values),
         cmocka_unit_test(test_real_matches_time),
         cmocka_unit_test(test_mono_monotonic),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_sleep_until),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

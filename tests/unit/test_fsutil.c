@@ -81,6 +81,9 @@ static void test_join(void **state)
     p = fs_join("/var/lib/lockbridge/", "spool");
     assert_string_equal(p, "/var/lib/lockbridge/spool");
     free(p);
+    p = fs_join("/", "history.db");
+    assert_string_equal(p, "/history.db");
+    free(p);
     p = fs_join("data", "/abs/history.db");
     assert_string_equal(p, "/abs/history.db");
     free(p);

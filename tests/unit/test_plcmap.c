@@ -21,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/plcmap.h"
+#include "support/tmpdir.h"
 
 #define CONFIG_DIR "tests/data/config"
 
@@ -454,6 +457,41 @@ static void test_durations(void **state)
     assert_int_equal(map_parse_duration(NULL, &ns), -1);
 }
 
+/* One state directory: the default paths of the history and the spool are
+ * inside data_dir; paths written in the map are kept as written. */
+static void test_data_dir(void **state)
+{
+    (void)state;
+    /* A single PLC file gets the default, relative to the working
+     * directory as before data_dir existed. */
+    map_station *st = load_ok(CONFIG_DIR "/good_single_plc/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_true(st->history.enabled);
+    assert_string_equal(st->history.path, "data/history.db");
+    assert_false(st->influx.enabled);
+    assert_null(st->influx.spool_dir);
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_data_dir/station.yaml");
+    assert_string_equal(st->data_dir, "/var/lib/lockbridge/");
+    assert_string_equal(st->history.path, "/var/lib/lockbridge/history.db");
+    assert_true(st->influx.enabled);
+    assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
+    map_free(st);
+
+    /* Explicit paths, relative or absolute, are not moved into data_dir. */
+    st = load_ok(CONFIG_DIR "/good_timeseries/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_string_equal(st->history.path, "data/h.db");
+    assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_inline/station.yaml");
+    assert_string_equal(st->data_dir, "data");
+    assert_string_equal(st->history.path, "data/history.db");
+    map_free(st);
+}
+
 static void test_errors_and_free(void **state)
 {
     (void)state;
@@ -482,6 +520,244 @@ static void test_errors_and_free(void **state)
     assert_null(map_load("tests/data/config/no_such_case/station.yaml", NULL));
 }
 
+/* ---- hostile input ------------------------------------------------------- */
+
+/* A generous bound: the loader takes well under a second for these maps;
+ * when a check pass was quadratic in the length of a run of duplicates,
+ * the tag case took 70 s and the PLC case 150 s. */
+#define HOSTILE_SECONDS 10.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Writes head, then `line` n times, to dir/name; the path in *path. */
+static void write_repeated(const char *dir, const char *name,
+                           const char *head, const char *line, size_t n,
+                           char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(head, f);
+    for (size_t i = 0; i < n; i++)
+        fputs(line, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Loads path, which must fail with the error cap after `first`; returns
+ * the seconds map_load took. */
+static double load_capped(const char *path, const char *first)
+{
+    map_errors errs = {0};
+    double t0 = now_s();
+    map_station *st = map_load(path, &errs);
+    double secs = now_s() - t0;
+    assert_null(st);
+    assert_int_equal(errs.n, 1001);
+    assert_string_equal(errs.msgs[0], first);
+    assert_string_equal(errs.msgs[999], first);
+    assert_string_equal(errs.msgs[1000], "too many errors; stopped after 1000");
+    map_errors_free(&errs);
+    return secs;
+}
+
+/* 200,000 aliases of one tag (1.8 MB), and of one PLC: every duplicate id
+ * is found in time linear in the run, and the report stops at the cap. */
+static void test_many_duplicate_ids(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], first[512];
+
+    write_repeated(dir, "tags.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - &tag {id: a, table: holding, address: 0, type: u16}\n",
+                   "  - *tag\n", 200000, path, sizeof path);
+    /* An alias is the same node, so every copy points at the anchor. */
+    snprintf(first, sizeof first, "%s:4:15: duplicate tag id 'a' (first "
+             "defined at %s:4:15)", path, path);
+    double secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate tag ids took %.1f s", secs);
+
+    write_repeated(dir, "plcs.yaml",
+                   "station: {id: s}\nplcs:\n"
+                   "  - &p {id: g, host: h, tags: [{id: a, table: coil, "
+                   "address: 0, type: bool}]}\n",
+                   "  - *p\n", 200000, path, sizeof path);
+    snprintf(first, sizeof first, "%s:3:13: duplicate PLC id 'g' (first "
+             "defined at %s:3:13)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate PLC ids took %.1f s", secs);
+    assert_int_equal(tmpdir_remove(dir), 0);
+}
+
+/* ---- selections and lookups ---------------------------------------------- */
+
+/* Selects spec in st and compares the full ids with want (NULL-ended). */
+static void expect_selection(const map_station *st, const char *spec,
+                             const char *const *want)
+{
+    const map_tag **sel = NULL;
+    size_t n = 99;
+    char err[256] = "";
+    if (map_select_tags(st, spec, &sel, &n, err, sizeof err) != 0)
+        fail_msg("'%s': %s", spec ? spec : "(null)", err);
+    assert_non_null(sel);
+    size_t k = 0;
+    while (want[k])
+        k++;
+    if (n != k)
+        fail_msg("'%s': %zu tags, want %zu", spec ? spec : "(null)", n, k);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(sel[i]->full_id, want[i]);
+        /* The selection points into the station, not at copies. */
+        assert_ptr_equal(sel[i], map_find_tag(st, want[i]));
+    }
+    free(sel);
+}
+
+static void expect_selection_error(const map_station *st, const char *spec,
+                                   const char *want)
+{
+    const map_tag *dummy = NULL, **sel = &dummy;  /* must become NULL */
+    size_t n = 99;
+    char err[256] = "";
+    assert_int_equal(map_select_tags(st, spec, &sel, &n, err, sizeof err),
+                     -1);
+    assert_null(sel);
+    assert_int_equal(n, 0);
+    assert_string_equal(err, want);
+}
+
+static void test_select_tags(void **state)
+{
+    (void)state;
+    map_station *st = load_ok(CONFIG_DIR "/good_inline/station.yaml");
+    static const char *const all[] = {
+        "upper_gate.left_leaf_position", "upper_gate.door_state",
+        "lower_gate.left_leaf_position", "spare_gate.running", NULL};
+    expect_selection(st, NULL, all);
+    expect_selection(st, "upper_gate.*,lower_gate.*,spare_gate.*", all);
+
+    /* In the order given; plc.* in map order. */
+    static const char *const mixed[] = {
+        "lower_gate.left_leaf_position", "upper_gate.left_leaf_position",
+        "upper_gate.door_state", NULL};
+    expect_selection(st, "lower_gate.left_leaf_position,upper_gate.*", mixed);
+
+    /* Each tag once, where it is first named; commas and spaces alike. */
+    static const char *const dedup[] = {
+        "upper_gate.door_state", "upper_gate.left_leaf_position",
+        "spare_gate.running", NULL};
+    expect_selection(st, " upper_gate.door_state, upper_gate.*  "
+                     "upper_gate.door_state,,spare_gate.running,"
+                     "spare_gate.*", dedup);
+
+    static const char *const none[] = {NULL};
+    expect_selection(st, "", none);
+    expect_selection(st, " , ,", none);
+
+    const char *file = CONFIG_DIR "/good_inline/station.yaml";
+    char want[512];
+    snprintf(want, sizeof want, "no tag 'upper_gate.nope' in %s (use "
+             "plc.tag or plc.*)", file);
+    expect_selection_error(st, "upper_gate.nope", want);
+    expect_selection_error(st, "upper_gate.*, upper_gate.nope", want);
+    snprintf(want, sizeof want, "no PLC 'nosuch' in %s", file);
+    expect_selection_error(st, "upper_gate.*,nosuch.*", want);
+    snprintf(want, sizeof want, "no tag 'upper_gate' in %s (use plc.tag or "
+             "plc.*)", file);
+    expect_selection_error(st, "upper_gate", want);
+    snprintf(want, sizeof want, "no tag '.*' in %s (use plc.tag or plc.*)",
+             file);
+    expect_selection_error(st, ".*", want);
+    snprintf(want, sizeof want, "no tag 'upper_gate.left_leaf_position.x' "
+             "in %s (use plc.tag or plc.*)", file);
+    expect_selection_error(st, "upper_gate.left_leaf_position.x", want);
+    map_free(st);
+}
+
+/* A station not made by map_load has no index: lookups and selections
+ * still work, by scanning. */
+static void test_select_handmade(void **state)
+{
+    (void)state;
+    map_tag a[2] = {{.id = "a", .full_id = "p.a"}, {.id = "b",
+                                                    .full_id = "p.b"}};
+    map_tag b[1] = {{.id = "a", .full_id = "q.a"}};
+    map_plc plcs[2] = {{.id = "p", .tags = a, .n_tags = 2},
+                       {.id = "q", .tags = b, .n_tags = 1}};
+    map_station st = {.id = "s", .plcs = plcs, .n_plcs = 2, .file = "x.yaml"};
+    assert_null(st.index);
+    assert_ptr_equal(map_find_tag(&st, "q.a"), &b[0]);
+    assert_ptr_equal(map_find_tag(&st, "p.b"), &a[1]);
+    assert_null(map_find_tag(&st, "q.b"));
+    static const char *const want[] = {"q.a", "p.a", "p.b", NULL};
+    expect_selection(&st, "q.a,p.*,q.*", want);
+    expect_selection_error(&st, "r.*", "no PLC 'r' in x.yaml");
+    expect_selection_error(NULL, "p.a", "no station");
+}
+
+/* map_find_tag on a big station: every full id finds its own tag, and
+ * does so without scanning the PLC's tags (80,000 lookups over two PLCs
+ * of 40,000 tags took 6.9 s when each scanned). */
+static void test_find_tag_many(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/station.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    enum { PLCS = 2, TAGS = 40000 };
+    fprintf(f, "station: {id: big}\nplcs:\n");
+    for (int p = 0; p < PLCS; p++) {
+        fprintf(f, "  - id: plc%d\n    host: 127.0.0.1\n    port: %d\n"
+                "    tags:\n", p, 1000 + p);
+        for (int t = 0; t < TAGS; t++)
+            fprintf(f, "      - {id: t%d, table: holding, address: %d, "
+                    "type: u16}\n", t, t);
+    }
+    assert_int_equal(fclose(f), 0);
+    map_station *st = load_ok(path);
+    double t0 = now_s();
+    char id[64];
+    for (int p = 0; p < PLCS; p++)
+        for (int t = 0; t < TAGS; t++) {
+            snprintf(id, sizeof id, "plc%d.t%d", p, t);
+            if (map_find_tag(st, id) != &st->plcs[p].tags[t])
+                fail_msg("map_find_tag('%s') is not its tag", id);
+        }
+    double secs = now_s() - t0;
+    assert_null(map_find_tag(st, "plc1.t40000"));
+    assert_null(map_find_tag(st, "plc2.t0"));
+    if (secs > 1.0)
+        fail_msg("%d lookups took %.2f s", PLCS * TAGS, secs);
+
+    const map_tag **sel;
+    size_t n;
+    char err[128];
+    assert_int_equal(map_select_tags(st, "plc1.t5,plc1.*,plc0.t1", &sel, &n,
+                                     err, sizeof err), 0);
+    assert_int_equal(n, TAGS + 1);
+    assert_ptr_equal(sel[0], &st->plcs[1].tags[5]);
+    assert_ptr_equal(sel[1], &st->plcs[1].tags[0]);
+    assert_ptr_equal(sel[5], &st->plcs[1].tags[4]);
+    assert_ptr_equal(sel[6], &st->plcs[1].tags[6]);
+    assert_ptr_equal(sel[TAGS], &st->plcs[0].tags[1]);
+    free(sel);
+    map_free(st);
+    assert_int_equal(tmpdir_remove(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest model[] = {
@@ -493,7 +769,12 @@ int main(void)
         cmocka_unit_test(test_anchors),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_errors_and_free),
+        cmocka_unit_test(test_many_duplicate_ids),
+        cmocka_unit_test(test_select_tags),
+        cmocka_unit_test(test_select_handmade),
+        cmocka_unit_test(test_find_tag_many),
     };
     int failed = cmocka_run_group_tests_name("plcmap_model", model, NULL, NULL);
 

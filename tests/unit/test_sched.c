@@ -1,8 +1,10 @@
 /*
  * test_sched.c - poll-group deadlines driven by a stub clock: no drift,
  * missed deadlines counted exactly and skipped in O(1), ties to the lowest
- * index, and several groups interleaving in deadline order.
+ * index, several groups interleaving in deadline order, and as many groups
+ * as a map allows (more refused, never silently dropped).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,12 +54,59 @@ static void test_init(void **st)
     }
     assert_int_equal(s.g[0].period_ns, 100 * MS);
     assert_int_equal(s.g[2].period_ns, 1); /* zero period never divides by 0 */
+}
 
-    uint64_t many[SCHED_MAX_GROUPS + 4];
-    for (int i = 0; i < SCHED_MAX_GROUPS + 4; i++)
+/* As many groups as a map may give a PLC: all kept, and all run.  The
+ * scheduler used to keep 16 and drop the rest without a word, so a PLC with
+ * 18 groups had two groups' tags never polled by the daemon. */
+static void test_map_limit_all_run(void **st)
+{
+    (void)st;
+    assert_int_equal(SCHED_MAX_GROUPS, MAP_GROUPS_MAX);
+    sched s;
+    uint64_t p[MAP_GROUPS_MAX];
+    for (int i = 0; i < MAP_GROUPS_MAX; i++)
+        p[i] = (100 + 10 * (uint64_t)i) * MS;
+    assert_int_equal(sched_init(&s, p, MAP_GROUPS_MAX, 7), 0);
+    assert_int_equal(s.n, MAP_GROUPS_MAX);
+    assert_int_equal(s.g[MAP_GROUPS_MAX - 1].period_ns, 730 * MS);
+    assert_int_equal(s.g[MAP_GROUPS_MAX - 1].next_ns, 7);
+
+    /* 18 groups of 100, 110, ... 270 ms: in the first period every one of
+     * them runs once, in index order (all due at 7). */
+    assert_int_equal(sched_init(&s, p, 18, 7), 0);
+    assert_int_equal(s.n, 18);
+    for (int i = 0; i < 18; i++) {
+        uint64_t d;
+        assert_int_equal(sched_next(&s, &d), i);
+        assert_int_equal(d, 7);
+        assert_int_equal(sched_done(&s, i, 8), 0);
+    }
+    /* Then group 0 at 107 ms, the rest later, every one on its own grid. */
+    uint64_t d;
+    assert_int_equal(sched_next(&s, &d), 0);
+    assert_int_equal(d, 7 + 100 * MS);
+    assert_int_equal(s.g[17].next_ns, 7 + 270 * MS);
+    for (int i = 0; i < 18; i++)
+        assert_int_equal(s.g[i].runs, 1);
+}
+
+/* Beyond the limit: refused with E2BIG, never truncated, and the schedule
+ * is left empty rather than holding a subset of the groups. */
+static void test_beyond_limit_refused(void **st)
+{
+    (void)st;
+    sched s;
+    uint64_t many[MAP_GROUPS_MAX + 1];
+    for (int i = 0; i < MAP_GROUPS_MAX + 1; i++)
         many[i] = S;
-    sched_init(&s, many, SCHED_MAX_GROUPS + 4, 0);
-    assert_int_equal(s.n, SCHED_MAX_GROUPS);
+    assert_int_equal(sched_init(&s, many, 2, 0), 0);
+    assert_int_equal(s.n, 2);
+    errno = 0;
+    assert_int_equal(sched_init(&s, many, MAP_GROUPS_MAX + 1, 0), -1);
+    assert_int_equal(errno, E2BIG);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(sched_next(&s, NULL), -1);
 }
 
 /* A poll that finishes within its period: next deadline is one period on,
@@ -268,6 +317,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_init),
+        cmocka_unit_test(test_map_limit_all_run),
+        cmocka_unit_test(test_beyond_limit_refused),
         cmocka_unit_test(test_on_time),
         cmocka_unit_test(test_overrun_counts),
         cmocka_unit_test(test_long_stall_is_o1),

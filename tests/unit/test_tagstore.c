@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/tagstore.h"
@@ -220,19 +221,66 @@ static void test_queue_bound_and_notify(void **state)
     tag_store_free(ts);
 }
 
+static val_sample text(const char *t, int64_t ts)
+{
+    val_sample s = {.v = {.kind = VAL_STR}, .q = Q_GOOD, .ts_ns = ts};
+    snprintf(s.v.s, sizeof s.v.s, "%s", t);
+    return s;
+}
+
 static void test_strings_and_bools(void **state)
 {
     (void)state;
     setup_station();
     tag_store *ts = tag_store_new(&station, 16);
     tag_change out[8];
-    val_sample s = {.v = {.kind = VAL_BOOL, .b = true}, .q = Q_GOOD, .ts_ns = 1};
-    publish1(ts, 2, s);
-    publish1(ts, 2, s);
-    s.v.b = false;
-    publish1(ts, 2, s);
-    assert_int_equal(tag_store_drain(ts, out, 8), 2);
+    /* Strings: news only when the text changes, compared byte for byte,
+     * and copied into the store (the caller's buffer is reused). */
+    val_sample s = text("MV HAIHE 7", 1);
+    publish1(ts, 1, s);
+    memset(s.v.s, 'X', VAL_STR_MAX);          /* the poller's scratch */
+    publish1(ts, 1, text("MV HAIHE 7", 2));   /* same text: not news */
+    publish1(ts, 1, text("MV HAIHE 8", 3));   /* one byte: news */
+    publish1(ts, 1, text("MV HAIHE 8 ", 4));  /* a trailing space: news */
+    char full[VAL_STR_MAX + 1];
+    memset(full, 'a', VAL_STR_MAX);
+    full[VAL_STR_MAX] = '\0';
+    publish1(ts, 1, text(full, 5));           /* the longest string */
+    assert_int_equal(tag_store_drain(ts, out, 8), 4);
+    assert_int_equal(out[0].s.v.kind, VAL_STR);
+    assert_string_equal(out[0].s.v.s, "MV HAIHE 7");
+    assert_int_equal(out[0].s.ts_ns, 1);
+    assert_string_equal(out[1].s.v.s, "MV HAIHE 8");
+    assert_string_equal(out[2].s.v.s, "MV HAIHE 8 ");
+    assert_int_equal(strlen(out[3].s.v.s), VAL_STR_MAX);
+    val_sample cur;
+    tag_store_get(ts, 1, &cur);
+    assert_string_equal(cur.v.s, full);
+    /* Bools: true, true again (not news), false, then true. */
+    val_sample b = {.v = {.kind = VAL_BOOL, .b = true}, .q = Q_GOOD,
+                    .ts_ns = 10};
+    publish1(ts, 2, b);
+    b.ts_ns = 11;
+    publish1(ts, 2, b);
+    b.v.b = false;
+    b.ts_ns = 12;
+    publish1(ts, 2, b);
+    b.v.b = true;
+    b.ts_ns = 13;
+    publish1(ts, 2, b);
+    assert_int_equal(tag_store_drain(ts, out, 8), 3);
+    assert_true(out[0].s.v.b);
+    assert_int_equal(out[0].s.ts_ns, 10);
     assert_false(out[1].s.v.b);
+    assert_int_equal(out[1].s.ts_ns, 12);
+    assert_true(out[2].s.v.b);
+    assert_int_equal(out[2].tag, 2);
+    /* A bool that turns into an integer of the same truth is news: the
+     * kind is part of the value. */
+    val_sample i1 = {.v = {.kind = VAL_INT, .i = 1}, .q = Q_GOOD, .ts_ns = 14};
+    publish1(ts, 2, i1);
+    assert_int_equal(tag_store_drain(ts, out, 8), 1);
+    assert_int_equal(out[0].s.v.kind, VAL_INT);
     tag_store_free(ts);
 }
 

@@ -8,11 +8,16 @@
  */
 #include "acquire/sched.h"
 
-void sched_init(sched *s, const uint64_t *periods_ns, size_t n,
-                uint64_t start_ns)
+#include <errno.h>
+
+int sched_init(sched *s, const uint64_t *periods_ns, size_t n,
+               uint64_t start_ns)
 {
-    if (n > SCHED_MAX_GROUPS)
-        n = SCHED_MAX_GROUPS;
+    if (n > SCHED_MAX_GROUPS) {
+        s->n = 0;
+        errno = E2BIG;
+        return -1;
+    }
     s->n = n;
     for (size_t i = 0; i < n; i++) {
         /* A zero period would divide by zero; 1 ns means "as fast as
@@ -22,6 +27,7 @@ void sched_init(sched *s, const uint64_t *periods_ns, size_t n,
         s->g[i].missed = 0;
         s->g[i].runs = 0;
     }
+    return 0;
 }
 
 int sched_next(const sched *s, uint64_t *deadline_ns)

@@ -7,6 +7,11 @@
  * missed and skipped, not queued: the next poll runs at the next deadline
  * still in the future.  Pure: the caller passes the monotonic time in, so
  * tests drive it with a stub clock.  Not thread-safe; one per poller.
+ *
+ * It holds as many groups as a map may give a PLC (MAP_GROUPS_MAX), in
+ * place (64 x 32 bytes; no allocation); more is refused, never truncated:
+ * a group dropped here would leave its tags unpolled while `check` and
+ * `read` say the map is fine.
  */
 #ifndef LB_SCHED_H
 #define LB_SCHED_H
@@ -14,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCHED_MAX_GROUPS 16
+#include "config/plcmap.h"
+
+#define SCHED_MAX_GROUPS MAP_GROUPS_MAX
 
 typedef struct {
     uint64_t period_ns;
@@ -28,9 +35,10 @@ typedef struct {
     size_t n;
 } sched;
 
-/* All groups get their first deadline at start_ns. */
-void sched_init(sched *s, const uint64_t *periods_ns, size_t n,
-                uint64_t start_ns);
+/* All groups get their first deadline at start_ns.  0, or -1 with errno
+ * E2BIG when n > SCHED_MAX_GROUPS (s then has no groups). */
+int sched_init(sched *s, const uint64_t *periods_ns, size_t n,
+               uint64_t start_ns);
 
 /* The group whose deadline is earliest (lowest index on ties), and that
  * deadline in *deadline_ns.  -1 when there are no groups. */

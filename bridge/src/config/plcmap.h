@@ -114,8 +114,9 @@ typedef struct {
 /* `history:` in a station file: the embedded SQLite history (issue 3). */
 typedef struct {
     bool enabled;        /* default true; `history: off` or enabled: false */
-    char *path;          /* default "data/history.db", relative to the
-                            working directory */
+    char *path;          /* default "<data_dir>/history.db"; a path
+                            written in the file is kept as written
+                            (relative to the working directory) */
     int raw_days;        /* default 30 */
     int rollup_1m_days;  /* default 400 */
     int rollup_1h_days;  /* default 3650 */
@@ -138,10 +139,14 @@ typedef struct {
     uint64_t batch_age_ns;    /* default 1 s */
     bool gzip;                /* default false */
     uint64_t timeout_ns;      /* default 10 s */
-    char *spool_dir;          /* default "data/spool" */
+    char *spool_dir;          /* default "<data_dir>/spool"; as written
+                                 otherwise */
     uint64_t spool_max_bytes; /* default 1 GiB; `spool_max: 512MiB` */
     int line, col;
 } map_influx;
+
+/* Lookups by full id, built by map_load (model.c); opaque. */
+struct map_tag_index;
 
 typedef struct {
     char *id;
@@ -149,11 +154,18 @@ typedef struct {
     char *timezone;      /* IANA name, default "UTC" */
     uint64_t heartbeat_ns; /* `heartbeat: 1m`: every tag written at least
                               this often (default 60 s; 0 = off) */
+    char *data_dir;      /* `data_dir:`, the one directory the bridge keeps
+                            its state in (history, spool); default "data",
+                            relative to the working directory.  Never NULL
+                            after map_load.  Not created here: whoever
+                            writes there creates it. */
     map_history history;
     map_influx influx;
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
+    struct map_tag_index *index; /* map_find_tag's; NULL in a station not
+                                    built by map_load (lookups then scan) */
 } map_station;
 
 /* A growing list of "file:line:col: message" strings. */
@@ -174,9 +186,29 @@ void map_errors_free(map_errors *errs);
 void map_errors_add(map_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Lookup helpers; NULL when absent.  full_id is "<plc>.<tag>". */
+/* Lookup helpers; NULL when absent.  full_id is "<plc>.<tag>".
+ * map_find_tag is a binary search over every tag of the station
+ * (O(log n) string compares), cheap enough to call per request;
+ * map_find_plc scans the PLCs. */
 const map_plc *map_find_plc(const map_station *st, const char *id);
 const map_tag *map_find_tag(const map_station *st, const char *full_id);
+
+/* Resolves a tag selection as users write it (`export --tags`, the HTTP
+ * API's ?tags=): names separated by commas and/or spaces, each a full id
+ * "plc.tag" or "plc.*" (every tag of that PLC, in map order).  spec NULL
+ * selects every tag of the station, in map order.
+ *
+ * 0 with *out a malloc'd array of *n tags of st, in the order named and
+ * each tag once (where first named); the caller frees the array (free),
+ * never the tags.  A spec naming nothing ("", ",") gives *n 0.  -1 with
+ * *out NULL, *n 0 and err naming the first unknown name:
+ *   "no tag 'upper_gate.x' in FILE (use plc.tag or plc.*)"
+ *   "no PLC 'nosuch' in FILE"
+ * (FILE is st->file; the name is echoed as given, so escape it before
+ * putting it in HTML or JSON). */
+int map_select_tags(const map_station *st, const char *spec,
+                    const map_tag ***out, size_t *n, char *err,
+                    size_t errlen);
 
 /* Names as written in files: "coil", "u16", "ABCD", ... */
 const char *map_table_name(map_table t);

@@ -87,8 +87,8 @@ char *fs_join(const char *dir, const char *name)
     if (name[0] == '/' || !dir || !*dir)
         return strdup(name);
     size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
+    while (dl > 0 && dir[dl - 1] == '/')
+        dl--;                       /* "/" itself becomes "" + "/name" */
     char *out = NULL;
     if (asprintf(&out, "%.*s/%s", (int)dl, dir, name) < 0)
         return NULL;

@@ -8,6 +8,8 @@
  */
 #include "core/tagstore.h"
 
+#include "core/ring.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,8 +41,7 @@ struct tag_store {
     pthread_mutex_t *plc_mu;   /* per PLC */
 
     pthread_mutex_t q_mu;
-    tag_change *ring;
-    size_t cap, head, len;
+    ring q;                    /* of tag_change; drops the oldest when full */
     /* Counted without q_mu: every poller publishes on every request, and
      * one shared lock there would make the pollers queue behind each
      * other even when nothing changed. */
@@ -56,7 +57,6 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
     if (!ts)
         return NULL;
     ts->st = st;
-    ts->cap = queue_cap ? queue_cap : 65536;
     for (size_t p = 0; p < st->n_plcs; p++)
         ts->n += st->plcs[p].n_tags;
     /* Cache-line aligned, so each slot's hot fields share one line. */
@@ -71,8 +71,10 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
     ts->has_sample = calloc(st->n_plcs ? st->n_plcs : 1,
                             sizeof *ts->has_sample);
     ts->plc_mu = calloc(st->n_plcs ? st->n_plcs : 1, sizeof *ts->plc_mu);
-    ts->ring = calloc(ts->cap, sizeof *ts->ring);
-    if (!ts->slots || !ts->base || !ts->plc_mu || !ts->ring || !ts->seen ||
+    size_t cap = queue_cap ? queue_cap : TAG_QUEUE_DEFAULT;
+    int qrc = ring_init(&ts->q, sizeof(tag_change),
+                        cap < TAG_QUEUE_MIN ? cap : TAG_QUEUE_MIN, cap);
+    if (!ts->slots || !ts->base || !ts->plc_mu || qrc < 0 || !ts->seen ||
         !ts->not_good || !ts->has_sample) {
         free(ts->slots);
         free(ts->base);
@@ -80,7 +82,7 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
         free(ts->not_good);
         free(ts->has_sample);
         free(ts->plc_mu);
-        free(ts->ring);
+        ring_free(&ts->q);
         free(ts);
         return NULL;
     }
@@ -117,7 +119,7 @@ void tag_store_free(tag_store *ts)
     free(ts->not_good);
     free(ts->has_sample);
     free(ts->plc_mu);
-    free(ts->ring);
+    ring_free(&ts->q);
     free(ts);
 }
 
@@ -186,17 +188,11 @@ static bool tag_is_news(const tag_slot *sl, const val_sample *s)
 /* Queue one change; q_mu held.  Returns true when the queue was empty. */
 static bool tag_queue_push(tag_store *ts, uint32_t idx, const val_sample *s)
 {
-    bool was_empty = ts->len == 0;
-    if (ts->len == ts->cap) {
-        /* The consumer is behind: lose the oldest, keep the newest. */
-        ts->head = (ts->head + 1) % ts->cap;
-        ts->len--;
+    bool was_empty = ring_len(&ts->q) == 0;
+    tag_change c = {.tag = idx, .s = *s};
+    /* The consumer is behind: lose the oldest, keep the newest. */
+    if (ring_push_evict(&ts->q, &c, NULL) == 1)
         ts->dropped++;
-    }
-    tag_change *c = &ts->ring[(ts->head + ts->len) % ts->cap];
-    c->tag = idx;
-    c->s = *s;
-    ts->len++;
     ts->changes++;
     return was_empty;
 }
@@ -332,11 +328,7 @@ size_t tag_store_mark_stale(tag_store *ts, int64_t now_ns)
 size_t tag_store_drain(tag_store *ts, tag_change *out, size_t max)
 {
     pthread_mutex_lock(&ts->q_mu);
-    size_t n = ts->len < max ? ts->len : max;
-    for (size_t i = 0; i < n; i++)
-        out[i] = ts->ring[(ts->head + i) % ts->cap];
-    ts->head = (ts->head + n) % ts->cap;
-    ts->len -= n;
+    size_t n = ring_pop(&ts->q, out, max);
     pthread_mutex_unlock(&ts->q_mu);
     return n;
 }
@@ -375,6 +367,7 @@ void tag_store_get_stats(tag_store *ts, tag_store_stats *out)
                                           memory_order_relaxed);
     out->changes = ts->changes;
     out->dropped = ts->dropped;
-    out->queued = ts->len;
+    out->queued = ring_len(&ts->q);
+    out->queue_bytes = ring_bytes(&ts->q);
     pthread_mutex_unlock(&ts->q_mu);
 }

@@ -11,7 +11,11 @@
  * callback tells it there is something to drain (later:
  * lws_cancel_service()).  If the consumer falls behind by more than the
  * queue's capacity the oldest changes are dropped and counted, never the
- * pollers blocked.
+ * pollers blocked: the newest change of a tag is its current state, which
+ * every consumer needs, while a stale backlog is worth less the older it
+ * is.  (The history and InfluxDB queues downstream refuse the newest
+ * instead: see their headers.)  The queue grows on demand (core/ring.h),
+ * so it costs memory only while the consumer is behind.
  *
  * Threads: tag_store_publish on poller threads, tag_store_drain on the one
  * consumer thread, tag_store_get from anywhere.  Samples are copied in and
@@ -39,9 +43,13 @@ typedef struct {
     uint64_t changes;    /* samples that were news */
     uint64_t dropped;    /* changes lost to a full queue */
     size_t queued;       /* changes waiting now */
+    size_t queue_bytes;  /* memory the queue holds now */
 } tag_store_stats;
 
-/* queue_cap: changes the queue holds (0: a default of 65536).  The station
+#define TAG_QUEUE_DEFAULT 65536  /* changes queued at most, by default */
+#define TAG_QUEUE_MIN 1024       /* what the queue starts with */
+
+/* queue_cap: changes the queue holds (0: TAG_QUEUE_DEFAULT).  The station
  * must outlive the store.  NULL on allocation failure. */
 tag_store *tag_store_new(const map_station *st, size_t queue_cap);
 void tag_store_free(tag_store *ts);

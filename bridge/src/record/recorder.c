@@ -14,9 +14,7 @@ struct recorder {
     tag_store *ts;
     hist_db *hist;
     influx_writer *influx;
-    uint64_t heartbeat_ns;
-    uint64_t next_heartbeat;
-    tag_change *batch;
+    tag_change *beat;        /* heartbeat scratch */
     hist_sample *hs;
     influx_point *ip;
     rec_stats stats;
@@ -32,11 +30,10 @@ recorder *rec_new(const map_station *st, tag_store *ts, hist_db *hist,
     r->ts = ts;
     r->hist = hist;
     r->influx = influx;
-    r->heartbeat_ns = st->heartbeat_ns;
-    r->batch = calloc(REC_BATCH, sizeof *r->batch);
+    r->beat = calloc(REC_BATCH, sizeof *r->beat);
     r->hs = calloc(REC_BATCH, sizeof *r->hs);
     r->ip = calloc(REC_BATCH, sizeof *r->ip);
-    if (!r->batch || !r->hs || !r->ip) {
+    if (!r->beat || !r->hs || !r->ip) {
         rec_free(r);
         return NULL;
     }
@@ -47,22 +44,23 @@ void rec_free(recorder *r)
 {
     if (!r)
         return;
-    free(r->batch);
+    free(r->beat);
     free(r->hs);
     free(r->ip);
     free(r);
 }
 
-/* Hands n changes (in r->batch) to both destinations. */
-static void rec_forward(recorder *r, size_t n, bool heartbeat)
+/* Hands n <= REC_BATCH changes to both destinations. */
+static void rec_forward(recorder *r, const tag_change *c, size_t n,
+                        bool heartbeat)
 {
     for (size_t i = 0; i < n; i++) {
-        const map_tag *t = tag_store_tag(r->ts, r->batch[i].tag);
-        const map_plc *p = tag_store_plc(r->ts, r->batch[i].tag);
-        r->hs[i] = (hist_sample){.tag = t->full_id, .s = r->batch[i].s};
+        const map_tag *t = tag_store_tag(r->ts, c[i].tag);
+        const map_plc *p = tag_store_plc(r->ts, c[i].tag);
+        r->hs[i] = (hist_sample){.tag = t->full_id, .s = c[i].s};
         r->ip[i] = (influx_point){.plc = p->id, .field = t->id,
-                                  .key = r->batch[i].tag + 1,
-                                  .s = r->batch[i].s, .heartbeat = heartbeat};
+                                  .key = c[i].tag + 1, .s = c[i].s,
+                                  .heartbeat = heartbeat};
     }
     if (r->hist)
         r->stats.hist_refused += n - hist_submit(r->hist, r->hs, n);
@@ -70,8 +68,20 @@ static void rec_forward(recorder *r, size_t n, bool heartbeat)
         r->stats.influx_refused += n - influx_submit(r->influx, r->ip, n);
 }
 
-static void rec_heartbeat(recorder *r)
+void rec_on_changes(void *ctx, const tag_change *c, size_t n)
 {
+    recorder *r = ctx;
+    r->stats.changes += n;
+    for (size_t off = 0; off < n; off += REC_BATCH) {
+        size_t k = n - off < REC_BATCH ? n - off : REC_BATCH;
+        rec_forward(r, c + off, k, false);
+    }
+}
+
+void rec_on_heartbeat(void *ctx, uint64_t now_mono_ns)
+{
+    recorder *r = ctx;
+    (void)now_mono_ns;
     size_t total = tag_store_count(r->ts), n = 0;
     for (uint32_t i = 0; i < total; i++) {
         val_sample s;
@@ -80,41 +90,27 @@ static void rec_heartbeat(recorder *r)
             continue;                 /* never polled: nothing to repeat */
         if (!tag_store_plc(r->ts, i)->enabled)
             continue;
-        r->batch[n].tag = i;
-        r->batch[n].s = s;
+        r->beat[n].tag = i;
+        r->beat[n].s = s;
         if (++n == REC_BATCH) {
-            rec_forward(r, n, true);
+            rec_forward(r, r->beat, n, true);
             r->stats.heartbeats += n;
             n = 0;
         }
     }
-    rec_forward(r, n, true);
+    rec_forward(r, r->beat, n, true);
     r->stats.heartbeats += n;
 }
 
-size_t rec_pump(recorder *r, uint64_t now_mono_ns,
-                void (*each)(void *ctx, const tag_change *c), void *ctx)
+int rec_attach(recorder *r, dispatch *d)
 {
-    size_t total = 0, n;
-    while ((n = tag_store_drain(r->ts, r->batch, REC_BATCH)) > 0) {
-        if (each)
-            for (size_t i = 0; i < n; i++)
-                each(ctx, &r->batch[i]);
-        rec_forward(r, n, false);
-        total += n;
-        r->stats.changes += n;
-    }
-    if (r->heartbeat_ns && (r->hist || r->influx)) {
-        if (r->next_heartbeat == 0) {
-            r->next_heartbeat = now_mono_ns + r->heartbeat_ns;
-        } else if (now_mono_ns >= r->next_heartbeat) {
-            rec_heartbeat(r);
-            /* From now, not from the missed deadline: a heartbeat is a
-             * floor on how often a tag is written, not a clock. */
-            r->next_heartbeat = now_mono_ns + r->heartbeat_ns;
-        }
-    }
-    return total;
+    if (dispatch_subscribe(d, "recorder", rec_on_changes, r) < 0)
+        return -1;
+    if (r->st->heartbeat_ns && (r->hist || r->influx) &&
+        dispatch_every(d, "heartbeat", r->st->heartbeat_ns, rec_on_heartbeat,
+                       r) < 0)
+        return -1;
+    return 0;
 }
 
 void rec_get_stats(const recorder *r, rec_stats *out) { *out = r->stats; }

@@ -1,0 +1,46 @@
+/*
+ * run.h - the state of `lockbridge run`, shared by its setup and shutdown
+ * (cmd_run.c) and its periodic log lines (summary.c).  Internal to cli/.
+ *
+ * Owned by the main thread, which becomes the consumer thread: the
+ * summary timer reads the pollers' and writers' statistics through their
+ * thread-safe getters only.
+ */
+#ifndef LB_CLI_RUN_H
+#define LB_CLI_RUN_H
+
+#include "acquire/poller.h"
+#include "cli/cli.h"
+#include "core/dispatch.h"
+#include "core/tagstore.h"
+#include "record/history.h"
+#include "record/influx.h"
+#include "record/recorder.h"
+
+typedef struct {
+    const cli_opts *o;
+    map_station *st;
+    tag_store *ts;
+    dispatch *d;
+    recorder *rec;
+    hist_db *hist;
+    influx_writer *influx;
+    char *secrets[2];          /* resolved influx password and token */
+    poll_plc **pollers;        /* per PLC; NULL when disabled */
+    poll_stats *prev;          /* per PLC, at the last summary */
+    uint64_t last_summary_ns;  /* monotonic */
+    uint64_t changes_at_summary;
+} run_ctx;
+
+/* Timer (consumer thread): one line per PLC, one for the change stream,
+ * one per time-series destination. */
+void run_summary(void *r, uint64_t now_mono_ns);
+
+/* The destinations' lines alone (also logged once at shutdown). */
+void run_sink_summary(const run_ctx *r);
+
+/* Subscriber for --log-changes: one line per change,
+ * "<full id> = <value> [<quality>]". */
+void run_log_changes(void *r, const tag_change *c, size_t n);
+
+#endif

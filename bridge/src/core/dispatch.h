@@ -1,0 +1,118 @@
+/*
+ * dispatch.h - the bridge's consumer thread: wake-up, change batches,
+ * staleness, timers and subscribers.
+ *
+ * Pollers publish samples into the tag store from their own threads; one
+ * consumer thread takes the news out.  This module is that thread's work:
+ * it owns the wake-up (the tag store's notify), drains the change queue in
+ * batches and hands each batch to its subscribers in the order they
+ * subscribed (the recorder first; the dashboard's WebSocket broadcast and
+ * the alarm engine subscribe in later issues), marks values stale when
+ * their poll group has not refreshed them, and runs periodic work
+ * (heartbeats, summaries) on timers.  Subscribers and timers run on the
+ * consumer thread and must not block: whatever touches a disk or the
+ * network hands copies to a thread of its own.
+ *
+ * It runs under any event loop.  The outer loop gives it a wake-up
+ * (dispatch_set_waker: the tag store calls it, from a poller thread, when
+ * the queue goes from empty to not empty), calls dispatch_run_due() when
+ * woken or when dispatch_next_deadline() has passed, and sleeps otherwise.
+ * The dashboard issue runs it on the libwebsockets service thread:
+ * lws_cancel_service() as the waker, LWS_CALLBACK_EVENT_WAIT_CANCELLED
+ * calling dispatch_run_due(), an lws_sul timer at the next deadline.
+ * dispatch_loop() is the plain loop (an eventfd and poll()) that
+ * `lockbridge run` and the tests use today.
+ *
+ * Threads of `lockbridge run`, and which module runs on which:
+ *
+ *   thread            count      modules (what it does there)
+ *   ---------------   --------   -------------------------------------------
+ *   main / consumer   1          cli (setup, shutdown), dispatch (this),
+ *                                recorder, log-changes, summaries; later the
+ *                                libwebsockets service thread: web, alarms
+ *   poll <plc>        1 per PLC  poller, mbtcp, plan, sched, decode;
+ *                                tag_store_publish/refresh/fail_plc
+ *   hist-writer       1          history: SQLite commits, rollups, retention
+ *   influx-encode     1          influx: queue -> line-protocol batches
+ *   influx-send       1          influx: HTTP posts, spool (disk)
+ *   any thread                   tag_store_get, *_get_stats, log_msg,
+ *                                dispatch_wake
+ *
+ * Every function here runs on the consumer thread except dispatch_wake(),
+ * which any thread (and a signal handler) may call.
+ */
+#ifndef LB_DISPATCH_H
+#define LB_DISPATCH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/plcmap.h"
+#include "core/tagstore.h"
+
+typedef struct dispatch dispatch;
+
+/* A subscriber: receives every change, in batches, in queue order. */
+typedef void (*dispatch_batch_fn)(void *ctx, const tag_change *c, size_t n);
+/* A timer: now_mono_ns is the monotonic time of this run. */
+typedef void (*dispatch_timer_fn)(void *ctx, uint64_t now_mono_ns);
+
+typedef struct {
+    uint64_t wakeups;        /* dispatch_run_due calls */
+    uint64_t batches;        /* batches handed to the subscribers */
+    uint64_t changes;        /* changes handed to the subscribers */
+    uint64_t stale_marked;   /* samples this module marked stale */
+    uint64_t timer_runs;
+} dispatch_stats;
+
+/* Staleness comes from the map: a value is stale once three polls of its
+ * group in a row (plus the PLC's timeout) have not refreshed it.  The
+ * station and the store must outlive the dispatcher.  NULL when out of
+ * memory. */
+dispatch *dispatch_new(const map_station *st, tag_store *ts);
+void dispatch_free(dispatch *d);
+
+/* Adds a subscriber (name for logs and statistics, copied).  Batches go to
+ * subscribers in the order they were added.  0, or -1 out of memory. */
+int dispatch_subscribe(dispatch *d, const char *name, dispatch_batch_fn fn,
+                       void *ctx);
+
+/* Runs fn every period_ns, first period_ns after the first
+ * dispatch_run_due, then period_ns after each run ends (a timer is a floor
+ * on how often something happens, not a clock: a late run does not cause
+ * a burst).  0, or -1 for a zero period or out of memory. */
+int dispatch_every(dispatch *d, const char *name, uint64_t period_ns,
+                   dispatch_timer_fn fn, void *ctx);
+
+/* The outer loop's wake-up, installed as the tag store's notify.  It runs
+ * on poller threads: quick and thread-safe (lws_cancel_service is). */
+void dispatch_set_waker(dispatch *d, void (*wake)(void *ctx), void *ctx);
+
+/* Drains every queued change to the subscribers, then runs every timer
+ * (and the staleness check) whose deadline is not after now_mono_ns;
+ * now_real_ns is the wall-clock time staleness is judged against.  Returns
+ * the number of changes handed out. */
+size_t dispatch_run_due(dispatch *d, uint64_t now_mono_ns, int64_t now_real_ns);
+
+/* The monotonic time at which dispatch_run_due has timer work, UINT64_MAX
+ * when there is none.  Changes wake the loop through the waker instead. */
+uint64_t dispatch_next_deadline(const dispatch *d);
+
+/* The plain event loop: installs its own waker (an eventfd), then runs
+ * what is due whenever woken or a deadline passes, until *stop is set and
+ * dispatch_wake() has been called (or within 250 ms of *stop being set
+ * without it).  Returns 0, or -1 when the eventfd cannot be made. */
+int dispatch_loop(dispatch *d, volatile sig_atomic_t *stop);
+
+/* Wakes dispatch_loop.  Any thread; async-signal-safe (one write(2)), so
+ * a SIGTERM handler can end the loop at once. */
+void dispatch_wake(dispatch *d);
+
+/* After the pollers have stopped: hands out whatever is still queued.
+ * Returns the number of changes. */
+size_t dispatch_flush(dispatch *d);
+
+void dispatch_get_stats(const dispatch *d, dispatch_stats *out);
+
+#endif
