@@ -147,7 +147,10 @@ struct hist_db {
 
     uint64_t accepted_seq;  /* samples ever queued */
     uint64_t done_seq;      /* samples committed */
-    uint64_t error_gen;     /* bumped on every failed commit or hourly pass */
+    uint64_t rounds;        /* writer rounds started (a round: a batch, the
+                               hourly pass, retention, whichever are due) */
+    uint64_t failed_round;  /* the last round whose commit or hourly pass
+                               failed */
     unsigned failing;       /* HIST_OP_* bits of the writes failing now */
     int flush_waiters;
     bool stop;
@@ -202,16 +205,17 @@ static void hist_note_fail(hist_db *h, unsigned op, const char *what)
     h->n_fails++;
 }
 
-/* mu held: publishes this round's outcomes.  An error stays in last_error
- * while any kind of write is still failing, and goes when none is. */
-static void hist_note_outcomes(hist_db *h)
+/* mu held: publishes the outcomes of writer round `round`.  An error
+ * stays in last_error while any kind of write is still failing, and goes
+ * when none is. */
+static void hist_note_outcomes(hist_db *h, uint64_t round)
 {
     if (h->fail_ops) {
         snprintf(h->st.last_error, sizeof h->st.last_error, "%s",
                  h->fail_msg);
         h->st.failed_commits += h->n_fails;
         if (h->fail_ops & (HIST_OP_COMMIT | HIST_OP_HOURS))
-            h->error_gen++;
+            h->failed_round = round;
     }
     h->failing = (h->failing & ~h->ok_ops) | h->fail_ops;
     if (!h->failing)
@@ -923,6 +927,7 @@ static void *hist_writer_main(void *arg)
             first_queued = ring_len(&h->q) > 0 ? now : 0;
         }
         size_t n = batch_due ? h->n_batch : 0;
+        uint64_t round = ++h->rounds;
         bool take_req = false;
         int64_t req_now = 0;
         if (ret_due) {
@@ -987,7 +992,7 @@ static void *hist_writer_main(void *arg)
             h->hours_seq = h->done_seq;
             h->hours_dirty = false;
         }
-        hist_note_outcomes(h);
+        hist_note_outcomes(h, round);
         h->st.cache_bytes = (size_t)cache_now;
         if (req_failed) {
             h->ret_result = -1;
@@ -1123,7 +1128,7 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
     if (hours_pass(h) < 0)
         h->hours_dirty = true;
     pthread_mutex_lock(&h->mu);
-    hist_note_outcomes(h);
+    hist_note_outcomes(h, 0);
     pthread_mutex_unlock(&h->mu);
     if (pthread_create(&h->thread, NULL, hist_writer_main, h) != 0) {
         snprintf(err, errlen, "%s: cannot start the writer thread", o->path);
@@ -1194,13 +1199,15 @@ int hist_flush(hist_db *h)
         return 0;                       /* read-only: nothing to flush */
     pthread_mutex_lock(&h->mu);
     uint64_t target = h->accepted_seq;
-    uint64_t gen = h->error_gen;
+    /* Only a round that starts after this call counts as a failure: one
+     * already under way may have met the disk before it got room. */
+    uint64_t after = h->rounds;
     h->flush_waiters++;
     pthread_cond_signal(&h->wake);
     bool done;
     while (!(done = h->done_seq >= target &&
                     !(h->hours_dirty && h->hours_seq < target)) &&
-           h->error_gen == gen)
+           h->failed_round <= after)
         pthread_cond_wait(&h->done, &h->mu);
     h->flush_waiters--;
     pthread_mutex_unlock(&h->mu);

@@ -106,10 +106,10 @@ size_t hist_submit(hist_db *h, const hist_sample *s, size_t n);
 
 /* Blocks until everything submitted before the call is committed, with its
  * hourly rollups (tests, shutdown): 0.  -1 as soon as a commit or an
- * hourly pass fails while it waits; it never waits longer than one retry
- * (at most 5 s of back-off and an attempt).  After -1 the samples are
- * still queued and the writer goes on retrying them; hist_get_stats says
- * how many and why. */
+ * hourly pass that starts after the call fails; it never waits longer than
+ * the writer's next attempt (at most 5 s of back-off, then the attempt).
+ * After -1 the samples are still queued and the writer goes on retrying
+ * them; hist_get_stats says how many and why. */
 int hist_flush(hist_db *h);
 
 void hist_get_stats(hist_db *h, hist_stats *out);

@@ -125,8 +125,9 @@ struct influx_writer {
     uint64_t processed;              /* of those: written, spooled or lost */
     uint64_t in_batch;               /* points the encoder took from q and
                                         has not shipped */
-    uint64_t held_count;             /* queue points of the batch the sender
-                                        holds after a failed spool write */
+    uint64_t sender_count;           /* queue points of the batch the sender
+                                        has: in flight, or held after a
+                                        failed spool write */
     struct {
         char msg[sizeof ((influx_stats *)0)->last_error];
         uint64_t seq;                /* 0: not in effect */
@@ -243,7 +244,7 @@ static void influx_clear_error(influx_writer *w, influx_err_kind kind)
 static void influx_update_queued(influx_writer *w)
 {
     w->st.queued = ring_len(&w->q) + w->in_batch +
-                   (w->slot_full ? w->slot_count : 0) + w->held_count;
+                   (w->slot_full ? w->slot_count : 0) + w->sender_count;
 }
 
 /* ---- quality map (encoder thread) -------------------------------------- */
@@ -1139,7 +1140,7 @@ static void *influx_sender_main(void *arg)
         }
         uint64_t now = clk_mono_ns();
         bool took = false, retry = false;
-        uint64_t pts = 0, count = 0;
+        uint64_t pts = 0;
         if (w->holding) {
             retry = now >= w->disk_retry ||
                     (w->closing && now >= w->close_deadline);
@@ -1148,7 +1149,7 @@ static void *influx_sender_main(void *arg)
             w->sbatch = w->slot;
             w->slot = t;
             pts = w->slot_pts;
-            count = w->slot_count;
+            w->sender_count = w->slot_count;
             w->slot_full = false;
             took = true;
             pthread_cond_broadcast(&w->slot_cv);   /* the encoder may wait */
@@ -1180,16 +1181,14 @@ static void *influx_sender_main(void *arg)
 
         pthread_mutex_lock(&w->mu);
         w->down = spool_waiting || w->holding;
-        if (took && !resolved)
-            w->held_count = count;
-        if (retry && resolved) {
-            count = w->held_count;
-            w->held_count = 0;
-            /* written after all: nothing waits for the spool any more */
-            influx_clear_error(w, INFLUX_ERR_SPOOL);
+        if (resolved) {
+            w->processed += w->sender_count;
+            w->sender_count = 0;
+            /* a held batch written after all: nothing waits for the
+             * spool any more */
+            if (retry)
+                influx_clear_error(w, INFLUX_ERR_SPOOL);
         }
-        if (resolved)
-            w->processed += count;
         if (took || retry) {
             influx_update_queued(w);
             pthread_cond_broadcast(&w->done);
