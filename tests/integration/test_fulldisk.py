@@ -3,8 +3,9 @@
 embedded history and InfluxDB 1.x with its spool, both on a small tmpfs.
 
 1. The bridge records the simulated station (heartbeat 1 s, so every tag
-   has a sample every second); InfluxDB is stopped, so batches go to the
-   spool on the tmpfs.
+   has a sample every second), its writer threads named hist-writer,
+   influx-encode and influx-send; InfluxDB is stopped, so batches go to
+   the spool on the tmpfs.
 2. A filler file takes every free block of the tmpfs.  The summary says
    the disk is full (history: "database or disk is full", influx: "No
    space left on device") and polling goes on.
@@ -129,6 +130,19 @@ def num(v):
     return int(v) if isinstance(v, bool) else v
 
 
+def thread_names(pid):
+    """The names of a process's threads, as top -H shows them."""
+    out = []
+    task = "/proc/%d/task" % pid
+    for tid in os.listdir(task):
+        try:
+            with open(os.path.join(task, tid, "comm")) as f:
+                out.append(f.read().strip())
+        except OSError:
+            pass
+    return out
+
+
 def mount_tmpfs(path):
     """None, or why mounting failed."""
     if os.geteuid() != 0:
@@ -169,6 +183,10 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
 """ % (disk, influx.url, disk))
         d = lbtest.Daemon(["-c", station, "--summary", "1"])
         time.sleep(3)
+        names = thread_names(d.proc.pid)
+        check({"hist-writer", "influx-encode", "influx-send"} <= set(names),
+              "the writers' threads carry their names (%s)"
+              % sorted(set(names)))
 
         # ---- 1. InfluxDB down: batches go to the spool on the tmpfs ----
         influx.stop()
