@@ -185,8 +185,14 @@ static void run_teardown(run_ctx *r)
          * next start. */
         if (r->influx)
             influx_flush(r->influx, 2000000000ull);
-        if (r->hist)
-            hist_flush(r->hist);
+        if (r->hist && hist_flush(r->hist) == -1) {
+            /* hist_close retries briefly, then drops what is left */
+            hist_stats hs;
+            hist_get_stats(r->hist, &hs);
+            log_error("history", "%zu samples not written (%s): they are "
+                      "lost unless the last attempt at exit succeeds",
+                      hs.queued, hs.last_error);
+        }
         run_sink_summary(r);
     }
     run_dispatch = NULL;
