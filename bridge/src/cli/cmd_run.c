@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,15 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 
-static volatile sig_atomic_t run_stop;
+/* Set by the SIGINT/SIGTERM handler, on whichever thread the signal
+ * lands: lock-free, so safe there and race-free for the loop. */
+static atomic_int run_stop;
 static dispatch *run_dispatch;   /* for the signal handler's wake-up */
 
 static void run_on_signal(int sig)
 {
     (void)sig;
-    run_stop = 1;
+    atomic_store(&run_stop, 1);
     if (run_dispatch)
         dispatch_wake(run_dispatch);   /* async-signal-safe: one write */
 }
