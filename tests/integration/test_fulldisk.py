@@ -22,7 +22,6 @@ Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
 
 import calendar
 import errno
-import json
 import os
 import re
 import shutil
@@ -41,13 +40,6 @@ HEARTBEAT_S = 1.0
 MAX_GAP_S = 3 * HEARTBEAT_S
 
 
-def wait_for(cond, timeout, step=0.2):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return False
 
 
 def fill(path):
@@ -96,34 +88,8 @@ def counter(text, name):
     return int(m.group(1)) if m else None
 
 
-def history(station):
-    """{tag: [(ts ms, value, quality)]} from `lockbridge export`."""
-    rc, out, err = lbtest.run_bridge(["export", "-c", station, "--from",
-                                      "-30m"])
-    if rc != 0:
-        raise RuntimeError("export failed: rc=%d %s" % (rc, err))
-    res = {}
-    for r in json.loads(out):
-        m = re.match(r"(\d+-\d+-\d+T\d+:\d+:\d+)\.(\d{3})Z$", r["ts"])
-        ms = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
-            * 1000 + int(m.group(2))
-        res.setdefault(r["tag"], []).append((ms, r["value"], r["quality"]))
-    return res
 
 
-def influx_points(influx, plcs):
-    """{tag: {ts ms: value}} of the good values InfluxDB holds."""
-    vals = {}
-    for plc in plcs:
-        for s in influx.query("lock", 'SELECT * FROM "%s"' % plc):
-            cols = s["columns"]
-            for row in s["values"]:
-                for c, v in zip(cols[1:], row[1:]):
-                    if v is None or c in ("plc", "station") or \
-                            c.endswith("_q"):
-                        continue
-                    vals.setdefault(plc + "." + c, {})[row[0] // 1000000] = v
-    return vals
 
 
 def num(v):
@@ -190,18 +156,18 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
 
         # ---- 1. InfluxDB down: batches go to the spool on the tmpfs ----
         influx.stop()
-        check(wait_for(lambda: (counter(last_summary(d, "influx"),
+        check(lbtest.wait_for(lambda: (counter(last_summary(d, "influx"),
                                         "spooled") or 0) > 0, 15),
               "batches are spooled while InfluxDB is down")
 
         # ---- 2. the disk fills up -----------------------------------------
         fill(filler)
         t_full = time.time()
-        check(wait_for(lambda: "disk is full" in
+        check(lbtest.wait_for(lambda: "disk is full" in
                        last_summary(d, "history", t_full), 20),
               "history summary says the disk is full: %r"
               % last_summary(d, "history", t_full)[-120:])
-        check(wait_for(lambda: "No space left on device" in
+        check(lbtest.wait_for(lambda: "No space left on device" in
                        last_summary(d, "influx", t_full), 20),
               "influx summary says the disk is full: %r"
               % last_summary(d, "influx", t_full)[-160:])
@@ -220,19 +186,19 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
         # ---- 3. room again, InfluxDB back ---------------------------------
         os.unlink(filler)
         t_free = time.time()
-        check(wait_for(lambda: last_summary(d, "history", t_free + 1.5) and
+        check(lbtest.wait_for(lambda: last_summary(d, "history", t_free + 1.5) and
                        "last error" not in last_summary(d, "history",
                                                         t_free + 1.5), 20),
               "history error gone from the summary after the disk has room: "
               "%r" % last_summary(d, "history", t_free)[-120:])
-        check(wait_for(lambda: last_summary(d, "influx", t_free + 1.5) and
+        check(lbtest.wait_for(lambda: last_summary(d, "influx", t_free + 1.5) and
                        "No space" not in last_summary(d, "influx",
                                                       t_free + 1.5), 20),
               "spool error gone from the summary: %r"
               % last_summary(d, "influx", t_free)[-160:])
         influx.start()
         t_up = time.time()
-        check(wait_for(lambda: counter(last_summary(d, "influx", t_up + 1),
+        check(lbtest.wait_for(lambda: counter(last_summary(d, "influx", t_up + 1),
                                        "spooled") == 0 and
                        "last error" not in last_summary(d, "influx", t_up + 1),
                        30),
@@ -247,7 +213,7 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
         check(rc == 0, "bridge stops cleanly (rc=%s)" % rc)
 
         # ---- the samples of the full period are there ----------------------
-        h = history(station)
+        h = lbtest.export_history(station, frm="-30m")
         full0, full1 = int(t_full * 1000), int(t_free * 1000)
         # A tag's samples come with every poll of its group (fast, or the
         # slow 2 s) and every heartbeat (1 s) repeats its last one: so
@@ -264,7 +230,7 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
         check(not gaps, "every tag has samples through the %.1f s the disk "
               "was full, no gap over %.0f s (%d with gaps: %s)"
               % ((full1 - full0) / 1000.0, MAX_GAP_S, len(gaps), gaps[:3]))
-        vals = influx_points(influx, plcs)
+        vals = influx.points("lock", plcs)[0]
         missing, extra, wrong, total = [], [], [], 0
         for tag, rows in h.items():
             want = {ms: v for ms, v, q in rows if q == "good"}
