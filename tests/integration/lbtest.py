@@ -364,6 +364,24 @@ class Influx:
             raise RuntimeError("query %r: %s" % (q, res["error"]))
         return res.get("series", [])
 
+    def points(self, db, plcs):
+        """({tag: {ts ms: value}}, {tag: {ts ms: quality code}}): every
+        value field and every `_q` field of the PLCs' measurements."""
+        vals, quals = {}, {}
+        for plc in plcs:
+            for s in self.query(db, 'SELECT * FROM "%s"' % plc):
+                cols = s["columns"]
+                for row in s["values"]:
+                    ms = row[0] // 1000000
+                    for c, v in zip(cols[1:], row[1:]):
+                        if v is None or c in ("plc", "station"):
+                            continue
+                        if c.endswith("_q"):
+                            quals.setdefault(plc + "." + c[:-2], {})[ms] = v
+                        else:
+                            vals.setdefault(plc + "." + c, {})[ms] = v
+        return vals, quals
+
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -412,6 +430,35 @@ class Victoria:
     def close(self):
         _stop_proc(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(cond, timeout, step=0.2):
+    """Polls cond() until it is true (True) or timeout seconds pass
+    (False)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def export_history(station, frm="-1h", cwd=SOURCE):
+    """{tag: [(ts ms, value, quality)]} from `lockbridge export` (JSON),
+    in time order per tag; export prints milliseconds, so points are
+    compared at that resolution."""
+    import calendar
+    rc, out, err = run_bridge(["export", "-c", station, "--from", frm],
+                              cwd=cwd)
+    if rc != 0:
+        raise RuntimeError("export failed: rc=%d %s" % (rc, err))
+    res = {}
+    for r in json.loads(out):
+        m = re.match(r"(\d+-\d+-\d+T\d+:\d+:\d+)\.(\d{3})Z$", r["ts"])
+        ms = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
+            * 1000 + int(m.group(2))
+        res.setdefault(r["tag"], []).append((ms, r["value"], r["quality"]))
+    return res
 
 
 def add_station_keys(station, text):

@@ -88,19 +88,6 @@ def export(station):
     return rows
 
 
-def influx_values(influx, plcs):
-    """{full tag id: [value, ...]} of the value fields."""
-    out = {}
-    for plc in plcs:
-        for s in influx.query("lock", 'SELECT * FROM "%s"' % plc):
-            cols = s["columns"]
-            for row in s["values"]:
-                for c, v in zip(cols[1:], row[1:]):
-                    if v is None or c in ("plc", "station") or \
-                            c.endswith("_q"):
-                        continue
-                    out.setdefault(plc + "." + c, []).append(v)
-    return out
 
 
 def same(a, b):
@@ -168,7 +155,8 @@ influx: {url: "%s", database: lock, spool: %s/spool, batch_age: 200ms}
               % (summary[-1][-40:] if summary else "no summary line"))
 
         hist = export(station)
-        ivals = influx_values(influx, list(sim.plcs))
+        ivals = {tag: list(pts.values()) for tag, pts in
+                 influx.points("lock", list(sim.plcs))[0].items()}
         missing, bad_hist, bad_q, bad_influx, no_influx = [], [], [], [], []
         for tag, want in sorted(plant.items()):
             rows = hist.get(tag)

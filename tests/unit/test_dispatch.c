@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -237,7 +237,7 @@ static void test_waker_is_the_store_notify(void **state)
 
 typedef struct {
     dispatch *d;
-    volatile sig_atomic_t stop;
+    atomic_int stop;
     int rc;
 } loop_arg;
 
@@ -266,7 +266,8 @@ static void test_plain_loop_wakes_and_stops(void **state)
     tag_store *ts = tag_store_new(&station, 16);
     dispatch *d = dispatch_new(&station, ts);
     dispatch_subscribe(d, "recorder", loop_sub, NULL);
-    loop_arg a = {.d = d, .stop = 0, .rc = -2};
+    loop_arg a = {.d = d, .rc = -2};
+    atomic_init(&a.stop, 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, loop_thread, &a), 0);
     struct timespec pause = {0, 20 * 1000000};
@@ -280,7 +281,7 @@ static void test_plain_loop_wakes_and_stops(void **state)
         nanosleep(&ms, NULL);
     }
     uint64_t t0 = clk_mono_ns();
-    a.stop = 1;
+    atomic_store(&a.stop, 1);
     dispatch_wake(d);
     pthread_join(th, NULL);
     uint64_t took = clk_mono_ns() - t0;

@@ -3,7 +3,9 @@
  * temporary directory: exact read-back of every kind of value, replays,
  * rollups checked against a recomputation in C, source selection and
  * min/max downsampling of queries, retention at its boundaries, flush,
- * statistics, queue overflow and reopening.
+ * statistics, queue overflow and reopening, and a full disk (a real one:
+ * a small tmpfs, see support/fullfs.h) that the history must survive
+ * without losing a sample.
  *
  * Timestamps are taken relative to the real clock because the writer runs
  * its own retention on the real clock; data a few days old is never at
@@ -21,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "record/history.h"
+#include "support/fullfs.h"
 #include "support/tmpdir.h"
 
 #define S 1000000000LL
@@ -50,6 +54,33 @@ static int teardown(void **st)
 {
     (void)st;
     return tmpdir_remove(dir);
+}
+
+/* The database on a 1 MiB tmpfs of its own, which a test fills. */
+static char fulldir[96];
+static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
+
+static int setup_full(void **st)
+{
+    if (setup(st) < 0)
+        return -1;
+    snprintf(fulldir, sizeof fulldir, "%s/full", dir);
+    snprintf(dbpath, sizeof dbpath, "%s/history.db", fulldir);
+    if (mkdir(fulldir, 0755) < 0)
+        return -1;
+    char why[256];
+    if (isolate_why[0] || fullfs_mount(fulldir, 1 << 20, why, sizeof why) < 0) {
+        fprintf(stderr, "no small file system to fill: %s\n",
+                isolate_why[0] ? isolate_why : why);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown_full(void **st)
+{
+    fullfs_umount(fulldir);
+    return teardown(st);
 }
 
 static hist_db *open_db(int raw_days, size_t queue_cap)
@@ -852,6 +883,11 @@ static void test_flush_and_stats(void **st)
     assert_int_equal(hs.written, 0);
     assert_int_equal(hs.commits, 0);
     assert_string_equal(hs.last_error, "");
+    /* Memory: a small ring of 24-byte records to start with; the bound
+     * and the page cache are what a crisis and a big database may take. */
+    assert_int_equal(hs.queue_bytes, 4096 * 24);
+    assert_int_equal(hs.queue_max_bytes, 1000000 * 24);
+    assert_int_equal(hs.cache_max_bytes, 2048 * 1024);
     int64_t t = base_time();
     enum { N = 25000 };
     hist_sample *s = calloc(N, sizeof *s);
@@ -868,6 +904,10 @@ static void test_flush_and_stats(void **st)
     /* at most 10,000 samples per transaction */
     assert_true(hs.commits >= 3);
     assert_string_equal(hs.last_error, "");
+    assert_int_equal(hs.failed_commits, 0);
+    /* the ring grew to hold the 25,000 and gave the memory back */
+    assert_int_equal(hs.queue_bytes, 4096 * 24);
+    assert_true(hs.cache_bytes > 0 && hs.cache_bytes <= hs.cache_max_bytes);
     assert_int_equal(count_sql("SELECT count(*) FROM samples"), N);
     assert_int_equal(count_sql("SELECT count(*) FROM tags"), 2);
     /* flushing with nothing queued returns at once */
@@ -945,6 +985,132 @@ static void test_reopen_and_continue(void **st)
     hist_close(h);
 }
 
+/* ---- a full disk ---- */
+
+/* Sample i of the full-disk tests: four tags taking turns, 10 ms apart,
+ * value i, so that each one's place and value are known. */
+static hist_sample full_sample(int64_t t, int i)
+{
+    static const char *const tags[] = {"f.0", "f.1", "f.2", "f.3"};
+    return real_at(tags[i % 4], i, t + (int64_t)i * 10000000LL);
+}
+
+/* Submits samples [*next, *next + n). */
+static void full_submit(hist_db *h, int64_t t, int *next, int n)
+{
+    for (int i = 0; i < n; i++, (*next)++)
+        submit1(h, full_sample(t, *next));
+}
+
+/* Fills the disk and submits until a commit fails and keeps its samples
+ * (SQLite may first use room its WAL file already has, and the hourly
+ * pass may be the first to fail).  Returns with the writer failing. */
+static void full_until_failing(hist_db *h, int64_t t, int *next)
+{
+    assert_int_equal(fullfs_fill(fulldir), 0);
+    hist_stats hs = {0};
+    for (int round = 0; round < 200; round++) {
+        full_submit(h, t, next, 250);
+        int rc = hist_flush(h);
+        hist_get_stats(h, &hs);
+        if (rc < 0 && hs.queued > 0)
+            return;
+    }
+    fail_msg("no failed commit kept its samples queued (%llu dropped, "
+             "last error '%s')", (unsigned long long)hs.dropped,
+             hs.last_error);
+}
+
+static void test_full_disk_keeps_samples_queued(void **st)
+{
+    (void)st;
+    hist_db *h = open_db(0, 0);
+    int64_t t = base_time() + 7 * S;
+    int next = 0;
+    full_submit(h, t, &next, 100);
+    assert_int_equal(hist_flush(h), 0);
+
+    full_until_failing(h, t, &next);
+    hist_stats hs;
+    hist_get_stats(h, &hs);
+    assert_string_equal(hs.last_error, "commit: database or disk is full");
+    assert_int_equal(hs.dropped, 0);
+    assert_true(hs.queued > 0);
+    assert_int_equal(hs.queued, hs.submitted - hs.written);
+    /* The consumer goes on: more samples wait behind the failed batch,
+     * and a flush says they are not written, without hanging. */
+    full_submit(h, t, &next, 3000);
+    uint64_t t0 = clk_mono_ns();
+    assert_int_equal(hist_flush(h), -1);
+    assert_true(clk_mono_ns() - t0 < 8 * (uint64_t)S);
+    hist_get_stats(h, &hs);
+    assert_int_equal(hs.submitted, (uint64_t)next);
+    assert_int_equal(hs.dropped, 0);
+    assert_int_equal(hs.queued, hs.submitted - hs.written);
+    assert_true(hs.queued >= 3000);
+
+    /* Space again: the queued samples go in, the error is gone. */
+    assert_int_equal(fullfs_unfill(fulldir), 0);
+    assert_int_equal(hist_flush(h), 0);
+    hist_get_stats(h, &hs);
+    assert_int_equal(hs.written, (uint64_t)next);
+    assert_int_equal(hs.queued, 0);
+    assert_int_equal(hs.dropped, 0);
+    assert_string_equal(hs.last_error, "");
+    /* the first failure and at least the retry the second flush saw */
+    assert_true(hs.failed_commits >= 2);
+
+    /* Every sample exactly once, with its value, in order per tag. */
+    assert_int_equal(count_sql("SELECT count(*) FROM samples"), next);
+    const char *tags[] = {"f.0", "f.1", "f.2", "f.3"};
+    got_list g = read_raw(h, tags, 4, t, t + DAY);
+    assert_int_equal(g.n, (size_t)next);
+    for (int i = 0; i < next; i++) {
+        hist_sample want = full_sample(t, i);
+        assert_string_equal(g.v[i].tag, want.tag);
+        assert_int_equal(g.v[i].s.ts_ns, want.s.ts_ns);
+        assert_true(g.v[i].s.v.d == (double)i);
+    }
+    free(g.v);
+    /* The rollups cover them too: the hourly pass was retried as well. */
+    assert_int_equal(count_sql("SELECT sum(n) FROM rollup_1m"), next);
+    assert_int_equal(count_sql("SELECT sum(n) FROM rollup_1h"), next);
+    assert_int_equal(count_sql("SELECT count(*) FROM rollup_dirty"), 0);
+    hist_close(h);
+}
+
+static void test_full_disk_close_gives_up(void **st)
+{
+    (void)st;
+    hist_db *h = open_db(0, 0);
+    int64_t t = base_time() + 9 * S;
+    int next = 0;
+    full_until_failing(h, t, &next);
+    hist_stats hs;
+    hist_get_stats(h, &hs);
+    assert_true(hs.queued > 0);
+    /* What a caller logs as lost: hs.queued.  Closing tries briefly and
+     * then gives up instead of waiting for space forever. */
+    uint64_t t0 = clk_mono_ns();
+    hist_close(h);
+    assert_true(clk_mono_ns() - t0 < 6 * (uint64_t)S);
+    /* A restart on the still full disk works (opening writes nothing to
+     * an existing database), and what had been committed is intact. */
+    h = open_db(0, 0);
+    int before = next;
+    full_submit(h, t, &next, 10);
+    assert_int_equal(fullfs_unfill(fulldir), 0);
+    assert_int_equal(hist_flush(h), 0);
+    assert_int_equal(count_sql("SELECT count(*) FROM samples"),
+                     (long)hs.written + 10);
+    const char *tags[] = {"f.0", "f.1", "f.2", "f.3"};
+    got_list g = read_raw(h, tags, 4, t + (int64_t)before * 10000000LL,
+                          t + DAY);
+    assert_int_equal(g.n, 10);
+    free(g.v);
+    hist_close(h);
+}
+
 static void test_open_errors(void **st)
 {
     (void)st;
@@ -997,6 +1163,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_and_continue, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_keeps_samples_queued,
+                                        setup_full, teardown_full),
+        cmocka_unit_test_setup_teardown(test_full_disk_close_gives_up,
+                                        setup_full, teardown_full),
     };
+    /* Before any thread: the full-disk cases mount their file system in
+     * a namespace of this process's own. */
+    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
+        isolate_why[0] = '\0';
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

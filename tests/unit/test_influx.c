@@ -5,8 +5,9 @@
  * decoded from gzip, arrival time).  Each case checks the exact lines the
  * database received and the writer's counters: 204, 400 with a named bad
  * line, partial writes, 401, 413, 429 with Retry-After, 500/503, a slow
- * response, gzip with 2.x token auth, an outage with recovery, and a spool
- * replayed after close and reopen.
+ * response, gzip with 2.x token auth, an outage with recovery, a spool
+ * replayed after close and reopen, and a spool on a full disk (a small
+ * tmpfs, see support/fullfs.h) during an outage.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 
 #include "core/clock.h"
 #include "record/influx.h"
+#include "support/fullfs.h"
 #include "support/tmpdir.h"
 
 #define MS 1000000ull
@@ -306,6 +308,31 @@ static int teardown(void **st)
     return 0;
 }
 
+/* The spool on a 256 KiB tmpfs of its own, which a test fills. */
+static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
+
+static int setup_full(void **st)
+{
+    if (setup(st) < 0)
+        return -1;
+    fixture *x = *st;
+    char why[256];
+    if (isolate_why[0] ||
+        fullfs_mount(x->dir, 256 * 1024, why, sizeof why) < 0) {
+        fprintf(stderr, "no small file system to fill: %s\n",
+                isolate_why[0] ? isolate_why : why);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown_full(void **st)
+{
+    fixture *x = *st;
+    fullfs_umount(x->dir);
+    return teardown(st);
+}
+
 static influx_writer *open_ok(const influx_opts *o)
 {
     char err[256] = "";
@@ -436,6 +463,20 @@ static void test_happy_path(void **st)
     assert_int_equal(s.last_status, 204);
     assert_false(s.auth_failed);
     assert_string_equal(s.last_error, "");
+    /* Memory: the queue starts small, grows for a burst, and gives the
+     * memory back once it is drained. */
+    assert_int_equal(s.queue_bytes, 1024 * sizeof(influx_point));
+    assert_int_equal(s.queue_max_bytes, 1000000 * sizeof(influx_point));
+    enum { BURST = 9000 };
+    static influx_point b[BURST];
+    for (int i = 0; i < BURST; i++)
+        b[i] = ipt("p1", "a", i, 10000 + i);
+    /* one call holds the queue lock: the ring held all 9,000 at once */
+    assert_int_equal(influx_submit(w, b, BURST), BURST);
+    assert_int_equal(influx_flush(w, 5000 * MS), 0);
+    influx_get_stats(w, &s);
+    assert_int_equal(s.queue_bytes, 1024 * sizeof(influx_point));
+    assert_int_equal(s.written, 9 + BURST);
     influx_close(w);
     influx_close(NULL);
 }
@@ -783,9 +824,141 @@ static void test_queue_full_and_bad_options(void **st)
     assert_string_equal(err, "influx: spool_dir is required");
 }
 
+/* ---- a full disk ------------------------------------------------------- */
+
+static void fake_answer(fake *f, int status)
+{
+    pthread_mutex_lock(&f->mu);
+    f->dflt = (canned){status, NULL, NULL, 0};
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void test_full_disk_holds_batch(void **st)
+{
+    fixture *x = *st;
+    x->f->dflt = (canned){503, NULL, NULL, 0};      /* the database is down */
+    influx_writer *w = open_ok(&x->o);
+    static char exp[65536];
+    exp[0] = '\0';
+    submit_run(w, 1, 5, exp, sizeof exp, true);
+    influx_stats s;
+    WAIT_FOR(w, s, s.spooled_points == 5, 3000);
+
+    /* The disk fills up: the next batch can go neither to the database
+     * nor to the spool.  It is kept, and what follows waits in memory.
+     * (One submit, so it is one batch, larger than what is left of the
+     * spool file's last page.) */
+    assert_int_equal(fullfs_fill(x->dir), 0);
+    enum { N = 600 };
+    static influx_point p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = ipt("p1", "a", 100 + i, 100 + i);
+        size_t l = strlen(exp);
+        snprintf(exp + l, sizeof exp - l, "p1,plc=p1,station=lock1 a=%di %d\n",
+                 100 + i, 100 + i);
+    }
+    assert_int_equal(influx_submit(w, p, N), N);
+    WAIT_FOR(w, s, strstr(s.last_error, "No space left on device"), 3000);
+    char want[256];
+    snprintf(want, sizeof want, "spool %s: No space left on device", x->dir);
+    assert_string_equal(s.last_error, want);
+    assert_int_equal(influx_flush(w, 300 * MS), -1);
+    influx_get_stats(w, &s);
+    assert_int_equal(s.dropped, 0);
+    assert_int_equal(s.spooled_points, 5);
+    assert_int_equal(s.queued, N);
+    assert_int_equal(s.written, 0);
+    /* more arrives meanwhile: it waits behind the held batch */
+    submit_run(w, 1000, 7, exp, sizeof exp, false);
+
+    /* Room again: the held batch and the rest join the spool, in order;
+     * the spool's error goes, the database's (still down) is shown. */
+    assert_int_equal(fullfs_unfill(x->dir), 0);
+    WAIT_FOR(w, s, s.spooled_points == 5 + N + 7 && s.queued == 0, 8000);
+    assert_string_equal(s.last_error, "HTTP 503: unexpected response");
+    assert_int_equal(s.dropped, 0);
+
+    /* The database returns: every point exactly once, in order. */
+    fake_answer(x->f, 204);
+    WAIT_FOR(w, s, s.written == 5 + N + 7 && s.spooled_points == 0, 8000);
+    assert_int_equal(s.dropped, 0);
+    assert_int_equal(s.queued, 0);
+    assert_string_equal(s.last_error, "");
+    char *got = ok_bodies(x->f);
+    assert_string_equal(got, exp);
+    free(got);
+    influx_close(w);
+}
+
+static void test_full_disk_queue_refuses_newest(void **st)
+{
+    fixture *x = *st;
+    x->o.batch_points = 5;
+    x->o.queue_cap = 20;
+    x->f->dflt = (canned){503, NULL, NULL, 0};
+    assert_int_equal(fullfs_fill(x->dir), 0);
+    influx_writer *w = open_ok(&x->o);
+    /* One point at a time, as the consumer thread hands them over: the
+     * first batches fill the sender's hands, the slot and the encoder,
+     * then the queue fills, then the newest are refused. */
+    static char exp[16384];
+    exp[0] = '\0';
+    int refused = 0, accepted = 0;
+    for (int i = 0; i < 200; i++) {
+        influx_point p = ipt("p1", "a", 1000 + i, 1000 + i);
+        if (influx_submit(w, &p, 1) == 1) {
+            size_t l = strlen(exp);
+            snprintf(exp + l, sizeof exp - l,
+                     "p1,plc=p1,station=lock1 a=%di%s %d\n", 1000 + i,
+                     accepted == 0 ? ",a_q=0i" : "", 1000 + i);
+            accepted++;
+        } else {
+            refused++;
+        }
+        usleep(2000);
+    }
+    influx_stats s;
+    influx_get_stats(w, &s);
+    assert_true(refused > 0);
+    assert_true(accepted >= 20);
+    assert_int_equal(s.submitted, 200);
+    assert_int_equal(s.dropped, (uint64_t)refused);
+    assert_int_equal(s.queued, (uint64_t)accepted);
+    assert_int_equal(s.spooled_points, 0);
+
+    assert_int_equal(fullfs_unfill(x->dir), 0);
+    fake_answer(x->f, 204);
+    WAIT_FOR(w, s, s.written == (uint64_t)accepted && s.queued == 0 &&
+             s.spooled_points == 0, 10000);
+    assert_int_equal(s.dropped, (uint64_t)refused);
+    assert_string_equal(s.last_error, "");
+    char *got = ok_bodies(x->f);
+    assert_string_equal(got, exp);
+    free(got);
+    influx_close(w);
+}
+
+static void test_full_disk_close_loses_held(void **st)
+{
+    fixture *x = *st;
+    x->f->dflt = (canned){503, NULL, NULL, 0};
+    assert_int_equal(fullfs_fill(x->dir), 0);
+    influx_writer *w = open_ok(&x->o);
+    char exp[1024] = "";
+    submit_run(w, 1, 4, exp, sizeof exp, true);
+    influx_stats s;
+    WAIT_FOR(w, s, strstr(s.last_error, "No space left on device"), 3000);
+    /* Nothing can be kept: closing gives up after its grace period
+     * instead of waiting for room forever. */
+    uint64_t t0 = clk_mono_ns();
+    influx_close(w);
+    assert_true(clk_mono_ns() - t0 < 5000 * MS);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TF(f) cmocka_unit_test_setup_teardown(f, setup_full, teardown_full)
     const struct CMUnitTest tests[] = {
         T(test_happy_path),
         T(test_bad_line_quarantined),
@@ -799,6 +972,13 @@ int main(void)
         T(test_outage_keeps_order),
         T(test_close_reopen_replays),
         T(test_queue_full_and_bad_options),
+        TF(test_full_disk_holds_batch),
+        TF(test_full_disk_queue_refuses_newest),
+        TF(test_full_disk_close_loses_held),
     };
+    /* Before any thread: the full-disk cases mount their file system in
+     * a namespace of this process's own. */
+    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
+        isolate_why[0] = '\0';
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_spool.c - the on-disk FIFO: order, resuming at the cursor after a
  * reopen, torn and bit-flipped records detected and counted, the byte bound
- * dropping the oldest segment, and many segments, all in temporary
+ * dropping the oldest segment, many segments, missing parent directories
+ * and a full disk (a small tmpfs, see support/fullfs.h), all in temporary
  * directories.
  */
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "record/spool.h"
+#include "support/fullfs.h"
 #include "support/tmpdir.h"
 
 typedef struct {
@@ -358,7 +361,102 @@ static void test_open_errors(void **st)
     (void)st;
     char err[256] = "";
     assert_null(spool_open("/proc/nonexistent/spool", 1 << 20, err, sizeof err));
-    assert_string_equal(err, "/proc/nonexistent/spool: No such file or directory");
+    assert_string_equal(err, "/proc/nonexistent/spool: cannot create "
+                        "directory /proc/nonexistent: No such file or "
+                        "directory");
+}
+
+static void test_open_creates_parents(void **st)
+{
+    fixture *f = *st;
+    char dir[128];
+    /* as with `spool: data/spool` when not even data/ exists yet */
+    snprintf(dir, sizeof dir, "%s/data/x/spool", f->dir);
+    spool *s = open_ok(dir, 1 << 20);
+    struct stat sb;
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    append_rec(s, 1);
+    expect_rec(s, 1);
+    spool_close(s);
+}
+
+/* ---- a full disk ---- */
+
+static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
+
+static int setup_full(void **st)
+{
+    if (setup(st) < 0)
+        return -1;
+    fixture *f = *st;
+    char why[256];
+    if (isolate_why[0] ||
+        fullfs_mount(f->dir, 256 * 1024, why, sizeof why) < 0) {
+        fprintf(stderr, "no small file system to fill: %s\n",
+                isolate_why[0] ? isolate_why : why);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown_full(void **st)
+{
+    fixture *f = *st;
+    fullfs_umount(f->dir);
+    return teardown(st);
+}
+
+static void test_full_disk_append_fails_cleanly(void **st)
+{
+    fixture *f = *st;
+    spool *s = open_ok(f->dir, 1 << 20);
+    for (int i = 0; i < 5; i++)
+        append_rec(s, i);
+    spool_stats before, ss;
+    spool_get_stats(s, &before);
+    assert_int_equal(fullfs_fill(f->dir), 0);
+    /* Refused with ENOSPC, again and again, and nothing half-written
+     * stays behind: the counters do not move. */
+    char big[10000];    /* more than the page the segment has left */
+    memset(big, 'x', sizeof big);
+    for (int k = 0; k < 3; k++) {
+        errno = 0;
+        assert_int_equal(spool_append(s, big, sizeof big, 9), -1);
+        assert_int_equal(errno, ENOSPC);
+    }
+    spool_get_stats(s, &ss);
+    assert_int_equal(ss.records, before.records);
+    assert_int_equal(ss.points, before.points);
+    assert_int_equal(ss.bytes, before.bytes);
+    /* Reading what is there still works on the full disk; the pop cannot
+     * save the new read position, says so, and drops the record all the
+     * same. */
+    const char *d;
+    size_t len;
+    uint32_t pts;
+    assert_int_equal(spool_peek(s, &d, &len, &pts), 1);
+    assert_memory_equal(d, "m f=0i 0\n", 9);
+    errno = 0;
+    assert_int_equal(spool_pop(s), -1);
+    assert_int_equal(errno, ENOSPC);
+    assert_int_equal(spool_peek(s, &d, &len, &pts), 1);
+    assert_memory_equal(d, "m f=1i 1\n", 9);
+    /* Room again: appends succeed and follow the earlier records. */
+    assert_int_equal(fullfs_unfill(f->dir), 0);
+    for (int i = 5; i < 8; i++)
+        append_rec(s, i);
+    spool_close(s);
+    s = open_ok(f->dir, 1 << 20);
+    /* the saved position is still before record 0: it comes again (a
+     * replay is harmless, its points carry fixed timestamps), then all
+     * the others in order */
+    for (int i = 0; i < 8; i++)
+        expect_rec(s, i);
+    expect_empty(s);
+    spool_get_stats(s, &ss);
+    assert_int_equal(ss.corrupt_records, 0);
+    spool_close(s);
 }
 
 int main(void)
@@ -371,6 +469,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_byte_bound_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_segments, setup, teardown),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test_setup_teardown(test_open_creates_parents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_append_fails_cleanly,
+                                        setup_full, teardown_full),
     };
+    /* Before any thread: the full-disk case mounts its file system in a
+     * namespace of this process's own. */
+    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
+        isolate_why[0] = '\0';
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,16 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 
-static volatile sig_atomic_t run_stop;
+/* Set by the SIGINT/SIGTERM handler, on whichever thread the signal
+ * lands: lock-free, so safe there and race-free for the loop. */
+static atomic_int run_stop;
 static dispatch *run_dispatch;   /* for the signal handler's wake-up */
 static web *run_web;
 
 static void run_on_signal(int sig)
 {
     (void)sig;
-    run_stop = 1;
+    atomic_store(&run_stop, 1);
     /* Both wake-ups are one write(2) to a pipe or eventfd; web_wake is
      * lws_cancel_service(), which does no more than that. */
     if (run_web)
@@ -258,8 +261,14 @@ static void run_teardown(run_ctx *r)
          * next start. */
         if (r->influx)
             influx_flush(r->influx, 2000000000ull);
-        if (r->hist)
-            hist_flush(r->hist);
+        if (r->hist && hist_flush(r->hist) == -1) {
+            /* hist_close retries briefly, then drops what is left */
+            hist_stats hs;
+            hist_get_stats(r->hist, &hs);
+            log_error("history", "%zu samples not written (%s): they are "
+                      "lost unless the last attempt at exit succeeds",
+                      hs.queued, hs.last_error);
+        }
         run_sink_summary(r);
     }
     run_dispatch = NULL;

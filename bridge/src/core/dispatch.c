@@ -235,7 +235,7 @@ void dispatch_wake(dispatch *d)
     (void)rc;
 }
 
-int dispatch_loop(dispatch *d, volatile sig_atomic_t *stop)
+int dispatch_loop(dispatch *d, const atomic_int *stop)
 {
     /* Kept open until dispatch_free, so a late dispatch_wake (a signal
      * during shutdown) never writes to a descriptor reused by then. */
@@ -247,10 +247,10 @@ int dispatch_loop(dispatch *d, volatile sig_atomic_t *stop)
         atomic_store(&d->efd, fd);
     }
     dispatch_set_waker(d, dispatch_loop_waker, d);
-    while (!*stop) {
+    while (!atomic_load(stop)) {
         uint64_t now = clk_mono_ns();
         dispatch_run_due(d, now, clk_real_ns());
-        if (*stop)
+        if (atomic_load(stop))
             break;
         uint64_t next = dispatch_next_deadline(d);
         now = clk_mono_ns();

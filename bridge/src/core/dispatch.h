@@ -44,7 +44,7 @@
 #ifndef LB_DISPATCH_H
 #define LB_DISPATCH_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,8 +102,11 @@ uint64_t dispatch_next_deadline(const dispatch *d);
 /* The plain event loop: installs its own waker (an eventfd), then runs
  * what is due whenever woken or a deadline passes, until *stop is set and
  * dispatch_wake() has been called (or within 250 ms of *stop being set
- * without it).  Returns 0, or -1 when the eventfd cannot be made. */
-int dispatch_loop(dispatch *d, volatile sig_atomic_t *stop);
+ * without it).  *stop is an atomic, not a volatile sig_atomic_t: a signal
+ * may be handled on any thread of the process, and a lock-free atomic is
+ * both safe in a handler and race-free across threads.  Returns 0, or -1
+ * when the eventfd cannot be made. */
+int dispatch_loop(dispatch *d, const atomic_int *stop);
 
 /* Wakes dispatch_loop.  Any thread; async-signal-safe (one write(2)), so
  * a SIGTERM handler can end the loop at once. */

@@ -4,10 +4,29 @@
  * A history database is one SQLite file in WAL mode.  Samples arrive from
  * the bridge's consumer thread through hist_submit(), which only copies them
  * into a bounded in-memory queue; a writer thread of the history's own
- * commits them in batched transactions (at most every 200 ms or 10,000
- * samples), keeps the 1-minute and 1-hour rollups up to date and runs
- * retention in small slices so writes never pause for long.  Nothing here
- * runs on the dashboard's service thread.
+ * ("hist-writer" in top -H) commits them in batched transactions (at most
+ * every 200 ms or 10,000 samples), keeps the 1-minute and 1-hour rollups up
+ * to date and runs retention in small slices so writes never pause for
+ * long.  Nothing here runs on the dashboard's service thread.
+ *
+ * A write that fails (the disk is full, an I/O error) loses nothing: the
+ * samples stay queued and the writer tries again, 100 ms after the first
+ * failure, doubling to every 5 s (with jitter), until a commit succeeds;
+ * the failed hourly rollups and retention are retried the same way.  While
+ * anything fails, hist_stats.last_error says what and why, and
+ * failed_commits counts the attempts; the error clears with the next
+ * successful write.
+ *
+ * The queue grows with what is waiting (from a few thousand entries, 24
+ * bytes each, up to queue_cap, default 1,000,000 = 24 MB) and gives the
+ * memory back once it has been emptied.  At its bound hist_submit refuses
+ * the newest samples and counts them as dropped, rather than dropping the
+ * oldest as the tag store's change queue does: the tag store serves the
+ * present (the dashboard wants the latest values), the history keeps the
+ * past, and what is queued is older history that cannot be polled again,
+ * while the present comes back by itself with the next heartbeat once the
+ * disk has room.  The oldest also cannot be taken back once the writer
+ * holds them in a batch it is retrying.
  *
  * Schema (documented in README.md):
  *   tags(id INTEGER PRIMARY KEY, name TEXT UNIQUE)         -- "plc.tag"
@@ -48,11 +67,19 @@ typedef struct {
 typedef struct {
     uint64_t submitted;        /* samples handed to hist_submit */
     uint64_t written;          /* samples committed */
-    uint64_t dropped;          /* lost to a full queue (writer far behind) */
+    uint64_t dropped;          /* refused by a full queue (writer far behind
+                                  or failing), and lost at close */
     uint64_t commits;
+    uint64_t failed_commits;   /* failed write transactions (batches, hourly
+                                  rollups, retention slices), each retried */
     uint64_t retention_deleted;
-    size_t queued;
-    char last_error[160];      /* empty when none */
+    size_t queued;             /* submitted, not yet committed */
+    size_t queue_bytes;        /* memory the queue holds now */
+    size_t queue_max_bytes;    /* ... and would hold at its bound */
+    size_t cache_bytes;        /* the writer's SQLite page cache now */
+    size_t cache_max_bytes;    /* ... and at most */
+    char last_error[160];      /* "commit: database or disk is full"; empty
+                                  when every kind of write succeeds again */
 } hist_stats;
 
 /* One sample for the history.  tag is the full id ("plc.tag"). */
@@ -61,10 +88,15 @@ typedef struct {
     val_sample s;
 } hist_sample;
 
-/* Opens (creating if needed) the database and starts the writer thread.
- * NULL on failure with a message "path: reason" in err. */
+/* Opens (creating if needed) the database and its directories and starts
+ * the writer thread.  NULL on failure with a message "path: reason" in
+ * err. */
 hist_db *hist_open(const hist_opts *o, char *err, size_t errlen);
-/* Flushes what is queued, stops the writer, closes. NULL is a no-op. */
+/* Commits what is queued, stops the writer, closes.  If writes keep
+ * failing, it retries for about 2 s and then gives up: what is still
+ * queued is lost.  A caller that must account for that calls hist_flush
+ * first and, when it fails, logs hist_stats.queued and last_error as lost.
+ * NULL is a no-op. */
 void hist_close(hist_db *h);
 
 /* Consumer thread: copies n samples into the queue (tag names are copied
@@ -72,8 +104,12 @@ void hist_close(hist_db *h);
  * accepted; the rest are counted as dropped. */
 size_t hist_submit(hist_db *h, const hist_sample *s, size_t n);
 
-/* Blocks until everything submitted before the call is committed (tests,
- * shutdown).  0, or -1 on a database error. */
+/* Blocks until everything submitted before the call is committed, with its
+ * hourly rollups (tests, shutdown): 0.  -1 as soon as a commit or an
+ * hourly pass that starts after the call fails; it never waits longer than
+ * the writer's next attempt (at most 5 s of back-off, then the attempt).
+ * After -1 the samples are still queued and the writer goes on retrying
+ * them; hist_get_stats says how many and why. */
 int hist_flush(hist_db *h);
 
 void hist_get_stats(hist_db *h, hist_stats *out);

@@ -2,16 +2,30 @@
  * influx.c - the InfluxDB writer: queue, line encoding, batching, HTTP and
  * store-and-forward (see influx.h for the behaviour and the schema).
  *
- * Threads: influx_submit, influx_flush and influx_get_stats run on any
- * thread and touch only the fields marked "under mu".  Everything else
- * (the curl handle, the spool, the batch being built, the quality map, the
- * retry state) belongs to the writer thread alone.
+ * Threads.  influx_submit, influx_flush and influx_get_stats run on any
+ * thread (the consumer thread, in the bridge) and touch only the fields
+ * marked "under mu".  The writer has two threads of its own:
+ *   - the encoder ("influx-encode") takes points from the queue, turns them
+ *     into line protocol (the batch being built, the quality map) and cuts
+ *     batches by size and age;
+ *   - the sender ("influx-send") owns the curl handle, the spool and all
+ *     retry state: it posts each batch, spools it when the database cannot
+ *     take it, and drains the spool.
+ * They meet in a one-batch slot under mu, so the next batch is encoded
+ * while the last one is in flight.  Each field below is marked with the
+ * only thread that touches it, or "under mu".
  *
  * Order is the invariant that everything else serves: a batch is posted
  * directly only while the spool is empty and no retry is pending; otherwise
  * it is appended to the spool behind older ones, and the spool is drained
- * oldest first.  A failed batch goes to the spool at once, so at most one
- * batch's worth of points is ever held in memory for a retry.
+ * oldest first.  A failed batch goes to the spool at once.  When the spool
+ * cannot take it either (the disk is full), the sender keeps that one batch
+ * in memory and tries again (spool or database, whichever its turn allows)
+ * after a back-off of 100 ms doubling to 5 s, and takes no new batch
+ * meanwhile: new points wait, in order, in the queue, which refuses the
+ * newest once it is full (influx.h says why).  So memory holds at most the
+ * queue's bound plus about three batches (held, in the slot, being
+ * encoded).
  *
  * Responses follow the InfluxDB 1.x/2.x write API documentation
  * (https://docs.influxdata.com/influxdb/v1/tools/api/#write-http-endpoint,
@@ -23,7 +37,9 @@
  */
 #include "record/influx.h"
 
+#include "core/backoff.h"
 #include "core/clock.h"
+#include "core/ring.h"
 #include "record/spool.h"
 
 #include <cjson/cJSON.h>
@@ -46,6 +62,8 @@
 #define INFLUX_CHUNK 1024            /* points taken from the queue at once */
 #define INFLUX_DOWN_AGE (100 * NS_PER_MS) /* batch age while spooling */
 #define INFLUX_CLOSE_GRACE (2 * NS_PER_S)
+#define INFLUX_DISK_RETRY_MIN (100 * NS_PER_MS) /* after a refused spool */
+#define INFLUX_DISK_RETRY_MAX (5 * NS_PER_S)    /* write, doubling to */
 #define INFLUX_BODY_MAX 16384        /* response body kept for messages */
 #define INFLUX_Q_UNKNOWN (-1)
 
@@ -74,59 +92,70 @@ typedef struct {
 
 typedef enum { SEND_DONE, SEND_RETRY } send_result;
 
+/* Where an error comes from, which decides what clears it: a successful
+ * write clears the database's, a successful spool write (or pop) the
+ * spool's; rejected data is a past event that nothing repairs, so its
+ * message stays until a newer error replaces it. */
+typedef enum {
+    INFLUX_ERR_DB,
+    INFLUX_ERR_SPOOL,
+    INFLUX_ERR_DATA,
+    INFLUX_ERR_KINDS
+} influx_err_kind;
+
 struct influx_writer {
-    /* Immutable after influx_open. */
+    /* Immutable once the threads run. */
     influx_opts o;                   /* strings point into owned copies */
     char *strs[11];
     char *write_url;
     char *quarantine_path;
     uint64_t auth_retry_ns;
 
-    pthread_t thread;
-    bool started;
+    pthread_t encoder;
+    bool encoder_started;
     pthread_mutex_t mu;
-    pthread_cond_t wake;             /* writer: points, stop, flush */
+    pthread_cond_t wake;             /* encoder: points, stop, flush */
     pthread_cond_t done;             /* flushers: points processed */
 
     /* Under mu. */
-    influx_point *q;
-    size_t qcap, qhead, qlen;
+    ring q;                          /* influx_point, oldest first */
     bool stop;
     uint64_t flush_req;
     uint64_t accepted;               /* points taken into the queue */
     uint64_t processed;              /* of those: written, spooled or lost */
-    uint64_t in_batch;               /* points taken but not processed */
+    uint64_t in_batch;               /* points the encoder took from q and
+                                        has not shipped */
+    uint64_t sender_count;           /* queue points of the batch the sender
+                                        has: in flight, or held after a
+                                        failed spool write */
+    struct {
+        char msg[sizeof ((influx_stats *)0)->last_error];
+        uint64_t seq;                /* 0: not in effect */
+    } err[INFLUX_ERR_KINDS];
+    uint64_t err_seq;
     influx_stats st;
 
-    /* The handoff from the encoder (writer thread) to the sender thread,
-     * under mu: one encoded batch waits while the previous one is in
-     * flight, so encoding overlaps the database's work instead of
-     * adding to it. */
+    /* The handoff from the encoder to the sender, under mu: one encoded
+     * batch waits while the previous one is in flight, so encoding
+     * overlaps the database's work instead of adding to it. */
     pthread_t sender;
     bool sender_started;
-    pthread_cond_t slot_cv;          /* slot filled or emptied */
+    pthread_cond_t slot_cv;          /* slot filled or emptied, closing */
     lp_buf slot;
     uint64_t slot_pts;               /* points encoded in it */
     uint64_t slot_count;             /* queue points it accounts for */
     bool slot_full;
     bool sender_stop;                /* no more batches will come */
-    bool down;                       /* the sender is spooling: cut
-                                        batches often (little in memory) */
+    bool down;                       /* the sender is spooling or holding a
+                                        batch: cut batches often (little
+                                        in memory) */
     bool closing;
     uint64_t close_deadline;
 
-    /* Writer (encoder) thread only. */
+    /* Encoder thread only. */
     influx_point *chunk;
     uint64_t flush_seen;
-
-    /* Sender thread only. */
-    lp_buf sbatch;                   /* the batch being sent */
-    CURL *curl;
-    struct curl_slist *headers;
-    char curl_err[CURL_ERROR_SIZE];
-    spool *sp;
-    uint64_t spool_dropped_seen;
-    lp_buf batch;
+    lp_buf batch;                    /* the batch being built */
     uint64_t batch_pts;
     uint64_t batch_start;
     bool line_open;
@@ -136,11 +165,25 @@ struct influx_writer {
     uint64_t line_pts;
     qentry *qm;
     size_t qm_cap, qm_len;
-    int *qk;                  /* last quality by influx_point.key */
+    int *qk;                         /* last quality by influx_point.key */
     size_t qk_cap;
+
+    /* Sender thread only (set up by influx_open before it starts). */
+    lp_buf sbatch;                   /* the batch being sent */
+    CURL *curl;
+    struct curl_slist *headers;
+    char curl_err[CURL_ERROR_SIZE];
+    spool *sp;
+    uint64_t spool_dropped_seen;
+    bool snd_closing;                /* copies of closing and */
+    uint64_t snd_deadline;           /* close_deadline, taken under mu */
     uint64_t next_try;               /* monotonic: no post before this */
-    uint64_t backoff;
-    uint64_t rng;
+    backoff db_bo;                   /* retries of the database */
+    lp_buf held;                     /* refused by the spool: retried */
+    uint64_t held_pts;
+    bool holding;
+    uint64_t disk_retry;             /* monotonic: next try of held */
+    backoff disk_bo;                 /* retries of the spool */
     lp_buf pending;                  /* rest of the spool head to resend */
     lp_buf rest;                     /* scratch: lines still to retry */
     z_stream z;
@@ -161,33 +204,50 @@ static uint64_t fnv(uint64_t h, const char *s)
     return h;
 }
 
-static uint64_t rnd(influx_writer *w)
+/* mu held: last_error is the newest error still in effect. */
+static void influx_show_error(influx_writer *w)
 {
-    /* xorshift64*: jitter only, no need for quality. */
-    w->rng ^= w->rng >> 12;
-    w->rng ^= w->rng << 25;
-    w->rng ^= w->rng >> 27;
-    return w->rng * 2685821657736338717ull;
+    int best = -1;
+    for (int k = 0; k < INFLUX_ERR_KINDS; k++)
+        if (w->err[k].seq && (best < 0 || w->err[k].seq > w->err[best].seq))
+            best = k;
+    snprintf(w->st.last_error, sizeof w->st.last_error, "%s",
+             best < 0 ? "" : w->err[best].msg);
 }
 
-static uint64_t jitter(influx_writer *w, uint64_t lo, uint64_t hi)
-{
-    return hi > lo ? lo + rnd(w) % (hi - lo) : lo;
-}
-
-static void set_error(influx_writer *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void influx_set_error(influx_writer *w, influx_err_kind kind,
+                             const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Called with mu held. */
-static void set_error(influx_writer *w, const char *fmt, ...)
+static void influx_set_error(influx_writer *w, influx_err_kind kind,
+                             const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->st.last_error, sizeof w->st.last_error, fmt, ap);
+    vsnprintf(w->err[kind].msg, sizeof w->err[kind].msg, fmt, ap);
     va_end(ap);
+    w->err[kind].seq = ++w->err_seq;
+    influx_show_error(w);
 }
 
-/* ---- quality map ------------------------------------------------------- */
+/* Called with mu held: the condition behind kind's error is over. */
+static void influx_clear_error(influx_writer *w, influx_err_kind kind)
+{
+    if (!w->err[kind].seq)
+        return;
+    w->err[kind].seq = 0;
+    influx_show_error(w);
+}
+
+/* Called with mu held. */
+static void influx_update_queued(influx_writer *w)
+{
+    w->st.queued = ring_len(&w->q) + w->in_batch +
+                   (w->slot_full ? w->slot_count : 0) + w->sender_count;
+}
+
+/* ---- quality map (encoder thread) -------------------------------------- */
 
 static int *qmap_slot(influx_writer *w, const char *plc, const char *field);
 
@@ -260,7 +320,7 @@ static void qmap_free(influx_writer *w)
     free(w->qk);
 }
 
-/* ---- encoding ---------------------------------------------------------- */
+/* ---- encoding (encoder thread) ----------------------------------------- */
 
 /* Points lost to an encoding failure (a name the encoder refuses, or no
  * memory, a tag id too long for the `_q` key buffer). */
@@ -269,8 +329,9 @@ static void line_lost(influx_writer *w)
     lp_abort(&w->batch);                     /* idempotent */
     pthread_mutex_lock(&w->mu);
     w->st.dropped += w->line_pts;
-    set_error(w, "line protocol: cannot encode a line of PLC '%s'",
-              w->line_plc);
+    influx_set_error(w, INFLUX_ERR_DATA,
+                     "line protocol: cannot encode a line of PLC '%s'",
+                     w->line_plc);
     pthread_mutex_unlock(&w->mu);
     w->batch_pts -= w->line_pts;
     w->line_open = false;
@@ -365,7 +426,8 @@ static void encode_point(influx_writer *w, const influx_point *p)
 
 /* Points in a piece of encoded line protocol: per line, the number of
  * distinct tag ids among its fields (`x` and `x_q` are one point).  Used
- * when a batch is split or trimmed and its stored count no longer holds. */
+ * by the sender when a batch is split or trimmed and its stored count no
+ * longer holds; these helpers touch no state. */
 typedef struct {
     const char *p;
     size_t n;
@@ -463,7 +525,7 @@ static int buf_append(lp_buf *b, const char *data, size_t len)
     return 0;
 }
 
-/* ---- HTTP -------------------------------------------------------------- */
+/* ---- HTTP (sender thread, from here to the batches) ---------------------- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -552,9 +614,9 @@ static long http_post(influx_writer *w, const char *data, size_t len)
         body = (const char *)w->zbuf;
     }
     uint64_t timeout = w->o.timeout_ns;
-    if (w->closing) {
+    if (w->snd_closing) {
         uint64_t now = clk_mono_ns();
-        uint64_t left = w->close_deadline > now ? w->close_deadline - now : 0;
+        uint64_t left = w->snd_deadline > now ? w->snd_deadline - now : 0;
         if (left < 100 * NS_PER_MS)
             left = 100 * NS_PER_MS;
         if (left < timeout)
@@ -606,48 +668,48 @@ static void flatten(char *s)
 
 static void note_success(influx_writer *w, uint64_t points)
 {
-    w->backoff = 0;
+    backoff_reset(&w->db_bo);
     w->next_try = 0;
     pthread_mutex_lock(&w->mu);
     w->st.written += points;
     w->st.batches++;
     w->st.auth_failed = false;
+    influx_clear_error(w, INFLUX_ERR_DB);
     pthread_mutex_unlock(&w->mu);
 }
 
 /* A failure that is retried later: 429, 5xx, network, and the rest. */
 static void note_retry(influx_writer *w, long status, const char *msg)
 {
-    uint64_t now = clk_mono_ns();
-    w->backoff = w->backoff ? w->backoff * 2 : w->o.backoff_min_ns;
-    if (w->backoff > w->o.backoff_max_ns)
-        w->backoff = w->o.backoff_max_ns;
-    /* "Equal jitter": at least half the backoff, so retries stay paced,
-     * spread over the other half so many bridges do not retry in step. */
-    uint64_t delay = jitter(w, w->backoff / 2, w->backoff + 1);
+    /* Equal jitter (core/backoff.h), from backoff_min_ns doubling to
+     * backoff_max_ns; Retry-After, when longer, wins. */
+    uint64_t delay = backoff_next(&w->db_bo);
     if (w->retry_after_ns > delay)
         delay = w->retry_after_ns;
-    w->next_try = now + delay;
+    w->next_try = clk_mono_ns() + delay;
     pthread_mutex_lock(&w->mu);
     w->st.retries++;
     if (status == 0)
-        set_error(w, "network: %s", msg);
+        influx_set_error(w, INFLUX_ERR_DB, "network: %s", msg);
     else
-        set_error(w, "HTTP %ld: %s", status, msg);
+        influx_set_error(w, INFLUX_ERR_DB, "HTTP %ld: %s", status, msg);
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Credentials or names are wrong: retrying faster would not help, so
+ * every auth_retry_ns +- 20 %. */
 static void note_auth(influx_writer *w, long status, const char *msg)
 {
     uint64_t a = w->auth_retry_ns;
-    w->next_try = clk_mono_ns() + jitter(w, a - a / 5, a + a / 5 + 1);
+    w->next_try = clk_mono_ns() +
+                  backoff_jitter(&w->db_bo, a - a / 5, a + a / 5 + 1);
     pthread_mutex_lock(&w->mu);
     w->st.retries++;
     w->st.auth_failed = true;
-    set_error(w, "HTTP %ld: %s: %s", status,
-              status == 404 ? "database or bucket not found"
-                            : "authorization failed",
-              msg);
+    influx_set_error(w, INFLUX_ERR_DB, "HTTP %ld: %s: %s", status,
+                     status == 404 ? "database or bucket not found"
+                                   : "authorization failed",
+                     msg);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -683,7 +745,8 @@ static size_t quarantine(influx_writer *w, const char *const *lines,
     pthread_mutex_lock(&w->mu);
     w->st.quarantined += n;
     if (!ok)
-        set_error(w, "quarantine %s: %s", w->quarantine_path,
+        influx_set_error(w, INFLUX_ERR_DATA, "quarantine %s: %s",
+                         w->quarantine_path,
                   strerror(errno));
     pthread_mutex_unlock(&w->mu);
     return n;
@@ -763,11 +826,11 @@ static send_result bad_request(influx_writer *w, const char *data, size_t len,
         pthread_mutex_lock(&w->mu);
         w->st.partial_writes++;
         w->st.written += points > bad_pts ? points - bad_pts : 0;
-        set_error(w, "HTTP 400: %s", why);
+        influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why);
         pthread_mutex_unlock(&w->mu);
     } else {
         pthread_mutex_lock(&w->mu);
-        set_error(w, "HTTP 400: %s", why);
+        influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why);
         pthread_mutex_unlock(&w->mu);
         if (nbad < nl) {
             /* 2.x rejects the whole request for one bad line: send the
@@ -791,7 +854,7 @@ whole:
         pthread_mutex_lock(&w->mu);
         w->st.partial_writes++;
         w->st.written += points;
-        set_error(w, "HTTP 400: %s", why ? why : msg);
+        influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why ? why : msg);
         pthread_mutex_unlock(&w->mu);
     } else {
         const char *one[1] = {data};
@@ -799,7 +862,7 @@ whole:
         size_t n = quarantine(w, one, onel, 1, 400, why ? why : msg);
         pthread_mutex_lock(&w->mu);
         w->st.quarantined += nl - n;         /* counted in lines */
-        set_error(w, "HTTP 400: %s", why ? why : msg);
+        influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why ? why : msg);
         pthread_mutex_unlock(&w->mu);
     }
 out:
@@ -835,7 +898,7 @@ static send_result send_lines(influx_writer *w, const char *data, size_t len,
         if (strstr(msg, "partial write")) {      /* 1.x: 204 + error body */
             pthread_mutex_lock(&w->mu);
             w->st.partial_writes++;
-            set_error(w, "HTTP %ld: %s", status, msg);
+            influx_set_error(w, INFLUX_ERR_DATA, "HTTP %ld: %s", status, msg);
             pthread_mutex_unlock(&w->mu);
         }
     } else if (status == 400) {
@@ -885,7 +948,7 @@ retry:
 /* ---- spool ------------------------------------------------------------- */
 
 /* Copies the spool's counters into the stats; called after spool calls. */
-static void sync_spool_stats(influx_writer *w)
+static void influx_sync_spool_stats(influx_writer *w)
 {
     spool_stats ss;
     spool_get_stats(w->sp, &ss);
@@ -898,47 +961,82 @@ static void sync_spool_stats(influx_writer *w)
     w->spool_dropped_seen = ss.dropped_points;
 }
 
-static bool spool_busy(influx_writer *w)
+/* Older data is waiting on disk (or the rest of its head record). */
+static bool influx_spool_busy(influx_writer *w)
 {
     spool_stats ss;
     spool_get_stats(w->sp, &ss);
     return ss.records > 0 || w->pending.len > 0;
 }
 
-static void to_spool(influx_writer *w, const char *data, size_t len,
-                     uint64_t points)
+/* A spool call succeeded: the disk takes writes again. */
+static void influx_spool_ok(influx_writer *w)
 {
-    if (len == 0)
-        return;
-    if (points > UINT32_MAX)
-        points = UINT32_MAX;
-    if (spool_append(w->sp, data, len, (uint32_t)points) < 0) {
-        int e = errno;
+    backoff_reset(&w->disk_bo);
+    pthread_mutex_lock(&w->mu);
+    influx_clear_error(w, INFLUX_ERR_SPOOL);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void influx_spool_error(influx_writer *w, int e, const char *what)
+{
+    pthread_mutex_lock(&w->mu);
+    influx_set_error(w, INFLUX_ERR_SPOOL, "spool %s: %s%s", w->o.spool_dir,
+                     strerror(e), what);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Appends *b (points) to the spool: true when that is done.  When the
+ * spool refuses it (a full disk) the batch moves into w->held, to be tried
+ * again after the disk back-off, and the result is false; once the close
+ * grace is over it is lost instead (counted in dropped), and the result is
+ * true. */
+static bool influx_to_spool(influx_writer *w, lp_buf *b, uint64_t points,
+                            bool past_grace)
+{
+    if (b->len == 0)
+        return true;
+    uint32_t p32 = points > UINT32_MAX ? UINT32_MAX : (uint32_t)points;
+    bool ok = spool_append(w->sp, b->data, b->len, p32) == 0;
+    int e = errno;
+    if (ok) {
+        influx_spool_ok(w);
+    } else if (past_grace) {
+        char what[64];
+        snprintf(what, sizeof what, " (%" PRIu64 " points lost at exit)",
+                 points);
+        influx_spool_error(w, e, what);
         pthread_mutex_lock(&w->mu);
         w->st.dropped += points;
-        set_error(w, "spool: %s", strerror(e));
         pthread_mutex_unlock(&w->mu);
+    } else {
+        influx_spool_error(w, e, "");
+        lp_buf t = w->held;
+        w->held = *b;
+        *b = t;
+        w->held_pts = points;
+        w->holding = true;
+        w->disk_retry = clk_mono_ns() + backoff_next(&w->disk_bo);
     }
-    sync_spool_stats(w);
+    influx_sync_spool_stats(w);
+    return ok || past_grace;
 }
 
 /* Sends the oldest spooled batch (or what is left of it). */
-static void drain_one(influx_writer *w)
+static void influx_drain_one(influx_writer *w)
 {
     const char *data;
     size_t len;
     uint32_t points;
     int rc = spool_peek(w->sp, &data, &len, &points);
     if (rc < 0) {
-        pthread_mutex_lock(&w->mu);
-        set_error(w, "spool: %s", strerror(errno));
-        pthread_mutex_unlock(&w->mu);
+        influx_spool_error(w, errno, "");
         w->next_try = clk_mono_ns() + w->o.backoff_min_ns;
         return;
     }
     if (rc == 0) {
         lp_buf_reset(&w->pending);
-        sync_spool_stats(w);
+        influx_sync_spool_stats(w);
         return;
     }
     uint64_t pts = points;
@@ -950,11 +1048,12 @@ static void drain_one(influx_writer *w)
     lp_buf_reset(&w->rest);
     if (send_lines(w, data, len, pts, &w->rest, 0) == SEND_DONE) {
         lp_buf_reset(&w->pending);
-        if (spool_pop(w->sp) < 0) {
-            pthread_mutex_lock(&w->mu);
-            set_error(w, "spool: %s", strerror(errno));
-            pthread_mutex_unlock(&w->mu);
-        }
+        /* A pop whose position cannot be saved (full disk) still moves
+         * on; only a restart before the next pop would send it again. */
+        if (spool_pop(w->sp) < 0)
+            influx_spool_error(w, errno, " (saving the read position)");
+        else
+            influx_spool_ok(w);
     } else if (w->rest.len != len) {
         /* Part of it went through (413 halves, 400 remainder): keep the
          * rest in memory and the record in the spool until it is done, so
@@ -963,7 +1062,7 @@ static void drain_one(influx_writer *w)
         w->pending = w->rest;
         w->rest = t;
     }
-    sync_spool_stats(w);
+    influx_sync_spool_stats(w);
 }
 
 /* ---- batches ----------------------------------------------------------- */
@@ -983,7 +1082,7 @@ static void ship_batch(influx_writer *w)
     w->slot_count = w->in_batch;
     w->slot_full = true;
     w->in_batch = 0;
-    w->st.queued = w->qlen + w->slot_count;
+    influx_update_queued(w);
     pthread_cond_broadcast(&w->slot_cv);
     pthread_mutex_unlock(&w->mu);
     lp_buf_reset(&w->batch);
@@ -991,80 +1090,107 @@ static void ship_batch(influx_writer *w)
     w->line_open = false;
 }
 
-/* Sender thread: writes one batch to the database, or to the spool while
- * the database is down, older data is waiting, or the close grace is over.
- */
-static void send_batch(influx_writer *w, uint64_t pts, bool past_grace)
+/* Sender thread: writes the batch in w->sbatch to the database, or to the
+ * spool while the database is down, older data is waiting, or the close
+ * grace is over.  false when the spool refused it too: it is then held
+ * (influx_to_spool). */
+static bool influx_send_batch(influx_writer *w, uint64_t pts, bool past_grace)
 {
     if (w->sbatch.len == 0)
-        return;
+        return true;
     uint64_t now = clk_mono_ns();
-    if (spool_busy(w) || now < w->next_try || past_grace) {
-        to_spool(w, w->sbatch.data, w->sbatch.len, pts);
-        return;
-    }
+    if (influx_spool_busy(w) || now < w->next_try || past_grace)
+        return influx_to_spool(w, &w->sbatch, pts, past_grace);
     lp_buf_reset(&w->rest);
     if (send_lines(w, w->sbatch.data, w->sbatch.len, pts, &w->rest, 0) ==
-        SEND_RETRY)
-        to_spool(w, w->rest.data, w->rest.len,
-                 w->rest.len == w->sbatch.len
-                     ? pts
-                     : count_points(w->rest.data, w->rest.len));
+        SEND_DONE)
+        return true;
+    uint64_t rest_pts = w->rest.len == w->sbatch.len
+                            ? pts : count_points(w->rest.data, w->rest.len);
+    return influx_to_spool(w, &w->rest, rest_pts, past_grace);
 }
 
-static void *sender_main(void *arg)
+static void *influx_sender_main(void *arg)
 {
     influx_writer *w = arg;
+    pthread_setname_np(pthread_self(), "influx-send");
+    bool spool_waiting = influx_spool_busy(w);
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        bool busy = w->down;
-        if (!w->slot_full && !w->sender_stop) {
-            if (busy && !w->closing) {
-                /* Wake when the spool may be drained again. */
-                struct timespec ts = {
-                    .tv_sec = (time_t)(w->next_try / NS_PER_S),
-                    .tv_nsec = (long)(w->next_try % NS_PER_S),
-                };
-                if (clk_mono_ns() < w->next_try)
-                    pthread_cond_timedwait(&w->slot_cv, &w->mu, &ts);
-            } else {
+        /* While it holds a batch the sender takes no new one: order. */
+        if (w->holding || (!w->slot_full && !w->sender_stop)) {
+            uint64_t at = UINT64_MAX;
+            if (w->holding) {
+                at = w->disk_retry;
+                if (w->closing && w->close_deadline < at)
+                    at = w->close_deadline;
+            }
+            /* Wake when the spool may be drained again. */
+            if (spool_waiting && !w->closing && w->next_try < at)
+                at = w->next_try;
+            if (at == UINT64_MAX) {
                 pthread_cond_wait(&w->slot_cv, &w->mu);
+            } else if (clk_mono_ns() < at) {
+                struct timespec ts = {
+                    .tv_sec = (time_t)(at / NS_PER_S),
+                    .tv_nsec = (long)(at % NS_PER_S),
+                };
+                pthread_cond_timedwait(&w->slot_cv, &w->mu, &ts);
             }
         }
-        bool took = false;
-        uint64_t pts = 0, count = 0;
-        bool past_grace = false;
-        if (w->slot_full) {
+        uint64_t now = clk_mono_ns();
+        bool took = false, retry = false;
+        uint64_t pts = 0;
+        if (w->holding) {
+            retry = now >= w->disk_retry ||
+                    (w->closing && now >= w->close_deadline);
+        } else if (w->slot_full) {
             lp_buf t = w->sbatch;
             w->sbatch = w->slot;
             w->slot = t;
             pts = w->slot_pts;
-            count = w->slot_count;
+            w->sender_count = w->slot_count;
             w->slot_full = false;
             took = true;
-            past_grace = w->closing && clk_mono_ns() >= w->close_deadline;
             pthread_cond_broadcast(&w->slot_cv);   /* the encoder may wait */
         } else if (w->sender_stop) {
             break;
         }
-        bool closing = w->closing;
+        w->snd_closing = w->closing;
+        w->snd_deadline = w->close_deadline;
+        bool past_grace = w->closing && now >= w->close_deadline;
         pthread_mutex_unlock(&w->mu);
 
+        bool resolved = false;
         if (took) {
-            send_batch(w, pts, past_grace);
-            lp_buf_reset(&w->sbatch);
+            resolved = influx_send_batch(w, pts, past_grace);
+        } else if (retry) {
+            lp_buf t = w->sbatch;
+            w->sbatch = w->held;
+            w->held = t;
+            w->holding = false;
+            resolved = influx_send_batch(w, w->held_pts, past_grace);
         }
-        /* Drain between batches; on close the spool simply stays. */
-        if (!closing && spool_busy(w) && clk_mono_ns() >= w->next_try)
-            drain_one(w);
-        bool now_busy = spool_busy(w);
+        lp_buf_reset(&w->sbatch);
+        /* Drain between batches (it also frees disk space for a batch
+         * held); on close the spool simply stays. */
+        if (!w->snd_closing && influx_spool_busy(w) &&
+            clk_mono_ns() >= w->next_try)
+            influx_drain_one(w);
+        spool_waiting = influx_spool_busy(w);
 
         pthread_mutex_lock(&w->mu);
-        w->down = now_busy;
-        if (took) {
-            w->processed += count;
-            w->st.queued = w->qlen + w->in_batch +
-                           (w->slot_full ? w->slot_count : 0);
+        w->down = spool_waiting || w->holding;
+        if (resolved) {
+            w->processed += w->sender_count;
+            w->sender_count = 0;
+            /* a held batch written after all: nothing waits for the
+             * spool any more */
+            if (retry)
+                influx_clear_error(w, INFLUX_ERR_SPOOL);
+        }
+        if (took || retry) {
+            influx_update_queued(w);
             pthread_cond_broadcast(&w->done);
         }
     }
@@ -1073,9 +1199,10 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-static void *writer_main(void *arg)
+static void *influx_encoder_main(void *arg)
 {
     influx_writer *w = arg;
+    pthread_setname_np(pthread_self(), "influx-encode");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         uint64_t now = clk_mono_ns();
@@ -1085,8 +1212,8 @@ static void *writer_main(void *arg)
         uint64_t deadline = UINT64_MAX;
         if (w->batch_pts > 0 || w->in_batch > 0)
             deadline = w->batch_start + age;
-        while (w->qlen == 0 && !w->stop && w->flush_req == w->flush_seen &&
-               now < deadline) {
+        while (ring_len(&w->q) == 0 && !w->stop &&
+               w->flush_req == w->flush_seen && now < deadline) {
             if (deadline == UINT64_MAX) {
                 pthread_cond_wait(&w->wake, &w->mu);
             } else {
@@ -1101,24 +1228,20 @@ static void *writer_main(void *arg)
         if (w->stop && !w->closing) {
             w->closing = true;
             w->close_deadline = now + INFLUX_CLOSE_GRACE;
+            /* a sender holding a batch must hear of the deadline */
+            pthread_cond_broadcast(&w->slot_cv);
         }
-        size_t n = 0;
-        while (n < INFLUX_CHUNK && w->qlen > 0) {
-            w->chunk[n++] = w->q[w->qhead];
-            if (++w->qhead == w->qcap)
-                w->qhead = 0;
-            w->qlen--;
-        }
+        size_t n = ring_pop(&w->q, w->chunk, INFLUX_CHUNK);
         if (n > 0 && w->in_batch == 0)
             w->batch_start = now;
         w->in_batch += n;
         /* A flush covers what was queued when it was asked for: cut once
          * the queue has been emptied. */
-        bool flush = w->flush_req != w->flush_seen && w->qlen == 0;
+        bool flush = w->flush_req != w->flush_seen && ring_len(&w->q) == 0;
         if (flush)
             w->flush_seen = w->flush_req;
         bool closing = w->closing;
-        bool more = w->qlen > 0;
+        bool more = ring_len(&w->q) > 0;
         pthread_mutex_unlock(&w->mu);
 
         for (size_t i = 0; i < n; i++) {
@@ -1149,9 +1272,8 @@ static void *writer_main(void *arg)
         }
 
         pthread_mutex_lock(&w->mu);
-        w->st.queued = w->qlen + w->in_batch +
-                       (w->slot_full ? w->slot_count : 0);
-        if (w->closing && w->qlen == 0 && w->in_batch == 0)
+        influx_update_queued(w);
+        if (w->closing && ring_len(&w->q) == 0 && w->in_batch == 0)
             break;
     }
     /* Everything is in the slot or sent: let the sender finish and stop. */
@@ -1267,7 +1389,7 @@ oom:
     return -1;
 }
 
-static void writer_free(influx_writer *w)
+static void influx_free(influx_writer *w)
 {
     if (w->curl)
         curl_easy_cleanup(w->curl);
@@ -1279,10 +1401,11 @@ static void writer_free(influx_writer *w)
     lp_buf_free(&w->batch);
     lp_buf_free(&w->slot);
     lp_buf_free(&w->sbatch);
+    lp_buf_free(&w->held);
     lp_buf_free(&w->pending);
     lp_buf_free(&w->rest);
     qmap_free(w);
-    free(w->q);
+    ring_free(&w->q);
     free(w->chunk);
     free(w->write_url);
     free(w->quarantine_path);
@@ -1296,36 +1419,46 @@ static void writer_free(influx_writer *w)
     curl_global_cleanup();
 }
 
-influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
+/* The options alone, before anything is allocated: 0, or -1 with the
+ * reason in err. */
+static int influx_validate(const influx_opts *o, char *err, size_t errlen)
 {
     if (!o->url || !o->url[0]) {
         snprintf(err, errlen, "influx: url is required");
-        return NULL;
+        return -1;
     }
     if (strncmp(o->url, "http://", 7) != 0 &&
         strncmp(o->url, "https://", 8) != 0) {
         snprintf(err, errlen, "influx: url '%s' must start with http:// or "
                  "https://", o->url);
-        return NULL;
+        return -1;
     }
     bool v2 = (o->org && o->org[0]) || (o->bucket && o->bucket[0]);
     if (v2 && !(o->org && o->org[0] && o->bucket && o->bucket[0])) {
         snprintf(err, errlen, "influx: org and bucket go together (2.x)");
-        return NULL;
+        return -1;
     }
     if (!v2 && !(o->database && o->database[0])) {
         snprintf(err, errlen, "influx: database (1.x) or org and bucket "
                  "(2.x) is required");
-        return NULL;
+        return -1;
     }
     if (!o->spool_dir || !o->spool_dir[0]) {
         snprintf(err, errlen, "influx: spool_dir is required");
-        return NULL;
+        return -1;
     }
     if ((unsigned)o->precision > LP_S) {
         snprintf(err, errlen, "influx: invalid precision");
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+/* A writer with valid options copied and defaults filled in, its memory
+ * allocated, nothing started.  NULL with the reason in err. */
+static influx_writer *influx_new(const influx_opts *o, char *err,
+                                 size_t errlen)
+{
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "influx: curl_global_init failed");
         return NULL;
@@ -1347,9 +1480,11 @@ influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
     lp_buf_init(&w->slot);
     lp_buf_init(&w->sbatch);
     lp_buf_init(&w->batch);
+    lp_buf_init(&w->held);
     lp_buf_init(&w->pending);
     lp_buf_init(&w->rest);
 
+    bool v2 = o->org && o->org[0];
     w->o = *o;
     const char **fields[] = {&w->o.url, &w->o.database, &w->o.rp,
                              &w->o.username, &w->o.password, &w->o.org,
@@ -1384,32 +1519,45 @@ influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
     w->auth_retry_ns = w->o.backoff_max_ns / 2;
     if (w->auth_retry_ns < w->o.backoff_min_ns)
         w->auth_retry_ns = w->o.backoff_min_ns;
-    w->rng = clk_mono_ns() ^ (uint64_t)(uintptr_t)w ^ 0x9e3779b97f4a7c15ull;
-    if (!w->rng)
-        w->rng = 1;
+    uint64_t seed = clk_mono_ns() ^ (uint64_t)(uintptr_t)w;
+    backoff_init(&w->db_bo, w->o.backoff_min_ns, w->o.backoff_max_ns, seed);
+    backoff_init(&w->disk_bo, INFLUX_DISK_RETRY_MIN, INFLUX_DISK_RETRY_MAX,
+                 seed + 1);
 
-    w->qcap = w->o.queue_cap;
-    w->q = calloc(w->qcap, sizeof *w->q);
     w->chunk = calloc(INFLUX_CHUNK, sizeof *w->chunk);
-    if (!w->q || !w->chunk ||
+    if (!w->chunk ||
+        ring_init(&w->q, sizeof(influx_point), INFLUX_CHUNK,
+                  w->o.queue_cap) < 0 ||
         asprintf(&w->quarantine_path, "%s/quarantine.lp", w->o.spool_dir) < 0) {
         w->quarantine_path = NULL;
         goto oom;
     }
+    return w;
+oom:
+    snprintf(err, errlen, "influx: out of memory");
+    influx_free(w);
+    return NULL;
+}
+
+/* Connects the pieces that touch the outside (curl, the spool, replaying
+ * what an earlier run left) and starts both threads.  0, or -1 with the
+ * reason in err (nothing is left running). */
+static int influx_start(influx_writer *w, char *err, size_t errlen)
+{
     if (setup_curl(w, err, errlen) < 0)
-        goto fail;
+        return -1;
     w->sp = spool_open(w->o.spool_dir, w->o.spool_max_bytes, err, errlen);
     if (!w->sp)
-        goto fail;
-    sync_spool_stats(w);
-    w->down = spool_busy(w);             /* a spool left by an earlier run */
-    int rc = pthread_create(&w->sender, NULL, sender_main, w);
+        return -1;
+    influx_sync_spool_stats(w);
+    w->down = influx_spool_busy(w);      /* a spool left by an earlier run */
+    int rc = pthread_create(&w->sender, NULL, influx_sender_main, w);
     if (rc != 0) {
         snprintf(err, errlen, "influx: pthread_create: %s", strerror(rc));
-        goto fail;
+        return -1;
     }
     w->sender_started = true;
-    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    rc = pthread_create(&w->encoder, NULL, influx_encoder_main, w);
     if (rc != 0) {
         snprintf(err, errlen, "influx: pthread_create: %s", strerror(rc));
         pthread_mutex_lock(&w->mu);
@@ -1417,31 +1565,41 @@ influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
         pthread_cond_broadcast(&w->slot_cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->sender, NULL);
-        goto fail;
+        w->sender_started = false;
+        return -1;
     }
-    w->started = true;
+    w->encoder_started = true;
+    return 0;
+}
+
+influx_writer *influx_open(const influx_opts *o, char *err, size_t errlen)
+{
+    if (influx_validate(o, err, errlen) < 0)
+        return NULL;
+    influx_writer *w = influx_new(o, err, errlen);
+    if (!w)
+        return NULL;
+    if (influx_start(w, err, errlen) < 0) {
+        influx_free(w);
+        return NULL;
+    }
     return w;
-oom:
-    snprintf(err, errlen, "influx: out of memory");
-fail:
-    writer_free(w);
-    return NULL;
 }
 
 void influx_close(influx_writer *w)
 {
     if (!w)
         return;
-    if (w->started) {
+    if (w->encoder_started) {
         pthread_mutex_lock(&w->mu);
         w->stop = true;
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
+        pthread_join(w->encoder, NULL);
     }
     if (w->sender_started)
         pthread_join(w->sender, NULL);
-    writer_free(w);
+    influx_free(w);
 }
 
 size_t influx_submit(influx_writer *w, const influx_point *p, size_t n)
@@ -1449,18 +1607,12 @@ size_t influx_submit(influx_writer *w, const influx_point *p, size_t n)
     size_t i = 0;
     pthread_mutex_lock(&w->mu);
     w->st.submitted += n;
-    size_t tail = w->qhead + w->qlen;
-    if (tail >= w->qcap)
-        tail -= w->qcap;
-    for (; i < n && w->qlen < w->qcap; i++) {
-        w->q[tail] = p[i];
-        w->qlen++;
-        if (++tail == w->qcap)
-            tail = 0;              /* no division per point */
-    }
+    /* At the bound the newest are refused (influx.h says why). */
+    while (i < n && ring_push(&w->q, &p[i]) == 0)
+        i++;
     w->accepted += i;
     w->st.dropped += n - i;
-    w->st.queued = w->qlen + w->in_batch;
+    influx_update_queued(w);
     if (i > 0)
         pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
@@ -1490,5 +1642,7 @@ void influx_get_stats(influx_writer *w, influx_stats *out)
 {
     pthread_mutex_lock(&w->mu);
     *out = w->st;
+    out->queue_bytes = ring_bytes(&w->q);
+    out->queue_max_bytes = w->o.queue_cap * sizeof(influx_point);
     pthread_mutex_unlock(&w->mu);
 }

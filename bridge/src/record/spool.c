@@ -24,6 +24,8 @@
  */
 #include "record/spool.h"
 
+#include "core/fsutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +76,7 @@ struct spool {
                               record found there is new and counted then */
 };
 
-static void put32(unsigned char *p, uint32_t v)
+static void spool_put32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)v;
     p[1] = (unsigned char)(v >> 8);
@@ -82,7 +84,7 @@ static void put32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-static uint32_t get32(const unsigned char *p)
+static uint32_t spool_get32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
@@ -177,8 +179,8 @@ static int read_record(spool *s, int fd, uint64_t off, uint64_t size,
     int rc = pread_full(fd, hdr, SPOOL_HDR, off);
     if (rc <= 0)
         return rc;
-    uint32_t l = get32(hdr + 4);
-    if (get32(hdr) != SPOOL_MAGIC || l > SPOOL_REC_MAX ||
+    uint32_t l = spool_get32(hdr + 4);
+    if (spool_get32(hdr) != SPOOL_MAGIC || l > SPOOL_REC_MAX ||
         size - off - SPOOL_HDR < l)
         return 0;
     if (buf_reserve(s, (size_t)l + 1) < 0)
@@ -186,11 +188,11 @@ static int read_record(spool *s, int fd, uint64_t off, uint64_t size,
     rc = pread_full(fd, s->buf, l, off + SPOOL_HDR);
     if (rc <= 0)
         return rc;
-    if (rec_crc(hdr, s->buf, l) != get32(hdr + 12))
+    if (rec_crc(hdr, s->buf, l) != spool_get32(hdr + 12))
         return 0;
     s->buf[l] = '\0';
     *len = l;
-    *points = get32(hdr + 8);
+    *points = spool_get32(hdr + 8);
     return 1;
 }
 
@@ -378,8 +380,12 @@ spool *spool_open(const char *dir, uint64_t max_bytes, char *err,
         snprintf(err, errlen, "%s: spool size bound is 0", dir);
         goto fail;
     }
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    char *failed = NULL;
+    if (fs_mkdirs(dir, 0755, &failed) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: cannot create directory%s%s: %s", dir,
+                 failed ? " " : "", failed ? failed : "", strerror(e));
+        free(failed);
         goto fail;
     }
     d = opendir(dir);
@@ -503,10 +509,10 @@ int spool_append(spool *s, const char *data, size_t len, uint32_t points)
         g = &s->segs[s->nsegs - 1];
     }
     unsigned char hdr[SPOOL_HDR];
-    put32(hdr, SPOOL_MAGIC);
-    put32(hdr + 4, (uint32_t)len);
-    put32(hdr + 8, points);
-    put32(hdr + 12, rec_crc(hdr, data, len));
+    spool_put32(hdr, SPOOL_MAGIC);
+    spool_put32(hdr + 4, (uint32_t)len);
+    spool_put32(hdr + 8, points);
+    spool_put32(hdr + 12, rec_crc(hdr, data, len));
     if (write_full(s->wfd, hdr, sizeof hdr) < 0 ||
         write_full(s->wfd, data, len) < 0 || fdatasync(s->wfd) < 0) {
         /* Cut off what was written so the next append starts clean. */

@@ -11,7 +11,9 @@
  * harmless: points carry fixed timestamps).  The total size is bounded:
  * appending beyond it drops the oldest segment and counts its points.
  *
- * Single-threaded: only the influx writer thread uses a spool.
+ * Single-threaded: only the InfluxDB writer's sender thread
+ * ("influx-send") uses a spool once the writer runs; influx_open opens it
+ * before starting that thread.
  */
 #ifndef LB_SPOOL_H
 #define LB_SPOOL_H
@@ -29,19 +31,24 @@ typedef struct {
     uint64_t corrupt_records;  /* torn/corrupt records skipped, since open */
 } spool_stats;
 
-/* Opens or creates the spool in dir (created if missing).  NULL with a
- * message "dir: reason" in err. */
+/* Opens or creates the spool in dir (created with every missing parent).
+ * NULL with a message "dir: reason" in err. */
 spool *spool_open(const char *dir, uint64_t max_bytes, char *err,
                   size_t errlen);
 void spool_close(spool *s);
 
-/* Appends a record.  0, or -1 with errno (disk full, ...). */
+/* Appends a record.  0, or -1 with errno (ENOSPC when the disk is full,
+ * ...): then nothing of it stays in the spool, and the caller may try the
+ * same record again later. */
 int spool_append(spool *s, const char *data, size_t len, uint32_t points);
 
 /* The oldest record: a pointer to memory owned by the spool, valid until
  * the next call.  1 when there is one, 0 when empty, -1 on an I/O error. */
 int spool_peek(spool *s, const char **data, size_t *len, uint32_t *points);
-/* Drops the record last returned by spool_peek (it was written). */
+/* Drops the record last returned by spool_peek (it was written).  0, or
+ * -1 with errno when the new read position could not be saved (a full
+ * disk): the record is dropped all the same, and only a restart before the
+ * next successful pop would send it again, which is harmless. */
 int spool_pop(spool *s);
 
 void spool_get_stats(spool *s, spool_stats *out);

@@ -95,7 +95,7 @@ struct web {
     lws_sorted_usec_list_t sul_frame;
     lws_sorted_usec_list_t sul_stop;
     bool frame_scheduled;
-    volatile sig_atomic_t *stop;
+    const atomic_int *stop;
     bool running;
     int64_t started_ns;
 

@@ -72,7 +72,7 @@ void web_wake(web *w)
 static void web_sul_stop_cb(lws_sorted_usec_list_t *sul)
 {
     web *w = lws_container_of(sul, web, sul_stop);
-    if (w->stop && *w->stop)
+    if (w->stop && atomic_load(w->stop))
         return;             /* web_run sees it after lws_service returns */
     lws_sul_schedule(w->ctx, 0, &w->sul_stop, web_sul_stop_cb,
                      WEB_STOP_POLL_US);
@@ -331,7 +331,7 @@ const char *web_address(const web *w) { return w->address; }
 
 void web_get_stats(const web *w, web_stats *out) { *out = w->stats; }
 
-int web_run(web *w, volatile sig_atomic_t *stop)
+int web_run(web *w, const atomic_int *stop)
 {
     w->stop = stop;
     w->running = true;
@@ -340,7 +340,7 @@ int web_run(web *w, volatile sig_atomic_t *stop)
     lws_sul_schedule(w->ctx, 0, &w->sul_stop, web_sul_stop_cb,
                      WEB_STOP_POLL_US);
     int rc = 0;
-    while (!*stop) {
+    while (!atomic_load(stop)) {
         if (lws_service(w->ctx, 0) < 0) {
             rc = -1;
             break;

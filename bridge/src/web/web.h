@@ -25,7 +25,7 @@
 #ifndef LB_WEB_H
 #define LB_WEB_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,7 +82,7 @@ void web_free(web *w);
 
 /* Runs the event loop on the calling thread until *stop is set and
  * web_wake() is called (or within 250 ms of *stop otherwise).  0, or -1. */
-int web_run(web *w, volatile sig_atomic_t *stop);
+int web_run(web *w, const atomic_int *stop);
 
 /* Wakes web_run; any thread. */
 void web_wake(web *w);
