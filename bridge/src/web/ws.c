@@ -40,7 +40,6 @@
 #define WEB_HEARTBEAT_NS 2000000000ull
 #define WEB_DISPLAYS_MAX 256
 #define WEB_SUBSCRIBE_MAX 4096      /* entries in one subscribe message */
-#define WEB_SNDBUF (128 * 1024)     /* Linux doubles it: 256 KiB a client */
 
 struct web_frame {
     int refs;
