@@ -115,6 +115,7 @@ struct web {
     uint8_t *changed;          /* bitmap over tag indices */
     uint32_t *changed_list;
     size_t n_changed;
+    uint64_t tick_due;         /* monotonic deadline of the next frame tick */
     uint64_t frame_seq;
     web_display *displays;
 
