@@ -106,12 +106,12 @@ def start(cmd, **kw):
     return p
 
 
-def start_logged(cmd, path, cwd=None):
+def start_logged(cmd, path, cwd=None, env=None):
     """A long-running server: output to a file, never to a pipe that could
     fill up and stall it."""
     with open(path, "wb") as f:
         return start(cmd, stdin=subprocess.DEVNULL, stdout=f,
-                     stderr=subprocess.STDOUT, cwd=cwd)
+                     stderr=subprocess.STDOUT, cwd=cwd, env=env)
 
 
 def tail(path, n=300):
@@ -726,7 +726,7 @@ class WebStation:
     tags polled every WEB_POLL_MS, history off (only the web path is
     measured), web on a free loopback port; in outdir, stopped by PID."""
 
-    def __init__(self, build, sim_cmd, outdir, churn):
+    def __init__(self, build, sim_cmd, outdir, churn, env=None):
         self.sim = self.lb = None
         os.makedirs(outdir, exist_ok=True)
         sim_port = free_port_range(1)
@@ -746,7 +746,8 @@ class WebStation:
             raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
         self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
                                 "-c", os.path.abspath(station),
-                                "--summary", "0"], lb_log, cwd=outdir)
+                                "--summary", "0"], lb_log, cwd=outdir,
+                               env=env)
         if not wait_http(self.port, "/healthz", self.lb):
             raise RuntimeError("lockbridge run did not serve: %s"
                                % tail(lb_log))
@@ -915,13 +916,15 @@ def web_fanout(build, sim_cmd, load, node, outdir, churn, clients, secs,
     return out
 
 
-def web_idle(build, sim_cmd, load, outdir, clients):
+def web_idle(build, sim_cmd, load, outdir, clients, env=None,
+             name="idle"):
     """RSS of the bridge on a quiet station (nothing changes: snapshots,
     then heartbeats) with no client, then with `clients` idle ones."""
     out = {"clients": clients}
     st = None
     try:
-        st = WebStation(build, sim_cmd, os.path.join(outdir, "idle"), 0)
+        st = WebStation(build, sim_cmd, os.path.join(outdir, name), 0,
+                        env=env)
         time.sleep(1.0)
         samples = []
         for _ in range(3):
@@ -969,8 +972,18 @@ def bench_web(build, sim_cmd, outdir, quick):
         res[name] = web_fanout(build, sim_cmd, load, node, outdir, churn,
                                clients, secs, rounds, name)
     idle = WEB_IDLE_CLIENTS_QUICK if quick else WEB_IDLE_CLIENTS
-    log("bench: web idle: bridge RSS with 0 and %d idle clients" % idle)
+    log("bench: web idle: bridge RSS with 0 and %d idle clients, default "
+        "malloc, then glibc mmap_threshold 64 KiB" % idle)
     res["idle"] = web_idle(build, sim_cmd, load, outdir, idle)
+    # The same with glibc's mmap threshold fixed at 64 KiB, so that every
+    # snapshot buffer (one of ~190 KB per client, all encoded in the same
+    # burst of connections) goes back to the kernel when freed: what is
+    # left is the connections' own state; the difference from the row
+    # above is heap the allocator kept after the burst.  For information.
+    env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.mmap_threshold="
+               "65536")
+    res["idle_mmap"] = web_idle(build, sim_cmd, load, outdir, idle, env=env,
+                                name="idle-mmap")
     return res
 
 
@@ -1031,6 +1044,12 @@ def print_web_table(web):
                 "(c) idle clients", i["rss0_kb"] / 1024.0,
                 i["rss_kb"] / 1024.0, i["connected"], i["hwm_kb"] / 1024.0,
                 i["per_client_kb"]))
+    i = web.get("idle_mmap") or {}
+    if i.get("per_client_kb") is not None:
+        log("%-25s %.1f KB per client with glibc mmap_threshold=64 KiB "
+            "(peak %.1f MB): the connections' own state; the rest is heap "
+            "kept after the burst of snapshots" % (
+                "    state only", i["per_client_kb"], i["hwm_kb"] / 1024.0))
     for name in ("churn", "stress"):
         ra = (web.get(name) or {}).get("ratios")
         if ra:
