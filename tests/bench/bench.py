@@ -1096,14 +1096,17 @@ def web_targets(web):
         # Judged on the fan-out: the service thread does all of it (and
         # the dispatch); the rest of the bridge's process polls Modbus,
         # which the peer does not.  The process figure is printed too.
-        ok = b["tag_updates_per_s"] >= p["tag_updates_per_s"] and \
+        # ">=" up to the window's resolution: where it starts and ends
+        # cuts one frame per client either way.
+        slack = 1.0 - 1.0 / (WEB_RATE * (s.get("seconds") or 1.0))
+        ok = b["tag_updates_per_s"] >= p["tag_updates_per_s"] * slack and \
             b["thread_cores"] < p["process_cores"]
     out.append({"name": "web_stress_vs_peer",
                 "value": (s.get("ratios") or {}).get("throughput"),
                 "pass": ok,
                 "text": "web (b) stress: bridge %s tag updates/s, service "
-                "thread %s cores (process %s) vs Node peer %s on %s (>= and "
-                "on less CPU)%s" % (
+                "thread %s cores (process %s) vs Node peer %s on %s (>= "
+                "within one frame per client, and on less CPU)%s" % (
                     si(b.get("tag_updates_per_s")),
                     fmt(b.get("thread_cores"), ".3f"),
                     fmt(b.get("process_cores"), ".3f"),
