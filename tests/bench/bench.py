@@ -762,10 +762,6 @@ class WebStation:
         raise RuntimeError("the bridge never had all %d tags good"
                            % WEB_TAGS)
 
-    def clients(self):
-        _, body = http_call(self.port, "GET", "/healthz", timeout=5)
-        return json.loads(body)["web"]["clients"]
-
     def close(self):
         for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
             if p:
@@ -858,8 +854,8 @@ def web_summary(samples):
     }
 
 
-def web_fanout(build, sim_cmd, load, node, outdir, churn, clients, secs,
-               rounds, name):
+def web_fanout(build, sim_cmd, load, node, no_node_why, outdir, churn,
+               clients, secs, rounds, name):
     """One row pair: the bridge and the Node peer replaying the bridge's
     own frames, in alternating order (ABBA), rounds times."""
     out = {"churn": churn, "clients": clients, "seconds": secs,
@@ -879,7 +875,7 @@ def web_fanout(build, sim_cmd, load, node, outdir, churn, clients, secs,
             else:
                 out["peer_skipped"] = "no frames recorded from the bridge"
         else:
-            out["peer_skipped"] = node_peer()[1]
+            out["peer_skipped"] = no_node_why
         runs = {"bridge": [], "peer": []}
         sides = [("bridge", st.port, st.lb.pid)]
         if peer:
@@ -972,8 +968,8 @@ def bench_web(build, sim_cmd, outdir, quick):
             "100 ms, bridge and Node peer, %d round%s of %g s"
             % (name, clients, WEB_TAGS, churn * 100, rounds,
                "" if rounds == 1 else "s", secs))
-        res[name] = web_fanout(build, sim_cmd, load, node, outdir, churn,
-                               clients, secs, rounds, name)
+        res[name] = web_fanout(build, sim_cmd, load, node, why, outdir,
+                               churn, clients, secs, rounds, name)
     idle = WEB_IDLE_CLIENTS_QUICK if quick else WEB_IDLE_CLIENTS
     log("bench: web idle: bridge RSS with 0 and %d idle clients, default "
         "malloc, then glibc mmap_threshold 64 KiB" % idle)
