@@ -28,6 +28,15 @@
 #define WEB_MAX_ARG 4096         /* bytes of one "name=value" */
 #define WEB_HEAD_MAX 8192        /* request head (lws max_http_header_data) */
 #define WEB_CHUNK 32768          /* bytes per write of a body */
+#define WEB_SNDBUF (128 * 1024)  /* a WebSocket's SO_SNDBUF; Linux doubles
+                                    it: 256 KiB a client */
+/* The most lws hands one send() (lws_protocols.tx_packet_size).  Left at
+ * 0, lws caps every send() at rx_buffer_size (4 KiB) and copies the rest
+ * of each write into a buffer of its own, sent 4 KiB per trip through the
+ * event loop: a 19 KB delta cost five sends, five TCP segments and a heap
+ * copy per client.  A socket's kernel buffer holds at most this much, and
+ * what send() does not take lws buffers in either case. */
+#define WEB_TX_PACKET (2 * WEB_SNDBUF)
 
 typedef struct web_frame web_frame;
 typedef struct web_client web_client;
@@ -106,6 +115,7 @@ struct web {
     uint8_t *changed;          /* bitmap over tag indices */
     uint32_t *changed_list;
     size_t n_changed;
+    uint64_t tick_due;         /* monotonic deadline of the next frame tick */
     uint64_t frame_seq;
     web_display *displays;
 

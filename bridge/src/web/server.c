@@ -203,7 +203,8 @@ bad:
 }
 
 static struct lws_protocols web_protocols[] = {
-    {"lockbridge", web_callback, sizeof(web_pss), 4096, 0, NULL, 0},
+    {"lockbridge", web_callback, sizeof(web_pss), 4096, 0, NULL,
+     WEB_TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

@@ -40,7 +40,6 @@
 #define WEB_HEARTBEAT_NS 2000000000ull
 #define WEB_DISPLAYS_MAX 256
 #define WEB_SUBSCRIBE_MAX 4096      /* entries in one subscribe message */
-#define WEB_SNDBUF (128 * 1024)     /* Linux doubles it: 256 KiB a client */
 
 struct web_frame {
     int refs;
@@ -174,12 +173,26 @@ static void web_client_snapshot(web *w, web_client *c)
 
 static void web_tick_cb(lws_sorted_usec_list_t *sul);
 
+/* Ticks fall on deadlines a period apart, not a period after the last
+ * tick ran: otherwise each tick's lateness (lws's wake-up, the encoding,
+ * a busy machine) adds up, and clients got 9.5 frames a second instead of
+ * 10 on a loaded machine, each value waiting that much longer.  A tick
+ * more than half a period late moves the phase instead of being caught
+ * up, so two ticks are never closer than half a period. */
 static void web_tick_schedule(web *w)
 {
     if (!w->clients || !w->ctx)
         return;
+    uint64_t period = 1000000000ull / w->o.rate_hz;
+    uint64_t now = clk_mono_ns();
+    if (!w->tick_due || w->tick_due + period < now)
+        w->tick_due = now + period;     /* first client, or after a pause */
+    else
+        w->tick_due += period;
+    if (w->tick_due < now + period / 2)
+        w->tick_due = now + period / 2;
     lws_sul_schedule(w->ctx, 0, &w->sul_frame, web_tick_cb,
-                     (lws_usec_t)(1000000 / w->o.rate_hz));
+                     (lws_usec_t)((w->tick_due - now) / 1000));
 }
 
 static void web_tick_cb(lws_sorted_usec_list_t *sul)
