@@ -94,8 +94,10 @@ static void schematic_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
         bool dup = false;
         for (size_t i = 0; i < st->n_schematic; i++)
             if (st->schematic[i].role == role) {
-                cfg_err_at(s, k, "duplicate schematic role '%s' (first at "
-                           "line %d)", role, st->schematic[i].line);
+                /* The wording of every other duplicate key. */
+                cfg_err_at(s, k, "duplicate key '%s' in schematic (first at "
+                           "%s:%d:%d)", role, s->file, st->schematic[i].line,
+                           st->schematic[i].col);
                 dup = true;
             }
         if (dup)

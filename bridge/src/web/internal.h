@@ -116,7 +116,11 @@ struct web {
     uint32_t *changed_list;
     size_t n_changed;
     uint64_t tick_due;         /* monotonic deadline of the next frame tick */
-    uint64_t frame_seq;
+    uint64_t change_gen;       /* bumped by every batch of changes */
+    web_frame *snap_cache;     /* the last full snapshot, for clients that
+                                  connect while nothing has changed */
+    uint64_t snap_gen;
+    uint64_t snap_mono;
     web_display *displays;
 
     web_worker *worker;

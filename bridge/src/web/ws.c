@@ -161,12 +161,40 @@ static void web_client_send(web_client *c, web_frame *f)
     lws_callback_on_writable(c->wsi);
 }
 
+/* A snapshot of everything is the same bytes for every client that asks
+ * while nothing changes: after a bridge restart every wall screen
+ * reconnects within a second or two, and encoding (and holding) one
+ * 100-200 KB snapshot per screen would be the largest spike the server
+ * sees.  One is shared while no change has arrived and it is younger than
+ * WEB_SNAP_REUSE_NS, so its "time" is still the bridge's present. */
+#define WEB_SNAP_REUSE_NS 250000000ull
+
+static web_frame *web_snapshot_all(web *w)
+{
+    uint64_t now = clk_mono_ns();
+    if (w->snap_cache && w->snap_gen == w->change_gen &&
+        now - w->snap_mono < WEB_SNAP_REUSE_NS) {
+        w->snap_cache->refs++;
+        return w->snap_cache;
+    }
+    web_frame_release(w->snap_cache);
+    w->snap_cache = web_frame_tags(w, "snapshot", NULL, 0, NULL);
+    if (!w->snap_cache)
+        return NULL;
+    w->snap_gen = w->change_gen;
+    w->snap_mono = now;
+    w->snap_cache->refs++;          /* one for the cache, one for c */
+    return w->snap_cache;
+}
+
 static void web_client_snapshot(web *w, web_client *c)
 {
     c->snapshot_due = false;
     c->has_dirty = false;
     memset(c->dirty, 0, web_bits_bytes(w));
-    web_client_send(c, web_frame_tags(w, "snapshot", NULL, 0, c->mask));
+    web_client_send(c, c->mask ? web_frame_tags(w, "snapshot", NULL, 0,
+                                                 c->mask)
+                               : web_snapshot_all(w));
 }
 
 /* ---- the tick ---------------------------------------------------------- */
@@ -256,6 +284,7 @@ static void web_tick_cb(lws_sorted_usec_list_t *sul)
 static void web_on_changes(void *ctx, const tag_change *ch, size_t n)
 {
     web *w = ctx;
+    w->change_gen++;
     if (!w->clients)
         return;             /* nobody to tell: the next snapshot has it */
     for (size_t i = 0; i < n; i++) {
@@ -476,6 +505,8 @@ void web_ws_close_all(web *w)
 {
     while (w->clients)
         web_client_free(w, w->clients);
+    web_frame_release(w->snap_cache);
+    w->snap_cache = NULL;
 }
 
 int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
