@@ -2,9 +2,10 @@
  * live.js - the page's WebSocket to the bridge: connect, notice when it is
  * gone, reconnect with backoff, resubscribe.
  *
- * The link counts as lost when the socket closes or when nothing (frame
- * or heartbeat; the bridge sends one every 2 s of silence) has arrived
- * for LOST_MS: a half-open TCP connection behind a dead switch never
+ * The link counts as lost when the socket closes, when nothing (frame or
+ * heartbeat; the bridge sends one every 2 s of silence) has arrived for
+ * LOST_MS, or when a new connection has not brought its snapshot within
+ * CONNECT_MS: a half-open TCP connection behind a dead switch never
  * closes by itself.  Then the store marks every value not live and the
  * socket is dropped and made again after a backoff of 0.5 s doubling to
  * 10 s, with ±25 % jitter so a room of wall screens does not reconnect
@@ -16,6 +17,9 @@
  */
 
 const LOST_MS = 5000;
+/* A connection that has not brought its snapshot by then is given up
+ * (a TCP handshake a frozen host's kernel completed, a proxy that hangs). */
+const CONNECT_MS = 10000;
 const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 10000;
 
@@ -71,6 +75,8 @@ export class Live {
     }
     this.ws = ws;
     this.connects++;
+    this.connectAt = Date.now();
+    this.synced = false;
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.store.lastFrame = Date.now();
@@ -92,6 +98,7 @@ export class Live {
         /* A snapshot after subscribing to something narrower than what
          * the connection began with is not the one we wait for. */
         this.backoff = BACKOFF_MIN;
+        this.synced = true;
         const wasOpen = this.everOpen;
         this.everOpen = true;
         this.setState("live");
@@ -114,7 +121,9 @@ export class Live {
   }
 
   check() {
-    if (this.state === "live" && Date.now() - this.store.lastFrame > LOST_MS) this.lost();
+    if (!this.ws) return;
+    const now = Date.now();
+    if (this.synced ? now - this.store.lastFrame > LOST_MS : now - this.connectAt > CONNECT_MS) this.lost();
   }
 
   lost() {
