@@ -18,7 +18,7 @@ const en = {
   "nav.trends": "Trends",
   "nav.displays": "Displays",
   "lang.switch": "中文",
-  "lang.switch.title": "切换到中文",
+  "lang.switch.title": "Show the dashboard in Chinese",
 
   "link.connecting": "Connecting to the bridge…",
   "link.live": "Live",
@@ -151,7 +151,7 @@ const zh = {
   "nav.trends": "趋势",
   "nav.displays": "大屏状态",
   "lang.switch": "English",
-  "lang.switch.title": "Switch to English",
+  "lang.switch.title": "以英文显示",
 
   "link.connecting": "正在连接数据服务…",
   "link.live": "实时",

@@ -232,8 +232,11 @@ export class EquipmentView {
     r.val.dataset.raw = JSON.stringify(x.v === undefined ? null : x.v);
     r.val.dataset.dec = String(m.decimals);
     setText(r.state, stateLabel(m, x.v));
-    setText(r.q, qualityLabel(x.q, x.exc));
-    setText(r.age, x.q === "init" || x.q === "unsubscribed" ? "" : fmtAge(x.age));
+    const age = x.q === "init" || x.q === "unsubscribed" ? "" : fmtAge(x.age);
+    /* The wall screen has no age column: a value that is not live says
+     * for how long next to why. */
+    setText(r.q, this.ctx.kiosk && !x.live && age ? qualityLabel(x.q, x.exc) + " " + age : qualityLabel(x.q, x.exc));
+    setText(r.age, age);
     setQuality(r.el, x.q);
     toggle(r.el, "nl", !x.live);
     toggle(r.el, "abn", x.live && valueAbnormal(m, x.v));

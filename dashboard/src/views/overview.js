@@ -71,9 +71,10 @@ export class OverviewView {
 
   /* A part of the page: drawn when one of its tags changed, and every
    * second (ages). */
-  part(tags, draw) {
+  part(tags, draw, meta) {
     const list = tags.filter(Boolean);
-    for (const x of list) this.tags.add(x);
+    /* this.tags: the values drawn, which a wall screen reports on */
+    if (!meta) for (const x of list) this.tags.add(x);
     const p = { tags: list, draw };
     this.parts.push(p);
     return p;
@@ -482,14 +483,14 @@ export class OverviewView {
       const chip = h("a", { class: "plc", href: `#/equipment/${encodeURIComponent(plc.id)}`, "data-plc": plc.id }, [
         h("span", { class: "plc-name", text: pick(plc.name) }), state]);
       strip.append(chip);
-      const p = this.part(plc.tags.map((m) => m.tag), () => {
+      /* A chip summarises communication; its tags are not values drawn. */
+      const p = this.part([], () => {
         const r = plcState(this.store, plc);
         setText(state, r.text);
         chip.dataset.state = r.state;
         toggle(chip, "bad", r.bad);
-      });
-      /* Every tag of the PLC: do not test each one per frame. */
-      p.tags = [];
+      }, true);
+      /* Drawn on every frame: testing each of its tags would cost more. */
       p.all = true;
     }
   }
