@@ -26,10 +26,11 @@ import * as displays from "./cases/displays.mjs";
 import * as screens from "./cases/screens.mjs";
 import * as restart from "./cases/restart.mjs";
 import * as metrics from "./cases/metrics.mjs";
+import * as generic from "./cases/generic.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
  * history, and restart restarts the bridge under everything after it. */
-const CASES = [values, faults, trends, language, displays, screens, restart, metrics];
+const CASES = [values, faults, trends, language, displays, screens, generic, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {

@@ -61,7 +61,7 @@ export class OverviewView {
     this.el = h("section", { class: "view ov" });
     this.buildStatus();
     if (this.st.schematic) this.buildDrawing();
-    else this.el.append(h("div", { class: "ov-note", text: t("ov.no_schematic") }));
+    else this.el.append(h("div", { class: "ov-draw ov-nodraw" }, [h("div", { class: "ov-note", text: t("ov.no_schematic") })]));
     this.buildPlcs();
   }
 
