@@ -29,6 +29,14 @@
 #define WEB_HEAD_MAX 8192        /* request head (lws max_http_header_data) */
 #define WEB_CHUNK 32768          /* bytes per write of a body */
 
+/* Sent with every answer (http.c adds them to its own; files.c to what
+ * lws_serve_http_file sends): no sniffing, no framing by other sites,
+ * no referrer to elsewhere. */
+#define WEB_COMMON_HEADERS                                                  \
+    "X-Content-Type-Options: nosniff\r\n"                                   \
+    "X-Frame-Options: DENY\r\n"                                             \
+    "Referrer-Policy: no-referrer\r\n"
+
 typedef struct web_frame web_frame;
 typedef struct web_client web_client;
 typedef struct web_job web_job;
