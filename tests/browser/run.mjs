@@ -27,10 +27,11 @@ import * as screens from "./cases/screens.mjs";
 import * as restart from "./cases/restart.mjs";
 import * as metrics from "./cases/metrics.mjs";
 import * as generic from "./cases/generic.mjs";
+import * as serving from "./cases/serving.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
  * history, and restart restarts the bridge under everything after it. */
-const CASES = [values, faults, trends, language, displays, screens, generic, restart, metrics];
+const CASES = [serving, values, faults, trends, language, displays, screens, generic, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
