@@ -28,10 +28,11 @@ import * as restart from "./cases/restart.mjs";
 import * as metrics from "./cases/metrics.mjs";
 import * as generic from "./cases/generic.mjs";
 import * as serving from "./cases/serving.mjs";
+import * as firefox from "./cases/firefox.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
  * history, and restart restarts the bridge under everything after it. */
-const CASES = [serving, values, faults, trends, language, displays, screens, generic, restart, metrics];
+const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
