@@ -51,8 +51,10 @@ export class TrendsView {
     this.build();
   }
 
+  /* Everything, as every page but equipment: live follow picks its
+   * tags out of the frames. */
   subscription() {
-    return this.tags.length ? this.tags.slice() : ["*"];
+    return ["*"];
   }
 
   /* The tags on screen, for the wall-screen report. */

@@ -57,6 +57,8 @@ export async function run(env, c) {
   await waitLive(page);
   await page.waitForFunction(() => +(window.__lb.app.current.el.dataset.loaded || 0) > 0, null, { timeout: 10000 });
   let s = await current(page);
+  const axes = await page.evaluate(() => window.__lb.app.current.u.axes.filter((a) => a.scale !== "x").map((a) => a.scale));
+  c.ok(axes.length === 2 && new Set(axes).size === 2, "one y axis per unit (m and %)", axes.join(" "));
   c.ok(s.follow && Math.abs(s.to - s.from - 120e3) < 2000, "#/trends?...&from=-2m&to=now opens a 2-minute live view", JSON.stringify({ follow: s.follow, span: s.to - s.from }));
   /* What the page drew is what /api/history answers for its request. */
   const r0 = requests[requests.length - 1];
@@ -149,7 +151,17 @@ export async function run(env, c) {
   c.ok(f0.follow && f1.rows >= f0.rows + 2 && f1.lastX > f0.lastX && f1.to > f0.to, "live follow appends the WebSocket's values and moves the window",
     `${f0.rows} -> ${f1.rows} rows`);
   c.ok(/from=-1h&to=now/.test(f1.hash), "the URL says -1h..now in live follow", f1.hash);
-  const none = await until(() => page.evaluate(() => window.__lb.live.want.join(",")), 1000);
-  c.ok(none === `${level},${leaf}`, "the trend subscribes to its own tags only", none);
+  const subscribed = await page.evaluate(() => window.__lb.live.want.join(","));
+  c.ok(subscribed === "*", "the trend page is subscribed to everything (only equipment narrows)", subscribed);
+
+  /* The wheel zooms in around the cursor and refetches. */
+  const w0 = await current(page);
+  const bx = await page.locator(".tr:not(.hidden) .u-over").boundingBox();
+  await page.mouse.move(bx.x + bx.width * 0.9, bx.y + bx.height / 2);
+  for (let i = 0; i < 3; i++) await page.mouse.wheel(0, -100);
+  await page.waitForFunction((l) => +(window.__lb.app.current.el.dataset.loaded || 0) > l, w0.loaded, { timeout: 10000 });
+  const w1 = await current(page);
+  const ratio = (w1.to - w1.from) / (w0.to - w0.from);
+  c.ok(!w1.follow && ratio > 0.4 && ratio < 0.6, "three wheel steps zoom in (0.8³ of the span) and refetch", `span ×${ratio.toFixed(2)}`);
   await page.closeAll();
 }
