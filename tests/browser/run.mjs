@@ -53,6 +53,10 @@ for (const bin of ["lockbridge", "lock-sim"]) {
     process.exit(2);
   }
 }
+if (!existsSync(join(SOURCE, "dashboard", "node_modules", "playwright-core"))) {
+  console.error("run.mjs: dashboard/node_modules is missing: run `npm ci` in dashboard/ first");
+  process.exit(2);
+}
 if (!existsSync("/usr/bin/chromium")) {
   console.error("run.mjs: /usr/bin/chromium is missing (apt-get install -y chromium fonts-noto-cjk)");
   process.exit(2);

@@ -57,7 +57,7 @@ const en = {
   "age.d": "{d} d {h} h",
   "age.for": "for {age}",
 
-  "ov.no_schematic": "This station has no schematic: section, so there is no drawing of the lock here. The roles are listed in plc-maps/README.md; every other page works as usual.",
+  "ov.no_schematic": "This station has no schematic: section, so there is no drawing of the lock here. Its roles are listed in dashboard/README.md; every other page works as usual.",
   "ov.lockage": "Lockage",
   "ov.direction": "Direction",
   "ov.number": "Lockage no.",
@@ -190,7 +190,7 @@ const zh = {
   "age.d": "{d} 天 {h} 小时",
   "age.for": "已 {age}",
 
-  "ov.no_schematic": "本站点文件没有 schematic: 段，因此这里没有船闸示意图。可用的角色见 plc-maps/README.md；其他页面照常使用。",
+  "ov.no_schematic": "本站点文件没有 schematic: 段，因此这里没有船闸示意图。可用的角色见 dashboard/README.md；其他页面照常使用。",
   "ov.lockage": "过闸",
   "ov.direction": "方向",
   "ov.number": "过闸编号",
