@@ -119,6 +119,9 @@ class App {
     this.tick();
     setInterval(() => requestAnimationFrame(() => this.tick()), 1000);
     if (display) setInterval(() => this.report(), REPORT_MS);
+    /* Every fetch leaves a resource-timing entry; the browser caps the
+     * buffer, but a screen that runs for weeks need not keep it full. */
+    if (kiosk && performance.clearResourceTimings) setInterval(() => performance.clearResourceTimings(), 600000);
     if (kiosk) this.startKiosk();
   }
 
