@@ -9,9 +9,8 @@
  * reused.
  */
 import { h, setText, toggle } from "../core/dom.js";
-import { t } from "../core/i18n.js";
+import { t, pick } from "../core/i18n.js";
 import { fmtAge, fmtFull } from "../core/fmt.js";
-import { pick } from "../core/i18n.js";
 
 const POLL_MS = 2000;
 /* A screen reports every 5 s: three missed reports is silence. */

@@ -137,8 +137,8 @@ export class EquipmentView {
     this.table.style.setProperty("--rows", rowsN);
   }
 
-  /* History of the last minutes for every numeric tag, in front of what
-   * the frames have brought since the page opened. */
+  /* History of the last minutes for every numeric tag, put in front of
+   * what the frames have brought since the page opened. */
   async seed() {
     const gen = ++this.seedGen;
     for (const r of this.rows.values()) if (r.ring) r.ring.clear();
@@ -280,7 +280,7 @@ export class EquipmentView {
     ctx.lineWidth = 2;
     ctx.strokeStyle = live ? "#333" : "#999";
     ctx.beginPath();
-    let pen = false, px = 0, py = 0;
+    let pen = false, py = 0;
     for (let i = 0; i < ring.n; i++) {
       const k = ring.at(i);
       const v = ring.v[k];
@@ -297,12 +297,10 @@ export class EquipmentView {
         ctx.lineTo(x, y);
       }
       pen = true;
-      px = x;
       py = y;
     }
     if (pen && live) ctx.lineTo(X(now), py);
     ctx.stroke();
-    void px;
   }
 
   applyFilter() {
