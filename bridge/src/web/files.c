@@ -108,17 +108,20 @@ int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri)
         real[rl] != '/' || stat(real, &sb) < 0 || !S_ISREG(sb.st_mode))
         return web_reply_error(wsi, pss, 404, "not found");
     const char *mime = web_mime(real);
-    char headers[512];
-    int hl = snprintf(headers, sizeof headers, "%s"
-                      "X-Content-Type-Options: nosniff\r\n"
-                      "X-Frame-Options: DENY\r\n"
-                      "Referrer-Policy: no-referrer\r\n",
+    /* What this file's answer adds to the common headers: HEAD gets
+     * them from web_reply_head, GET from the prefix below. */
+    char headers[640];
+    const size_t cl = strlen(WEB_COMMON_HEADERS);
+    memcpy(headers, WEB_COMMON_HEADERS, cl);
+    char *extra = headers + cl;
+    const size_t extra_size = sizeof headers - cl;
+    int hl = snprintf(extra, extra_size, "%s",
                       web_hashed(real)
                           ? "Cache-Control: public, max-age=31536000, "
                             "immutable\r\n"
                           : "Cache-Control: no-cache\r\n");
     if (strncmp(mime, "text/html", 9) == 0)
-        hl += snprintf(headers + hl, sizeof headers - (size_t)hl,
+        hl += snprintf(extra + hl, extra_size - (size_t)hl,
                        "Content-Security-Policy: default-src 'self'; "
                        "connect-src 'self'; img-src 'self' data:; "
                        "style-src 'self'; frame-ancestors 'none'\r\n");
@@ -129,7 +132,7 @@ int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri)
         (size_t)snprintf(gz, sizeof gz, "%s.gz", real) < sizeof gz &&
         stat(gz, &gsb) == 0 && S_ISREG(gsb.st_mode)) {
         file = gz;
-        hl += snprintf(headers + hl, sizeof headers - (size_t)hl,
+        hl += snprintf(extra + hl, extra_size - (size_t)hl,
                        "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
     }
     if (pss->head_only) {
@@ -137,9 +140,9 @@ int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri)
         if (stat(file, &fsb) < 0)
             return web_reply_error(wsi, pss, 404, "not found");
         return web_reply_head(wsi, pss, 200, mime, (uint64_t)fsb.st_size,
-                              headers);
+                              extra);
     }
-    int n = lws_serve_http_file(wsi, file, mime, headers, hl);
+    int n = lws_serve_http_file(wsi, file, mime, headers, (int)cl + hl);
     if (n < 0)
         return -1;
     if (n > 0)

@@ -14,13 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sent with every answer: no sniffing, no framing by other sites, no
- * referrer to elsewhere. */
-#define WEB_COMMON_HEADERS                                                  \
-    "X-Content-Type-Options: nosniff\r\n"                                   \
-    "X-Frame-Options: DENY\r\n"                                             \
-    "Referrer-Policy: no-referrer\r\n"
-
 void web_pss_reset(web_pss *pss)
 {
     sb_free(&pss->body);

@@ -38,6 +38,14 @@
  * what send() does not take lws buffers in either case. */
 #define WEB_TX_PACKET (2 * WEB_SNDBUF)
 
+/* Sent with every answer (http.c adds them to its own; files.c to what
+ * lws_serve_http_file sends): no sniffing, no framing by other sites,
+ * no referrer to elsewhere. */
+#define WEB_COMMON_HEADERS                                                  \
+    "X-Content-Type-Options: nosniff\r\n"                                   \
+    "X-Frame-Options: DENY\r\n"                                             \
+    "Referrer-Policy: no-referrer\r\n"
+
 typedef struct web_frame web_frame;
 typedef struct web_client web_client;
 typedef struct web_job web_job;
