@@ -170,6 +170,18 @@ def test_api(sim, base, port, station, root):
           len(sch["upper_valves"]) == 2,
           "/api/station carries the schematic bindings of the station file")
 
+    import gzip
+    import urllib.request
+    req = urllib.request.Request(base + "/api/station",
+                                 headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        enc = resp.headers.get("Content-Encoding")
+        packed = resp.read()
+    check(enc == "gzip" and gzip.decompress(packed) == body and
+          len(packed) < len(body) / 4,
+          "/api/station is sent gzipped to clients that accept it, the same "
+          "JSON (%d -> %d bytes)" % (len(body), len(packed)))
+
     st, body = lbtest.http("GET", base + "/healthz")
     h = json.loads(body)
     check(st == 200 and h["status"] == "ok" and

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "core/clock.h"
 #include "core/tagfmt.h"
 
@@ -248,7 +250,28 @@ int web_station_json_build(web *w)
     if (st->n_schematic)
         sb_putc(b, '}');
     sb_puts(b, "}\n");
-    return b->failed ? -1 : 0;
+    if (b->failed)
+        return -1;
+    /* Every page load asks for it and it never changes: compressed once
+     * here (it is most of a first visit's bytes), not per request. */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK)
+        return -1;
+    uLong bound = deflateBound(&z, (uLong)b->len);
+    if (!sb_reserve(&w->station_gz, bound)) {
+        deflateEnd(&z);
+        return -1;
+    }
+    z.next_in = (Bytef *)sb_data(b);
+    z.avail_in = (uInt)b->len;
+    z.next_out = (Bytef *)sb_data(&w->station_gz);
+    z.avail_out = (uInt)bound;
+    int zrc = deflate(&z, Z_FINISH);
+    w->station_gz.len = z.total_out;
+    deflateEnd(&z);
+    return zrc == Z_STREAM_END ? 0 : -1;
 }
 
 int web_api_station(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
@@ -259,8 +282,14 @@ int web_api_station(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
         return web_reply_error(wsi, pss, 400, "%s", err);
     strbuf b;
     sb_init(&b, 0);
+    if (web_accepts_gzip(wsi)) {
+        sb_add(&b, sb_data(&w->station_gz), w->station_gz.len);
+        return web_reply(wsi, pss, 200, "application/json", &b,
+                         "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+    }
     sb_add(&b, sb_data(&w->station_json), w->station_json.len);
-    return web_reply(wsi, pss, 200, "application/json", &b, NULL);
+    return web_reply(wsi, pss, 200, "application/json", &b,
+                     "Vary: Accept-Encoding\r\n");
 }
 
 /* ---- /healthz ---------------------------------------------------------- */

@@ -81,7 +81,7 @@ static bool web_hashed(const char *path)
     return true;
 }
 
-static bool web_accepts_gzip(struct lws *wsi)
+bool web_accepts_gzip(struct lws *wsi)
 {
     char ae[256] = "";
     if (lws_hdr_copy(wsi, ae, sizeof ae, WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)

@@ -117,6 +117,7 @@ struct web {
     int64_t started_ns;
 
     strbuf station_json;       /* /api/station, built once */
+    strbuf station_gz;         /* ... and gzipped once (145 KB -> ~12) */
 
     /* WebSocket clients and what changed since the last frame tick. */
     web_client *clients;
@@ -177,6 +178,8 @@ int web_api_healthz(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_displays(web *w, struct lws *wsi, web_pss *pss,
                      const web_args *a);
 int web_station_json_build(web *w);
+/* Does the request accept Content-Encoding: gzip? */
+bool web_accepts_gzip(struct lws *wsi);
 /* Resolves "a.b,plc.*" into a bitmap over tag indices (n_tags bits) and,
  * when order is not NULL, the indices in the order given.  -1 with err. */
 int web_select(const web *w, const char *spec, uint8_t *bits,

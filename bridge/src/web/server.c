@@ -238,6 +238,7 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
     w->n_tags = tag_store_count(ts);
     w->started_ns = clk_real_ns();
     sb_init(&w->station_json, 0);
+    sb_init(&w->station_gz, 0);
     bool v6 = false;
     if (web_parse_listen(o->listen ? o->listen : "127.0.0.1:8080",
                          &w->listen_host, &w->listen_port, &v6, err,
@@ -380,5 +381,6 @@ void web_free(web *w)
     free(w->changed);
     free(w->changed_list);
     sb_free(&w->station_json);
+    sb_free(&w->station_gz);
     free(w);
 }
