@@ -422,8 +422,10 @@ def bench_demo(build, sim_cmd, marks, outdir):
                     % tail(sim_log)}
         # Run in the bench directory: the embedded history (data/) lands
         # there, not in the source tree.
+        # The dashboard on a port of its own: a demo may hold 8080.
         lb = start_logged([os.path.abspath(lockbridge), "run", "-c",
-                           os.path.abspath(station)], lb_log,
+                           os.path.abspath(station), "--web",
+                           "127.0.0.1:%d" % lbtest.free_port()], lb_log,
                           cwd=os.path.dirname(os.path.abspath(lb_log)))
         t0 = time.time()
         rss = {}

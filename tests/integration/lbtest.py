@@ -77,6 +77,10 @@ def copy_station(src=None, dest=None):
         with open(os.path.join(srcdir, name), encoding="utf-8") as f:
             text = f.read()
         text = re.sub(r"(\bport:\s*)(\d+)", repl, text)
+        # the dashboard's port too, so that tests (and a demo) running at
+        # the same time never share 8080
+        text = re.sub(r"(\blisten:\s*\"?(?:127\.0\.0\.1|\[::1\]):)(\d+)",
+                      lambda m: m.group(1) + str(free_port()), text)
         with open(os.path.join(dest, name), "w", encoding="utf-8") as f:
             f.write(text)
     return os.path.join(dest, os.path.basename(src))
@@ -215,9 +219,21 @@ class Sim:
         self.stop()
 
 
-def run_bridge(args, timeout=120, env=None, cwd=SOURCE):
+def web_args(args, map_web=False):
+    """`run` serves the dashboard by default on the map's web.listen
+    (127.0.0.1:8080 when the map has none): tests that do not choose give
+    every daemon a port of its own, so they can run side by side.
+    map_web=True keeps what the map says (tests of the web: section)."""
+    args = list(args)
+    if args and args[0] == "run" and "--web" not in args and not map_web:
+        args += ["--web", "127.0.0.1:%d" % free_port()]
+    return args
+
+
+def run_bridge(args, timeout=120, env=None, cwd=SOURCE, map_web=False):
     """Runs $LB_BUILD/lockbridge with args in the source tree (relative map
     paths work as in the README); returns (rc, stdout, stderr)."""
+    args = web_args(args, map_web)
     p = subprocess.run([binary("lockbridge")] + list(args),
                        capture_output=True, text=True, timeout=timeout,
                        env=env, cwd=cwd)
@@ -470,12 +486,13 @@ def add_station_keys(station, text):
 class Daemon:
     """`lockbridge run` in the background, output in a file."""
 
-    def __init__(self, args, env=None, cwd=None):
+    def __init__(self, args, env=None, cwd=None, map_web=False):
         self.dir = tempfile.mkdtemp(prefix="lbtest-run-")
         self.log_path = os.path.join(self.dir, "bridge.log")
+        args = web_args(["run"] + list(args), map_web)
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([binary("lockbridge"), "run"] +
-                                         list(args), stdout=log, stderr=log,
+            self.proc = subprocess.Popen([binary("lockbridge")] + args,
+                                         stdout=log, stderr=log,
                                          env=env, cwd=cwd)
 
     def log(self):

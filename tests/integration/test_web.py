@@ -97,7 +97,8 @@ def test_binding(sim):
     port = lbtest.free_port()
     st = sim.station
     set_web(st, "web: {listen: 127.0.0.1:%d}" % port)
-    d = lbtest.Daemon(["-c", st, "--summary", "0"], cwd=sim.dir)
+    d = lbtest.Daemon(["-c", st, "--summary", "0"], cwd=sim.dir,
+                      map_web=True)
     try:
         ok = wait_http("http://127.0.0.1:%d/healthz" % port, d.proc)
         check(ok, "the bridge serves /healthz on its listen address")
@@ -109,7 +110,8 @@ def test_binding(sim):
     # IPv6 loopback
     port6 = lbtest.free_port()
     set_web(st, "web: {listen: \"[::1]:%d\"}" % port6)
-    d = lbtest.Daemon(["-c", st, "--summary", "0"], cwd=sim.dir)
+    d = lbtest.Daemon(["-c", st, "--summary", "0"], cwd=sim.dir,
+                      map_web=True)
     try:
         ok = wait_http("http://[::1]:%d/healthz" % port6, d.proc)
         check(ok and listening(port6) == ["[::1]:%d" % port6],
@@ -124,7 +126,7 @@ def test_binding(sim):
     taken = blocker.getsockname()[1]
     set_web(st, "web: {listen: 127.0.0.1:%d}" % taken)
     rc, out, err = lbtest.run_bridge(["run", "-c", st], timeout=20,
-                                     cwd=sim.dir)
+                                     cwd=sim.dir, map_web=True)
     blocker.close()
     check(rc == 1 and ("cannot listen on 127.0.0.1:%d" % taken) in err,
           "a taken port stops the bridge with a message naming it (rc=%s: "
@@ -429,7 +431,8 @@ def test_slow_clients():
                 "web: {listen: 127.0.0.1:%d, stuck_after: 3s}\n" % port)
     sim = lbtest.Sim(station=station, copy=False,
                      args=["--registers", str(regs), "--churn", "1"])
-    d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work)
+    d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work,
+                      map_web=True)
     base = "http://127.0.0.1:%d" % port
     try:
         check(wait_http(base + "/healthz", d.proc), "busy station serves")
@@ -526,7 +529,8 @@ def main():
         set_web(sim.station, "web: {listen: 127.0.0.1:%d, root: %s, origins: "
                 "[\"https://wall.lock1.example\"]}\ndata_dir: %s/data"
                 % (port, www, sim.dir))
-        d = lbtest.Daemon(["-c", sim.station, "--summary", "1"], cwd=sim.dir)
+        d = lbtest.Daemon(["-c", sim.station, "--summary", "1"], cwd=sim.dir,
+                          map_web=True)
         base = "http://127.0.0.1:%d" % port
         check(wait_http(base + "/healthz", d.proc), "the bridge serves")
         time.sleep(2)

@@ -81,7 +81,7 @@ static int run_open_web(run_ctx *r)
     char err[256];
     char *root = mw->root ? strdup(mw->root) : run_web_root();
     web_opts wo = {
-        .listen = mw->listen,
+        .listen = r->o->web ? r->o->web : mw->listen,
         .root = root,
         .origins = (const char *const *)mw->origins,
         .n_origins = mw->n_origins,
@@ -227,7 +227,8 @@ static int run_setup(run_ctx *r)
     r->last_summary_ns = clk_mono_ns();
     /* The web server subscribes after the recorder: the time series come
      * first in every batch. */
-    if (st->web.enabled && run_open_web(r) < 0)
+    bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
+    if (web_on && run_open_web(r) < 0)
         return -1;
     for (size_t p = 0; p < st->n_plcs; p++) {
         const map_plc *plc = &st->plcs[p];
