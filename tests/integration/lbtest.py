@@ -77,6 +77,10 @@ def copy_station(src=None, dest=None):
         with open(os.path.join(srcdir, name), encoding="utf-8") as f:
             text = f.read()
         text = re.sub(r"(\bport:\s*)(\d+)", repl, text)
+        # the dashboard's port too, so that tests (and a demo) running at
+        # the same time never share 8080
+        text = re.sub(r"(\blisten:\s*\"?(?:127\.0\.0\.1|\[::1\]):)(\d+)",
+                      lambda m: m.group(1) + str(free_port()), text)
         with open(os.path.join(dest, name), "w", encoding="utf-8") as f:
             f.write(text)
     return os.path.join(dest, os.path.basename(src))
@@ -215,9 +219,21 @@ class Sim:
         self.stop()
 
 
-def run_bridge(args, timeout=120, env=None, cwd=SOURCE):
+def web_args(args, map_web=False):
+    """`run` serves the dashboard by default on the map's web.listen
+    (127.0.0.1:8080 when the map has none): tests that do not choose give
+    every daemon a port of its own, so they can run side by side.
+    map_web=True keeps what the map says (tests of the web: section)."""
+    args = list(args)
+    if args and args[0] == "run" and "--web" not in args and not map_web:
+        args += ["--web", "127.0.0.1:%d" % free_port()]
+    return args
+
+
+def run_bridge(args, timeout=120, env=None, cwd=SOURCE, map_web=False):
     """Runs $LB_BUILD/lockbridge with args in the source tree (relative map
     paths work as in the README); returns (rc, stdout, stderr)."""
+    args = web_args(args, map_web)
     p = subprocess.run([binary("lockbridge")] + list(args),
                        capture_output=True, text=True, timeout=timeout,
                        env=env, cwd=cwd)
@@ -470,12 +486,13 @@ def add_station_keys(station, text):
 class Daemon:
     """`lockbridge run` in the background, output in a file."""
 
-    def __init__(self, args, env=None, cwd=None):
+    def __init__(self, args, env=None, cwd=None, map_web=False):
         self.dir = tempfile.mkdtemp(prefix="lbtest-run-")
         self.log_path = os.path.join(self.dir, "bridge.log")
+        args = web_args(["run"] + list(args), map_web)
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([binary("lockbridge"), "run"] +
-                                         list(args), stdout=log, stderr=log,
+            self.proc = subprocess.Popen([binary("lockbridge")] + args,
+                                         stdout=log, stderr=log,
                                          env=env, cwd=cwd)
 
     def log(self):
@@ -497,3 +514,112 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+# ---- a WebSocket client (RFC 6455), standard library only --------------------
+
+class WsClosed(Exception):
+    """The server closed the WebSocket: code and reason."""
+
+    def __init__(self, code, reason):
+        super().__init__("closed %s %s" % (code, reason))
+        self.code = code
+        self.reason = reason
+
+
+class Ws:
+    """A blocking WebSocket client for tests: connect(), send(obj),
+    recv() -> parsed JSON (text frames), close().  Answers pings.  origin:
+    the Origin header to send (None: none, as a non-browser tool)."""
+
+    def __init__(self, host, port, path="/ws", origin=None, timeout=10,
+                 headers=None, rcvbuf=None):
+        import base64
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        if rcvbuf:
+            # before connect, so the window the peer sees is small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
+               "Upgrade: websocket", "Connection: Upgrade",
+               "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
+        if origin:
+            req.append("Origin: " + origin)
+        for k, v in (headers or {}).items():
+            req.append("%s: %s" % (k, v))
+        self.sock.sendall(("\r\n".join(req) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        self.response, _, self._buf = head.partition(b"\r\n\r\n")
+        self.status = int(self.response.split(b" ", 2)[1]) \
+            if self.response.startswith(b"HTTP/") else 0
+
+    def _read(self, n):
+        while len(self._buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise WsClosed(1006, "connection lost")
+            self._buf += chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def send_frame(self, opcode, payload, fin=True):
+        import struct
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(head + mask + body)
+
+    def send(self, obj):
+        data = obj if isinstance(obj, (bytes, str)) else json.dumps(obj)
+        if isinstance(data, str):
+            data = data.encode()
+        self.send_frame(0x1, data)
+
+    def recv_frame(self):
+        """(opcode, payload) of the next frame, pings answered."""
+        import struct
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7f
+            if n == 126:
+                n = struct.unpack("!H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._read(8))[0]
+            payload = self._read(n)
+            op = b0 & 0x0f
+            if op == 0x9:
+                self.send_frame(0xA, payload)
+                continue
+            if op == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 \
+                    else 1005
+                raise WsClosed(code, payload[2:].decode("utf-8", "replace"))
+            return op, payload
+
+    def recv(self, timeout=None):
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        op, payload = self.recv_frame()
+        return json.loads(payload)
+
+    def close(self):
+        try:
+            self.send_frame(0x8, b"\x03\xe8")
+        except OSError:
+            pass
+        self.sock.close()

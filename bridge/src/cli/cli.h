@@ -29,6 +29,7 @@ typedef struct {
     const char *tags, *from, *to;
     double summary_s;
     bool log_changes;
+    const char *web;       /* run --web ADDR|off: overrides web.listen */
     log_level level;
 } cli_opts;
 

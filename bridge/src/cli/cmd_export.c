@@ -10,32 +10,26 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
+#include "core/tagfmt.h"
 #include "record/history.h"
 
 typedef struct {
     bool csv;
     size_t n;
     bool first;
+    strbuf line;
 } export_ctx;
 
 static int export_row(void *arg, const char *tag, const val_sample *s)
 {
     export_ctx *x = arg;
-    char when[40], v[160];
-    clk_format_rfc3339(s->ts_ns, when, sizeof when);
     if (x->csv) {
-        val_to_text(&s->v, v, sizeof v);
-        if (s->v.kind == VAL_STR) {
-            /* RFC 4180: quotes doubled inside a quoted field. */
-            printf("%s,%s,\"", when, tag);
-            for (const char *c = v; *c; c++)
-                fputs(*c == '"' ? "\"\"" : (char[2]){*c, 0}, stdout);
-            printf("\",%s\n", val_quality_name(s->q));
-        } else {
-            printf("%s,%s,%s,%s\n", when, tag, s->v.kind == VAL_NONE ? "" : v,
-                   val_quality_name(s->q));
-        }
+        sb_reset(&x->line);
+        tagfmt_csv_row(&x->line, tag, s);
+        fwrite(sb_data(&x->line), 1, x->line.len, stdout);
     } else {
+        char when[40], v[160];
+        clk_format_rfc3339(s->ts_ns, when, sizeof when);
         val_to_json(&s->v, v, sizeof v);
         printf("%s{\"tag\":\"%s\",\"ts\":\"%s\",\"value\":%s,\"quality\":\"%s\"}",
                x->first ? "" : ",\n", tag, when, v, val_quality_name(s->q));
@@ -109,12 +103,15 @@ int cmd_export(const cli_opts *o)
         goto out;
     }
     export_ctx x = {.csv = o->csv, .first = true};
+    sb_init(&x.line, 0);
     if (o->csv)
         printf("ts,tag,value,quality\n");
     else
         printf("[");
-    if (hist_each_raw(h, tags, n_tags, from, to, export_row, &x, err,
-                      sizeof err) == -1) {
+    int qrc = hist_each_raw(h, tags, n_tags, from, to, export_row, &x, err,
+                            sizeof err);
+    sb_free(&x.line);
+    if (qrc == -1) {
         fprintf(stderr, "\nlockbridge: export: %s\n", err);
         rc = CLI_EXIT_FAIL;
         goto out;

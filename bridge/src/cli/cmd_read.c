@@ -28,7 +28,10 @@ static void *read_thread(void *arg)
 static void read_print(tag_store *ts, bool json)
 {
     size_t n = tag_store_count(ts);
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    strbuf arr;
+    sb_init(&arr, 0);
+    sb_putc(&arr, '[');
+    bool first = true;
     for (uint32_t i = 0; i < n; i++) {
         if (!tag_store_plc(ts, i)->enabled)
             continue;
@@ -36,9 +39,10 @@ static void read_print(tag_store *ts, bool json)
         val_sample s;
         tag_store_get(ts, i, &s);
         if (json) {
-            cJSON *o = tagfmt_json(t, &s);
-            if (o)
-                cJSON_AddItemToArray(arr, o);
+            if (!first)
+                sb_putc(&arr, ',');
+            first = false;
+            tagfmt_json(&arr, t, &s);
             continue;
         }
         char v[128], q[32], when[32] = "-";
@@ -49,13 +53,12 @@ static void read_print(tag_store *ts, bool json)
         printf("%-44s %20s %-6s %-14s %s\n", t->full_id, v,
                t->unit ? t->unit : "", q, when);
     }
-    if (json) {
-        char *text = cJSON_PrintUnformatted(arr);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        cJSON_Delete(arr);
-    }
+    sb_putc(&arr, ']');
+    if (json && !arr.failed)
+        printf("%s\n", sb_data(&arr));
+    else if (json)
+        fprintf(stderr, "lockbridge: out of memory\n");
+    sb_free(&arr);
 }
 
 int cmd_read(const cli_opts *o)

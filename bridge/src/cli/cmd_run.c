@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/run.h"
 #include "config/secret.h"
@@ -29,13 +31,80 @@
  * lands: lock-free, so safe there and race-free for the loop. */
 static atomic_int run_stop;
 static dispatch *run_dispatch;   /* for the signal handler's wake-up */
+static web *run_web;
 
 static void run_on_signal(int sig)
 {
     (void)sig;
     atomic_store(&run_stop, 1);
-    if (run_dispatch)
-        dispatch_wake(run_dispatch);   /* async-signal-safe: one write */
+    /* Both wake-ups are one write(2) to a pipe or eventfd; web_wake is
+     * lws_cancel_service(), which does no more than that. */
+    if (run_web)
+        web_wake(run_web);
+    else if (run_dispatch)
+        dispatch_wake(run_dispatch);
+}
+
+/* The built dashboard next to the executable (build/dashboard), or where
+ * `cmake --install` puts it (../share/lockbridge/dashboard); NULL when
+ * neither exists (the API is served all the same). */
+static char *run_web_root(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    static const char *const rel[] = {"dashboard",
+                                      "../share/lockbridge/dashboard"};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        char *p = NULL;
+        struct stat sb;
+        if (asprintf(&p, "%s/%s/index.html", exe, rel[i]) < 0)
+            return NULL;
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            *strrchr(p, '/') = '\0';
+            return p;
+        }
+        free(p);
+    }
+    return NULL;
+}
+
+static int run_open_web(run_ctx *r)
+{
+    const map_web *mw = &r->st->web;
+    char err[256];
+    char *root = mw->root ? strdup(mw->root) : run_web_root();
+    web_opts wo = {
+        .listen = r->o->web ? r->o->web : mw->listen,
+        .root = root,
+        .origins = (const char *const *)mw->origins,
+        .n_origins = mw->n_origins,
+        .rate_hz = mw->rate_hz,
+        .stuck_ns = mw->stuck_after_ns,
+    };
+    web_sources src = {.hist = r->hist, .influx = r->influx,
+                       .pollers = r->pollers, .config = r->o->config};
+    r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
+    if (!r->web) {
+        log_error("web", "%s", err);
+        free(root);
+        return -1;
+    }
+    if (root)
+        log_info("web", "dashboard on http://%s/ (files from %s)",
+                 web_address(r->web), root);
+    else
+        log_warn("web", "serving the API on http://%s/ but no built "
+                 "dashboard was found (./run build builds it; or set "
+                 "web.root)", web_address(r->web));
+    free(root);
+    return 0;
 }
 
 static int run_precision(const char *name, lp_precision *out)
@@ -156,6 +225,11 @@ static int run_setup(run_ctx *r)
         return -1;
     }
     r->last_summary_ns = clk_mono_ns();
+    /* The web server subscribes after the recorder: the time series come
+     * first in every batch. */
+    bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
+    if (web_on && run_open_web(r) < 0)
+        return -1;
     for (size_t p = 0; p < st->n_plcs; p++) {
         const map_plc *plc = &st->plcs[p];
         if (!plc->enabled) {
@@ -199,6 +273,8 @@ static void run_teardown(run_ctx *r)
         run_sink_summary(r);
     }
     run_dispatch = NULL;
+    run_web = NULL;
+    web_free(r->web);
     dispatch_free(r->d);
     rec_free(r->rec);
     hist_close(r->hist);
@@ -225,11 +301,16 @@ int cmd_run(const cli_opts *o)
     log_info("main", "lockbridge %s running station %s (%zu PLCs); Ctrl-C "
              "stops", LB_VERSION, st->id, st->n_plcs);
     run_dispatch = r.d;
+    run_web = r.web;
     struct sigaction sa = {.sa_handler = run_on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (dispatch_loop(r.d, &run_stop) < 0) {
+    /* A peer that closes a socket we write to must not kill the daemon. */
+    signal(SIGPIPE, SIG_IGN);
+    int lrc = r.web ? web_run(r.web, &run_stop)
+                    : dispatch_loop(r.d, &run_stop);
+    if (lrc < 0) {
         log_error("main", "cannot run the consumer loop: %s", strerror(errno));
         rc = CLI_EXIT_FAIL;
     }

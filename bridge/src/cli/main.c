@@ -31,6 +31,8 @@ static void main_usage(FILE *f)
             "  --json               read: print one JSON array\n"
             "  --summary SECONDS    run: per-PLC summary interval (default 5)\n"
             "  --log-changes        run: log every value change\n"
+            "  --web ADDR|off       run: serve the dashboard on ADDR:PORT instead of\n"
+            "                       web.listen, or not at all\n"
             "  -v, --verbose        run: debug logging\n"
             "  --version            print the version\n");
 }
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
         {"to", required_argument, NULL, 'U'},
         {"summary", required_argument, NULL, 's'},
         {"log-changes", no_argument, NULL, 'L'},
+        {"web", required_argument, NULL, 'W'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -102,6 +105,7 @@ int main(int argc, char **argv)
         case 'F': o.from = optarg; break;
         case 'U': o.to = optarg; break;
         case 'L': o.log_changes = true; break;
+        case 'W': o.web = optarg; break;
         case 'v': o.level = LOG_DEBUG; break;
         case 's': {
             char *end;

@@ -16,6 +16,7 @@
 #include "record/history.h"
 #include "record/influx.h"
 #include "record/recorder.h"
+#include "web/web.h"
 
 typedef struct {
     const cli_opts *o;
@@ -23,6 +24,7 @@ typedef struct {
     tag_store *ts;
     dispatch *d;
     recorder *rec;
+    web *web;                  /* the dashboard's server; NULL when off */
     hist_db *hist;
     influx_writer *influx;
     char *secrets[2];          /* resolved influx password and token */

@@ -147,6 +147,18 @@ void map_free(map_station *st)
                     f->token_file, f->precision, f->spool_dir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(strs[i]);
+    free(st->web.listen);
+    free(st->web.root);
+    for (size_t i = 0; i < st->web.n_origins; i++)
+        free(st->web.origins[i]);
+    free(st->web.origins);
+    for (size_t i = 0; i < st->n_schematic; i++) {
+        for (size_t k = 0; k < st->schematic[i].n_tags; k++)
+            free(st->schematic[i].tags[k]);
+        free(st->schematic[i].tags);
+        free(st->schematic[i].tag_pos);
+    }
+    free(st->schematic);
     for (size_t i = 0; i < st->n_plcs; i++)
         plc_free(&st->plcs[i]);
     free(st->plcs);

@@ -145,6 +145,34 @@ typedef struct {
     int line, col;
 } map_influx;
 
+/* `web:` in a station file: the dashboard's server (web/). */
+typedef struct {
+    bool enabled;             /* default true; `web: off` */
+    char *listen;             /* "ADDRESS:PORT", default "127.0.0.1:8080":
+                                 never every interface unless written */
+    char *root;               /* the built dashboard; NULL: the one next to
+                                 the executable (see web/README.md) */
+    char **origins;           /* Origins allowed on /ws besides our own */
+    size_t n_origins;
+    unsigned rate_hz;         /* WebSocket frames per client per second,
+                                 default 10 */
+    uint64_t stuck_after_ns;  /* a client that cannot take a frame for
+                                 this long is dropped; default 30 s */
+    int line, col;
+} map_web;
+
+/* `schematic:` in a station file: which tag plays which part in the
+ * overview's drawing of the lock (a role such as "chamber_level" and one
+ * tag, or a list for "upper_valves").  Roles are a fixed list, so a typo
+ * is an error; every tag must exist. */
+typedef struct {
+    const char *role;         /* static string from the list of roles */
+    char **tags;              /* full ids */
+    size_t n_tags;
+    int line, col;            /* the role's key */
+    int *tag_pos;             /* line, col of each tag (2 per tag) */
+} map_binding;
+
 /* Lookups by full id, built by map_load (model.c); opaque. */
 struct map_tag_index;
 
@@ -161,6 +189,9 @@ typedef struct {
                             writes there creates it. */
     map_history history;
     map_influx influx;
+    map_web web;
+    map_binding *schematic;   /* in file order; NULL when none */
+    size_t n_schematic;
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
@@ -225,5 +256,10 @@ const map_text *map_state_label(const map_tag *t, int64_t value);
 
 /* Parses "500ms", "2s", "1.5s", "1m", "100us" into ns; -1 on error. */
 int map_parse_duration(const char *s, uint64_t *ns);
+
+/* The roles `schematic:` accepts, NULL-terminated, and whether a role takes
+ * a list of tags (else exactly one). */
+extern const char *const map_schematic_roles[];
+bool map_schematic_role_is_list(const char *role);
 
 #endif

@@ -121,6 +121,8 @@ static const cfg_section *const sections[] = {
     &heartbeat_section,
     &cfg_history_section,
     &cfg_influx_section,
+    &cfg_web_section,
+    &cfg_schematic_section,
 };
 enum {
     S_STATION, S_PLCS, S_SECTIONS,

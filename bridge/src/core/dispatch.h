@@ -28,8 +28,10 @@
  *   thread            count      modules (what it does there)
  *   ---------------   --------   -------------------------------------------
  *   main / consumer   1          cli (setup, shutdown), dispatch (this),
- *                                recorder, log-changes, summaries; later the
- *                                libwebsockets service thread: web, alarms
+ *                                recorder, log-changes, summaries; with the
+ *                                dashboard on, the libwebsockets service
+ *                                thread: web (HTTP, WebSocket broadcast)
+ *   web-worker        1          web: history queries, CSV exports
  *   poll <plc>        1 per PLC  poller, mbtcp, plan, sched, decode;
  *                                tag_store_publish/refresh/fail_plc
  *   hist-writer       1          history: SQLite commits, rollups, retention

@@ -38,27 +38,56 @@ void tagfmt_quality_text(const val_sample *s, char *buf, size_t len)
         snprintf(buf, len, "%s", val_quality_name(s->q));
 }
 
-cJSON *tagfmt_json(const map_tag *t, const val_sample *s)
+void tagfmt_json(strbuf *b, const map_tag *t, const val_sample *s)
 {
-    char v[160], when[32];
-    val_to_json(&s->v, v, sizeof v);
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "tag", t->full_id);
-    cJSON_AddItemToObject(o, "value", cJSON_CreateRaw(v));
-    if (t->unit)
-        cJSON_AddStringToObject(o, "unit", t->unit);
+    char v[160];
+    int n = val_to_json(&s->v, v, sizeof v);
+    sb_puts(b, "{\"tag\":");
+    sb_json_str(b, t->full_id);
+    sb_puts(b, ",\"value\":");
+    if (n > 0 && (size_t)n < sizeof v)
+        sb_add(b, v, (size_t)n);
     else
-        cJSON_AddNullToObject(o, "unit");
-    cJSON_AddStringToObject(o, "quality", val_quality_name(s->q));
+        sb_puts(b, "null");
+    sb_puts(b, ",\"unit\":");
+    sb_json_str(b, t->unit);
+    sb_puts(b, ",\"quality\":\"");
+    sb_puts(b, val_quality_name(s->q));
+    sb_putc(b, '"');
     if (s->q == Q_DEVICE)
-        cJSON_AddNumberToObject(o, "exception", s->exc);
+        sb_printf(b, ",\"exception\":%u", s->exc);
     if (s->ts_ns) {
+        char when[32];
         clk_format_rfc3339(s->ts_ns, when, sizeof when);
-        cJSON_AddStringToObject(o, "ts", when);
+        sb_puts(b, ",\"ts\":\"");
+        sb_puts(b, when);
+        sb_puts(b, "\"}");
     } else {
-        cJSON_AddNullToObject(o, "ts");
+        sb_puts(b, ",\"ts\":null}");
     }
-    return o;
+}
+
+void tagfmt_csv_row(strbuf *b, const char *tag, const val_sample *s)
+{
+    char when[40], v[160];
+    clk_format_rfc3339(s->ts_ns, when, sizeof when);
+    sb_puts(b, when);
+    sb_putc(b, ',');
+    sb_puts(b, tag);
+    sb_putc(b, ',');
+    if (s->v.kind == VAL_STR) {
+        sb_putc(b, '"');
+        for (const char *c = s->v.s; *c; c++) {
+            if (*c == '"')
+                sb_putc(b, '"');
+            sb_putc(b, *c);
+        }
+        sb_putc(b, '"');
+    } else if (s->v.kind != VAL_NONE) {
+        val_to_text(&s->v, v, sizeof v);
+        sb_puts(b, v);
+    }
+    sb_putc(b, ',');
+    sb_puts(b, val_quality_name(s->q));
+    sb_putc(b, '\n');
 }

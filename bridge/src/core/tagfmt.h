@@ -9,10 +9,10 @@
 #ifndef LB_TAGFMT_H
 #define LB_TAGFMT_H
 
-#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "config/plcmap.h"
+#include "core/strbuf.h"
 #include "core/val.h"
 
 /* "12.5", "2 (Open)" for a state code, "-" when there is no value. */
@@ -22,8 +22,15 @@ void tagfmt_value_text(const map_tag *t, const val_sample *s, char *buf,
 /* "good", "device-error(2)", ... */
 void tagfmt_quality_text(const val_sample *s, char *buf, size_t len);
 
-/* {"tag", "value", "unit", "quality", "exception" (device-error only),
- * "ts"}; NULL when out of memory.  The caller owns the object. */
-cJSON *tagfmt_json(const map_tag *t, const val_sample *s);
+/* Appends {"tag", "value", "unit", "quality", "exception" (device-error
+ * only), "ts"} in that order, without spaces: the one place that JSON is
+ * written, so `read --json`, /api/tags and the WebSocket frames agree to
+ * the byte. */
+void tagfmt_json(strbuf *b, const map_tag *t, const val_sample *s);
+
+/* Appends one CSV row "ts,tag,value,quality\n" as `lockbridge export
+ * --csv` prints it: RFC 3339 time, the value empty when there is none,
+ * strings quoted with quotes doubled (RFC 4180). */
+void tagfmt_csv_row(strbuf *b, const char *tag, const val_sample *s);
 
 #endif

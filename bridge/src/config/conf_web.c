@@ -1,0 +1,148 @@
+/*
+ * conf_web.c - the station's `web:` section: where the dashboard is served
+ * (web/).  On by default, on loopback only: a wall screen on another PC
+ * needs `listen: 0.0.0.0:8080` (or that PC's address) written down.
+ *
+ *   web: {listen: 127.0.0.1:8080, origins: [https://scada.lock1.example],
+ *         rate: 10, root: /usr/local/share/lockbridge/dashboard,
+ *         stuck_after: 30s}
+ *   web: off
+ */
+#include "config/parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void web_defaults(map_station *st)
+{
+    st->web.enabled = true;
+    st->web.rate_hz = 10;
+    st->web.stuck_after_ns = 30000000000ull;
+    st->web.listen = cfg_strdup("127.0.0.1:8080");
+}
+
+/* "127.0.0.1:8080", "[::1]:8080": a numeric address and a port.  Names
+ * are refused: a daemon should not depend on resolving its own listen
+ * address at start, nor bind to more than was meant. */
+static bool web_listen_ok(const char *s)
+{
+    char host[64];
+    const char *port;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return false;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+        unsigned char a[16];
+        if (inet_pton(AF_INET6, host, a) != 1)
+            return false;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+        unsigned char a[4];
+        if (inet_pton(AF_INET, host, a) != 1)
+            return false;
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(port, &end, 10);
+    return !errno && end != port && !*end && p >= 1 && p <= 65535 &&
+           port[0] != '+' && port[0] != '-';
+}
+
+/* An Origin as browsers send it: scheme://host[:port], nothing after. */
+static bool web_origin_ok(const char *o)
+{
+    const char *h = NULL;
+    if (strncmp(o, "http://", 7) == 0)
+        h = o + 7;
+    else if (strncmp(o, "https://", 8) == 0)
+        h = o + 8;
+    if (!h || !*h)
+        return false;
+    for (; *h; h++)
+        if (*h == '/' || *h == '?' || *h == '#' || *h == ' ' || *h == '@')
+            return false;
+    return true;
+}
+
+enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_N };
+static const char *const web_keys[W_N] = {"enabled", "listen", "root",
+                                          "origins", "rate", "stuck_after"};
+
+static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
+{
+    map_web *w = &st->web;
+    char got[64];
+    const char *v = cfg_scalar(n);
+    if (v && (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)) {
+        w->enabled = false;
+        return;
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        cfg_err_at(s, n, "'web' must be a mapping such as {listen: "
+                   "127.0.0.1:8080}, or off, got %s", CFG_GOT(n));
+        return;
+    }
+    w->line = (int)n->start_mark.line + 1;
+    w->col = (int)n->start_mark.column + 1;
+    yaml_node_t *val[W_N], *k[W_N];
+    cfg_get_keys(s, n, "web", web_keys, W_N, val, k);
+    if (val[W_ENABLED])
+        cfg_get_bool(s, "'enabled'", val[W_ENABLED], &w->enabled);
+    if (val[W_LISTEN] &&
+        cfg_get_str(s, "'listen'", val[W_LISTEN], &w->listen) == 0 &&
+        !web_listen_ok(w->listen)) {
+        cfg_err_at(s, val[W_LISTEN], "'listen' must be a numeric ADDRESS:"
+                   "PORT such as 127.0.0.1:8080, [::1]:8080 or 0.0.0.0:8080 "
+                   "(every interface), got '%s'", w->listen);
+    }
+    if (val[W_ROOT])
+        cfg_get_str(s, "'root'", val[W_ROOT], &w->root);
+    int64_t x;
+    if (val[W_RATE] && cfg_get_int(s, "'rate'", val[W_RATE], 1, 50,
+                                   "frames per second", &x) == 0)
+        w->rate_hz = (unsigned)x;
+    if (val[W_STUCK])
+        cfg_get_duration(s, "'stuck_after'", val[W_STUCK],
+                         &w->stuck_after_ns);
+    const yaml_node_t *o = val[W_ORIGINS];
+    if (o && o->type != YAML_SEQUENCE_NODE) {
+        cfg_err_at(s, o, "'origins' must be a list such as "
+                   "[https://scada.lock1.example], got %s", CFG_GOT(o));
+    } else if (o) {
+        size_t cnt = cfg_seq_len(o);
+        w->origins = cfg_calloc(cnt, sizeof *w->origins);
+        for (size_t i = 0; i < cnt; i++) {
+            yaml_node_t *item = cfg_node(s, o->data.sequence.items.start[i]);
+            if (!cfg_visit(s, item))
+                return;
+            char *str = NULL;
+            if (cfg_get_str(s, "each of 'origins'", item, &str) < 0)
+                continue;
+            if (!web_origin_ok(str)) {
+                cfg_err_at(s, item, "each of 'origins' must be an Origin "
+                           "such as https://scada.lock1.example:8443 (scheme "
+                           "and host, no path), got '%s'", str);
+                free(str);
+                continue;
+            }
+            w->origins[w->n_origins++] = str;
+        }
+    }
+}
+
+const cfg_section cfg_web_section = {
+    .key = "web",
+    .defaults = web_defaults,
+    .parse = web_parse,
+};
