@@ -87,6 +87,9 @@ static int run_open_web(run_ctx *r)
         .n_origins = mw->n_origins,
         .rate_hz = mw->rate_hz,
         .stuck_ns = mw->stuck_after_ns,
+        .tls_cert = mw->tls_cert,
+        .tls_key = mw->tls_key,
+        .insecure = mw->insecure,
     };
     web_sources src = {.hist = r->hist, .influx = r->influx,
                        .pollers = r->pollers, .config = r->o->config};
@@ -97,12 +100,16 @@ static int run_open_web(run_ctx *r)
         return -1;
     }
     if (root)
-        log_info("web", "dashboard on http://%s/ (files from %s)",
-                 web_address(r->web), root);
+        log_info("web", "dashboard on %s://%s/ (files from %s)",
+                 web_scheme(r->web), web_address(r->web), root);
     else
-        log_warn("web", "serving the API on http://%s/ but no built "
+        log_warn("web", "serving the API on %s://%s/ but no built "
                  "dashboard was found (./run build builds it; or set "
-                 "web.root)", web_address(r->web));
+                 "web.root)", web_scheme(r->web), web_address(r->web));
+    if (!mw->tls_cert && !map_listen_is_loopback(wo.listen))
+        log_warn("web", "%s is reachable from other machines over plain "
+                 "HTTP (web.insecure): logins and data travel unencrypted; "
+                 "give web.tls {cert, key}", web_address(r->web));
     free(root);
     return 0;
 }

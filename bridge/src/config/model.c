@@ -149,6 +149,8 @@ void map_free(map_station *st)
         free(strs[i]);
     free(st->web.listen);
     free(st->web.root);
+    free(st->web.tls_cert);
+    free(st->web.tls_key);
     for (size_t i = 0; i < st->web.n_origins; i++)
         free(st->web.origins[i]);
     free(st->web.origins);

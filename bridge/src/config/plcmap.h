@@ -158,8 +158,14 @@ typedef struct {
                                  default 10 */
     uint64_t stuck_after_ns;  /* a client that cannot take a frame for
                                  this long is dropped; default 30 s */
+    char *tls_cert, *tls_key; /* `tls: {cert, key}`: HTTPS and WSS */
+    bool insecure;            /* plain HTTP beyond loopback, on purpose */
     int line, col;
 } map_web;
+
+/* Whether a listen address ("127.0.0.1:8080", "[::1]:8080") reaches only
+ * this machine (127.0.0.0/8 or ::1). */
+bool map_listen_is_loopback(const char *listen);
 
 /* `schematic:` in a station file: which tag plays which part in the
  * overview's drawing of the lock (a role such as "chamber_level" and one

@@ -99,6 +99,7 @@ struct web {
     int listen_port;
     char address[80];
     char *root;                /* realpath of the web root, or NULL */
+    bool tls;                  /* HTTPS and WSS (cookies get Secure) */
     char **origins;
     const map_station *st;
     tag_store *ts;

@@ -18,6 +18,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +204,55 @@ bad:
     return -1;
 }
 
+/* lws reports a bad certificate or key only as "failed to create vhost":
+ * check them first with OpenSSL itself, so the message says which file
+ * and why. */
+static int web_tls_check(const char *cert, const char *key, char *err,
+                         size_t errlen)
+{
+    FILE *f;
+    if (!(f = fopen(cert, "r"))) {
+        snprintf(err, errlen, "web: tls cert %s: %s", cert, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    if (!(f = fopen(key, "r"))) {
+        snprintf(err, errlen, "web: tls key %s: %s", key, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "web: tls: cannot create an OpenSSL context");
+        return -1;
+    }
+    char why[160] = "";
+    int rc = -1;
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        snprintf(err, errlen, "web: tls cert %s is not a PEM certificate: %s",
+                 cert, why);
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        snprintf(err, errlen, "web: tls key %s is not a PEM private key "
+                 "(or does not match %s): %s", key, cert, why);
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "web: tls key %s does not match the "
+                 "certificate %s", key, cert);
+    } else {
+        rc = 0;
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+static bool web_is_loopback(const char *host, bool v6)
+{
+    return v6 ? strcmp(host, "::1") == 0 : strncmp(host, "127.", 4) == 0;
+}
+
 static struct lws_protocols web_protocols[] = {
     {"lockbridge", web_callback, sizeof(web_pss), 4096, 0, NULL,
      WEB_TX_PACKET},
@@ -246,6 +297,15 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
         goto fail;
     snprintf(w->address, sizeof w->address, v6 ? "[%s]:%d" : "%s:%d",
              w->listen_host, w->listen_port);
+    w->tls = o->tls_cert && o->tls_key;
+    if (!w->tls && !o->insecure && !web_is_loopback(w->listen_host, v6)) {
+        snprintf(err, errlen, "web: %s is reachable from other machines: give "
+                 "web.tls {cert, key} for HTTPS and WSS, or web.insecure: true "
+                 "to serve plain HTTP anyway", w->address);
+        goto fail;
+    }
+    if (w->tls && web_tls_check(o->tls_cert, o->tls_key, err, errlen) < 0)
+        goto fail;
     if (o->root) {
         char real[PATH_MAX];
         if (!realpath(o->root, real)) {
@@ -276,7 +336,8 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   (w->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     web_protocols[0].user = w;
     info.protocols = web_protocols;
@@ -307,6 +368,15 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
                  (v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
                            LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
                      : LWS_SERVER_OPTION_DISABLE_IPV6);
+    if (w->tls) {
+        /* HTTP/1.1 only (alpn above), TLS 1.2 at least, OpenSSL's default
+         * ciphers. */
+        vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* per vhost */
+        vi.ssl_cert_filepath = o->tls_cert;
+        vi.ssl_private_key_filepath = o->tls_key;
+        vi.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+                             SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    }
     errno = 0;
     w->vh = lws_create_vhost(w->ctx, &vi);
     if (!w->vh) {
@@ -330,6 +400,8 @@ fail:
 }
 
 const char *web_address(const web *w) { return w->address; }
+
+const char *web_scheme(const web *w) { return w->tls ? "https" : "http"; }
 
 void web_get_stats(const web *w, web_stats *out) { *out = w->stats; }
 

@@ -47,6 +47,9 @@ typedef struct {
     size_t ws_max_message;       /* largest client message (16 KiB) */
     uint64_t stuck_ns;           /* a client that cannot take a frame for
                                     this long is dropped (30 s) */
+    const char *tls_cert;        /* PEM certificate (chain): HTTPS + WSS */
+    const char *tls_key;         /* PEM private key */
+    bool insecure;               /* plain HTTP beyond loopback, on purpose */
 } web_opts;
 
 /* What the HTTP API reports on; any may be NULL.  All must outlive the
@@ -87,8 +90,10 @@ int web_run(web *w, const atomic_int *stop);
 /* Wakes web_run; any thread. */
 void web_wake(web *w);
 
-/* The address actually bound ("127.0.0.1:8080"). */
+/* The address actually bound ("127.0.0.1:8080"), and the scheme it
+ * serves ("https" under TLS, else "http"). */
 const char *web_address(const web *w);
+const char *web_scheme(const web *w);
 
 /* Consumer thread (or after web_run has returned). */
 void web_get_stats(const web *w, web_stats *out);
