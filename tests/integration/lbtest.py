@@ -533,7 +533,7 @@ class Ws:
     the Origin header to send (None: none, as a non-browser tool)."""
 
     def __init__(self, host, port, path="/ws", origin=None, timeout=10,
-                 headers=None, rcvbuf=None):
+                 headers=None, rcvbuf=None, tls=False):
         import base64
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -542,6 +542,12 @@ class Ws:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
+        if tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE     # a test certificate
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
                "Upgrade: websocket", "Connection: Upgrade",

@@ -16,6 +16,8 @@
 
 void web_pss_reset(web_pss *pss)
 {
+    pss->post = 0;
+    sb_free(&pss->req_body);
     sb_free(&pss->body);
     pss->sent = 0;
     pss->head_only = false;
@@ -250,7 +252,7 @@ int web_http_writeable(web *w, struct lws *wsi, web_pss *pss)
         }
         if (eof) {
             pss->final_sent = true;
-            web_worker_detach(w->worker, pss->job);
+            web_worker_detach(pss->job_worker, pss->job);
             pss->job = NULL;
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
@@ -294,22 +296,33 @@ static const struct {
     {"/api/history", web_api_history},
     {"/api/export.csv", web_api_export},
     {"/api/displays", web_api_displays},
+    {"/api/users", web_api_users},
+    {"/api/tokens", web_api_tokens},
+    {"/api/audit", web_api_audit},
     {"/healthz", web_api_healthz},
 };
 
 int web_http_request(web *w, struct lws *wsi, web_pss *pss, const char *uri)
 {
     if (pss->kind == WEB_PSS_HTTP && pss->job)
-        web_worker_detach(w->worker, pss->job);
+        web_worker_detach(pss->job_worker, pss->job);
     web_pss_reset(pss);
     pss->kind = WEB_PSS_HTTP;
     w->stats.http_requests++;
-    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    bool head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-    if (!get && !head)
-        return web_reply_error(wsi, pss, 405, "method not allowed: only "
-                               "GET and HEAD are served here");
-    pss->head_only = head;
+    web_method m = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? WEB_GET
+                   : lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0
+                       ? WEB_HEAD
+                   : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0
+                       ? WEB_POST
+                       : WEB_OTHER;
+    if (m == WEB_OTHER)
+        return web_reply_error(wsi, pss, 405, "method not allowed: GET and "
+                               "HEAD read, POST acts");
+    pss->head_only = m == WEB_HEAD;
+    bool handled;
+    int hrc = web_session_request(w, wsi, pss, uri, m, &handled);
+    if (handled)
+        return hrc;
     static web_args args;       /* one request at a time: service thread */
     char err[256];
     for (size_t i = 0; i < sizeof web_routes / sizeof *web_routes; i++) {

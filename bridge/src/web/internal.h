@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "core/strbuf.h"
 #include "web/web.h"
 
@@ -54,15 +55,21 @@ typedef struct web_worker web_worker;
 /* A response body being sent, or a worker job producing one. */
 typedef enum { WEB_PSS_NONE, WEB_PSS_HTTP, WEB_PSS_WS } web_pss_kind;
 
+typedef enum { WEB_GET, WEB_HEAD, WEB_POST, WEB_OTHER } web_method;
+
 typedef struct {
     web_pss_kind kind;
     /* HTTP */
+    char peer[64];             /* the client's address */
+    int post;                  /* a POST whose body is arriving: which */
+    strbuf req_body;
     strbuf body;
     size_t sent;
     bool head_only;            /* HEAD: headers, no body */
     bool chunked;              /* streamed (Transfer-Encoding: chunked) */
     bool final_sent;
     web_job *job;              /* the worker job answering this request */
+    web_worker *job_worker;    /* ... and the worker it is queued on */
     /* WebSocket */
     web_client *client;
 } web_pss;
@@ -133,7 +140,12 @@ struct web {
     uint64_t snap_mono;
     web_display *displays;
 
-    web_worker *worker;
+    web_worker *worker;        /* history queries, exports, listings */
+    web_worker *login_worker;  /* password hashing, one at a time */
+    auth *auth;                /* NULL: no logins (reading only) */
+    auth_role anonymous;       /* what a request without a session may do */
+    char *state_dir;           /* data_dir, for the audit log */
+    lws_sorted_usec_list_t sul_auth;   /* sessions' last use to disk */
     web_stats stats;
 };
 
@@ -190,6 +202,22 @@ int web_select(const web *w, const char *spec, uint8_t *bits,
 int web_api_history(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_export(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 
+/* ---- session.c --------------------------------------------------------- */
+/* The request's session, if its cookie names a live one. */
+bool web_session_of(web *w, struct lws *wsi, auth_session *out);
+/* Its role, or the anonymous role without a session. */
+auth_role web_role_of(web *w, struct lws *wsi, auth_session *out);
+/* Logins, POSTs and the access policy of a request, before routing:
+ * *handled false means "route it as usual".  Callback's return. */
+int web_session_request(web *w, struct lws *wsi, web_pss *pss,
+                        const char *uri, web_method method, bool *handled);
+int web_session_body(web *w, struct lws *wsi, web_pss *pss, const void *in,
+                     size_t len);
+int web_session_body_done(web *w, struct lws *wsi, web_pss *pss);
+int web_api_users(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_api_tokens(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+
 /* ---- files.c ----------------------------------------------------------- */
 int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri);
 
@@ -214,13 +242,15 @@ struct web_job {
     void (*free_arg)(void *arg);
     /* results: */
     unsigned status;
+    char headers[256];         /* extra response headers (Set-Cookie, ...) */
     strbuf out;                /* whole body, or the next stream chunks */
     bool streaming;            /* chunks, not one body */
     bool done;
     atomic_bool cancelled;     /* the client went away: stop early */
 };
 
-web_worker *web_worker_new(web *w);
+/* name: the thread's, for top -H ("web-worker", "web-login"). */
+web_worker *web_worker_new(web *w, const char *name);
 void web_worker_free(web_worker *k);
 /* Queues a job; -1 when the queue is full (answer 503).  Takes arg. */
 int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,

@@ -71,6 +71,25 @@ void web_wake(web *w)
         lws_cancel_service(w->ctx);
 }
 
+/* Every minute the sessions' last use goes to disk, on the login worker
+ * (the service thread never writes). */
+#define WEB_AUTH_FLUSH_US (60 * 1000000)
+
+static void web_auth_flush_job(web_job *job, void *arg)
+{
+    (void)arg;
+    auth_flush(job->w->auth, clk_real_ns());
+}
+
+static void web_sul_auth_cb(lws_sorted_usec_list_t *sul)
+{
+    web *w = lws_container_of(sul, web, sul_auth);
+    web_worker_submit(w->login_worker, NULL, NULL, web_auth_flush_job, NULL,
+                      NULL);
+    lws_sul_schedule(w->ctx, 0, &w->sul_auth, web_sul_auth_cb,
+                     WEB_AUTH_FLUSH_US);
+}
+
 static void web_sul_stop_cb(lws_sorted_usec_list_t *sul)
 {
     web *w = lws_container_of(sul, web, sul_stop);
@@ -118,11 +137,22 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Someone called lws_cancel_service(): pollers with news, the
+        /* Someone called lws_cancel_service(): pollers with news, a
          * worker with an answer, or the stop handler. */
         web_worker_collect(w->worker);
+        web_worker_collect(w->login_worker);
         web_dispatch_due(w);
         return 0;
+
+    case LWS_CALLBACK_HTTP_BODY:
+        if (!pss || !pss->post)
+            return 0;
+        return web_session_body(w, wsi, pss, in, len);
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!pss)
+            return -1;
+        return web_session_body_done(w, wsi, pss);
 
     case LWS_CALLBACK_HTTP:
         if (!pss)
@@ -141,7 +171,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss && pss->kind == WEB_PSS_HTTP) {
             if (pss->job)
-                web_worker_detach(w->worker, pss->job);
+                web_worker_detach(pss->job_worker, pss->job);
             web_pss_reset(pss);
         }
         return 0;
@@ -286,6 +316,10 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
     w->d = d;
     if (src)
         w->src = *src;
+    w->auth = w->src.auth;
+    w->anonymous = o->anonymous;
+    if (w->src.state_dir && !(w->state_dir = strdup(w->src.state_dir)))
+        goto oom;
     w->n_tags = tag_store_count(ts);
     w->started_ns = clk_real_ns();
     sb_init(&w->station_json, 0);
@@ -385,8 +419,9 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
                  e ? strerror(e) : "address in use or not local");
         goto fail;
     }
-    if (!(w->worker = web_worker_new(w))) {
-        snprintf(err, errlen, "web: cannot start the worker thread");
+    if (!(w->worker = web_worker_new(w, "web-worker")) ||
+        !(w->login_worker = web_worker_new(w, "web-login"))) {
+        snprintf(err, errlen, "web: cannot start the worker threads");
         goto fail;
     }
     if (web_ws_subscribe_dispatch(w) < 0)
@@ -413,6 +448,9 @@ int web_run(web *w, const atomic_int *stop)
     web_dispatch_due(w);
     lws_sul_schedule(w->ctx, 0, &w->sul_stop, web_sul_stop_cb,
                      WEB_STOP_POLL_US);
+    if (w->auth)
+        lws_sul_schedule(w->ctx, 0, &w->sul_auth, web_sul_auth_cb,
+                         WEB_AUTH_FLUSH_US);
     int rc = 0;
     while (!atomic_load(stop)) {
         if (lws_service(w->ctx, 0) < 0) {
@@ -424,6 +462,7 @@ int web_run(web *w, const atomic_int *stop)
     lws_sul_cancel(&w->sul_stop);
     lws_sul_cancel(&w->sul_dispatch);
     lws_sul_cancel(&w->sul_frame);
+    lws_sul_cancel(&w->sul_auth);
     w->running = false;
     return rc;
 }
@@ -439,6 +478,8 @@ void web_free(web *w)
     w->ctx = NULL;
     web_ws_close_all(w);
     web_worker_free(w->worker);
+    web_worker_free(w->login_worker);
+    free(w->state_dir);
     web_display *dp = w->displays;
     while (dp) {
         web_display *n = dp->next;

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "acquire/poller.h"
+#include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/dispatch.h"
 #include "core/tagstore.h"
@@ -50,6 +51,8 @@ typedef struct {
     const char *tls_cert;        /* PEM certificate (chain): HTTPS + WSS */
     const char *tls_key;         /* PEM private key */
     bool insecure;               /* plain HTTP beyond loopback, on purpose */
+    auth_role anonymous;         /* without a session: AUTH_VIEWER (read)
+                                    or AUTH_NONE (log in first) */
 } web_opts;
 
 /* What the HTTP API reports on; any may be NULL.  All must outlive the
@@ -59,6 +62,8 @@ typedef struct {
     influx_writer *influx;
     poll_plc *const *pollers;
     const char *config;          /* the map file, for messages */
+    auth *auth;                  /* NULL: nobody can log in */
+    const char *state_dir;       /* data_dir: the audit log */
 } web_sources;
 
 typedef struct {

@@ -532,6 +532,11 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
                                    "live feed (see web.origins)");
             return -1;
         }
+        /* The live feed is a read: a session, or anonymous viewers. */
+        if (web_role_of(w, wsi, NULL) < AUTH_VIEWER) {
+            lws_return_http_status(wsi, 401, "log in first");
+            return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
