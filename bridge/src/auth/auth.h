@@ -206,11 +206,13 @@ auth_result auth_change_password(auth *a, const char *sid, const char *old,
  * A failure is said through auth_opts.warn and retried next time. */
 void auth_flush(auth *a, int64_t now_ns);
 
-/* Worker (auth-watch calls it every second): reloads the users file if it
- * changed, and the tokens if another process changed them, ending the
- * sessions that no longer stand.  1 something was reloaded, 0 nothing had
- * changed, -1 the users file is broken now (err names every bad line; the
- * users loaded before are kept). */
+/* Worker (auth-watch calls it every second; so do the logins and the
+ * token functions): reloads the users file if it changed, and the tokens
+ * if another process changed them, ending the sessions that no longer
+ * stand.  1 something was reloaded, 0 nothing had changed, -1 the users
+ * file changed into one with bad lines (err names each; the users loaded
+ * before are kept, and that version is not read, nor warned about,
+ * again) or auth.db could not be read. */
 int auth_reload(auth *a, char *err, size_t errlen);
 
 /* Worker: one audit record, synchronously on disk (synchronous=FULL)
