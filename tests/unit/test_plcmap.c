@@ -492,6 +492,57 @@ static void test_data_dir(void **state)
     map_free(st);
 }
 
+/* auth: the defaults (users file in data_dir, anonymous viewer but not
+ * written, 30 min / 12 h / 30 d) and every key as written, days included;
+ * a short session_max pulls the default idle time down with it. */
+static void test_auth_section(void **state)
+{
+    (void)state;
+    map_station *st = load_ok(CONFIG_DIR "/good_data_dir/station.yaml");
+    assert_string_equal(st->auth.users, "/var/lib/lockbridge/users");
+    assert_int_equal(st->auth.anonymous, MAP_ANON_VIEWER);
+    assert_false(st->auth.anonymous_set);
+    assert_int_equal(st->auth.session_idle_ns, 1800000000000ull);
+    assert_int_equal(st->auth.session_max_ns, 43200000000000ull);
+    assert_int_equal(st->auth.token_session_ns, 2592000000000000ull);
+    assert_int_equal(st->auth.line, 0);
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_single_plc/station.yaml");
+    assert_string_equal(st->auth.users, "data/users");
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_auth/station.yaml");
+    assert_string_equal(st->auth.users, "/etc/lockbridge/users");
+    assert_int_equal(st->auth.anonymous, MAP_ANON_NONE);
+    assert_true(st->auth.anonymous_set);
+    assert_int_equal(st->auth.session_idle_ns, 600000000000ull);
+    assert_int_equal(st->auth.session_max_ns, 129600000000000ull);
+    assert_int_equal(st->auth.token_session_ns, 604800000000000ull);
+    assert_int_equal(st->auth.line, 5);
+    assert_int_equal(st->auth.col, 7);
+    map_free(st);
+
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/station.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: [{id: x, "
+          "table: holding, address: 0, type: u16}]}]\n"
+          "auth: {session_max: 10m, anonymous: viewer}\n", f);
+    assert_int_equal(fclose(f), 0);
+    st = load_ok(path);
+    assert_int_equal(st->auth.session_max_ns, 600000000000ull);
+    assert_int_equal(st->auth.session_idle_ns, 600000000000ull);
+    assert_int_equal(st->auth.anonymous, MAP_ANON_VIEWER);
+    assert_true(st->auth.anonymous_set);
+    map_free(st);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_errors_and_free(void **state)
 {
     (void)state;
@@ -770,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_data_dir),
+        cmocka_unit_test(test_auth_section),
         cmocka_unit_test(test_errors_and_free),
         cmocka_unit_test(test_many_duplicate_ids),
         cmocka_unit_test(test_select_tags),

@@ -154,6 +154,7 @@ void map_free(map_station *st)
     for (size_t i = 0; i < st->web.n_origins; i++)
         free(st->web.origins[i]);
     free(st->web.origins);
+    free(st->auth.users);
     for (size_t i = 0; i < st->n_schematic; i++) {
         for (size_t k = 0; k < st->schematic[i].n_tags; k++)
             free(st->schematic[i].tags[k]);

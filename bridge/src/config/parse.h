@@ -230,6 +230,7 @@ typedef struct {
 extern const cfg_section cfg_history_section;
 extern const cfg_section cfg_influx_section;
 extern const cfg_section cfg_web_section;
+extern const cfg_section cfg_auth_section;
 extern const cfg_section cfg_schematic_section;
 
 #endif

@@ -167,6 +167,22 @@ typedef struct {
  * this machine (127.0.0.0/8 or ::1). */
 bool map_listen_is_loopback(const char *listen);
 
+/* `auth:` in a station file: who may act (auth/). */
+typedef enum { MAP_ANON_VIEWER, MAP_ANON_NONE } map_anonymous;
+
+typedef struct {
+    char *users;              /* the users file; default "<data_dir>/users",
+                                 a path written in the file as written */
+    map_anonymous anonymous;  /* what a browser that has not logged in
+                                 gets; default viewer */
+    bool anonymous_set;       /* `anonymous` was written (the web server
+                                 makes the default none beyond loopback) */
+    uint64_t session_idle_ns; /* default 30 min (never above session_max) */
+    uint64_t session_max_ns;  /* default 12 h */
+    uint64_t token_session_ns;/* a kiosk token's session, default 30 days */
+    int line, col;            /* the section, 0 when absent */
+} map_auth;
+
 /* `schematic:` in a station file: which tag plays which part in the
  * overview's drawing of the lock (a role such as "chamber_level" and one
  * tag, or a list for "upper_valves").  Roles are a fixed list, so a typo
@@ -196,6 +212,7 @@ typedef struct {
     map_history history;
     map_influx influx;
     map_web web;
+    map_auth auth;
     map_binding *schematic;   /* in file order; NULL when none */
     size_t n_schematic;
     map_plc *plcs;

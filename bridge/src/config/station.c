@@ -122,6 +122,7 @@ static const cfg_section *const sections[] = {
     &cfg_history_section,
     &cfg_influx_section,
     &cfg_web_section,
+    &cfg_auth_section,
     &cfg_schematic_section,
 };
 enum {
