@@ -95,6 +95,38 @@ static void test_golden(void **state)
     map_free(st);
     map_errors_free(&errs);
     free(got);
+
+    /* The same bytes from memory (map_load_buffer, what the map fuzzer
+     * feeds) give the same lines, unless the case includes PLC files,
+     * which memory refuses. */
+    char *data = slurp(path);
+    assert_non_null(data);
+    st = map_load_buffer(path, data, strlen(data), &errs);
+    bool includes = false;
+    got = calloc(1, 1);
+    size_t glen = 0;
+    for (size_t i = 0; i < errs.n; i++) {
+        includes |= strstr(errs.msgs[i], "cannot be included") != NULL;
+        size_t ml = strlen(errs.msgs[i]);
+        got = realloc(got, glen + ml + 2);
+        assert_non_null(got);
+        memcpy(got + glen, errs.msgs[i], ml);
+        got[glen + ml] = '\n';
+        glen += ml + 1;
+        got[glen] = '\0';
+    }
+    if (!includes && strcmp(got, expected) != 0) {
+        print_error("case %s from memory: errors differ\n--- expected\n%s"
+                    "--- got\n%s", name, expected, got);
+        fail_msg("case %s (map_load_buffer)", name);
+    }
+    if ((st != NULL) != (errs.n == 0))
+        fail_msg("case %s: map_load_buffer returned %s with %zu errors", name,
+                 st ? "a station" : "NULL", errs.n);
+    map_free(st);
+    map_errors_free(&errs);
+    free(got);
+    free(data);
     free(expected);
 }
 
@@ -571,6 +603,59 @@ static void test_errors_and_free(void **state)
     assert_null(map_load("tests/data/config/no_such_case/station.yaml", NULL));
 }
 
+/* map_load_buffer: a map from memory is the whole map (no includes), named
+ * as the caller says, held to a file's limits. */
+static void test_load_buffer(void **state)
+{
+    (void)state;
+    map_errors e = {0};
+    char *data = slurp(CONFIG_DIR "/good_includes/station.yaml");
+    assert_non_null(data);
+    assert_null(map_load_buffer("mem/station.yaml", data, strlen(data), &e));
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.msgs[0], "mem/station.yaml:2:8: 'upper-gate.yaml' "
+                        "cannot be included: this map was not read from a "
+                        "file (write the PLC map inline)");
+    assert_string_equal(e.msgs[1], "mem/station.yaml:2:25: 'lower-gate.yaml' "
+                        "cannot be included: this map was not read from a "
+                        "file (write the PLC map inline)");
+    map_errors_free(&e);
+    free(data);
+
+    /* Not NUL-terminated: only len bytes are read. */
+    static const char plc[] = "id: p\nhost: 127.0.0.1\ntags:\n"
+                              "  - {id: t, table: holding, address: 0, "
+                              "type: u16}\nGARBAGE";
+    map_station *st = map_load_buffer(NULL, plc, sizeof plc - 1 - 7, &e);
+    assert_non_null(st);
+    assert_int_equal(e.n, 0);
+    assert_string_equal(st->file, "(memory)");
+    assert_string_equal(st->plcs[0].tags[0].full_id, "p.t");
+    assert_ptr_equal(map_find_tag(st, "p.t"), &st->plcs[0].tags[0]);
+    map_free(st);
+
+    assert_null(map_load_buffer("m.yaml", "", 0, &e));
+    assert_null(map_load_buffer("m.yaml", NULL, 0, &e));
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.msgs[0], "m.yaml:1:1: the file is empty (expected "
+                        "a station or a PLC map)");
+    assert_string_equal(e.msgs[1], e.msgs[0]);
+    map_errors_free(&e);
+
+    /* A NUL byte is libyaml's to refuse, with its position. */
+    assert_null(map_load_buffer("m.yaml", "id: a\0b\n", 8, &e));
+    assert_int_equal(e.n, 1);
+    assert_non_null(strstr(e.msgs[0], "m.yaml:1:6: "));
+    map_errors_free(&e);
+
+    /* The file limit, without reading the bytes. */
+    assert_null(map_load_buffer("big.yaml", plc, ((size_t)16 << 20) + 1, &e));
+    assert_int_equal(e.n, 1);
+    assert_string_equal(e.msgs[0], "big.yaml: file is too large (more than "
+                        "16 MiB)");
+    map_errors_free(&e);
+}
+
 /* ---- hostile input ------------------------------------------------------- */
 
 /* A generous bound: the loader takes well under a second for these maps;
@@ -823,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_auth_section),
         cmocka_unit_test(test_errors_and_free),
+        cmocka_unit_test(test_load_buffer),
         cmocka_unit_test(test_many_duplicate_ids),
         cmocka_unit_test(test_select_tags),
         cmocka_unit_test(test_select_handmade),

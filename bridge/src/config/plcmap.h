@@ -233,6 +233,15 @@ typedef struct {
  * appended to errs (which the caller frees with map_errors_free).  I/O
  * errors are reported the same way ("file: cannot open: reason"). */
 map_station *map_load(const char *path, map_errors *errs);
+/* The same for a map held in memory: len bytes at data (not necessarily
+ * NUL-terminated; the caller keeps them), reported and recorded
+ * (st->file) as `name` (NULL: "(memory)").  Nothing is read from disk
+ * but the time zone database: a station's `plcs:` entries must be inline
+ * PLC maps, and a file name there is an error ("'gate.yaml' cannot be
+ * included: ...").  The same limits and the same messages as a file,
+ * otherwise; this is what the map fuzzer feeds (tests/fuzz/map/). */
+map_station *map_load_buffer(const char *name, const char *data, size_t len,
+                             map_errors *errs);
 void map_free(map_station *st);
 
 void map_errors_free(map_errors *errs);

@@ -28,77 +28,24 @@ void web_pss_reset(web_pss *pss)
 
 /* ---- query arguments --------------------------------------------------- */
 
+/* lws decodes the fragments; what they mean is params.c's. */
 int web_args_parse(struct lws *wsi, web_args *a, char *err, size_t errlen)
 {
-    a->n = 0;
+    web_args_init(a);
     char frag[WEB_MAX_ARG + 1];
     for (int i = 0;; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag,
                                       WSI_TOKEN_HTTP_URI_ARGS, i);
         if (n < 0) {
             /* -1: no such fragment; anything else: it did not fit */
-            if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >
-                WEB_MAX_ARG) {
-                snprintf(err, errlen, "query argument %d is longer than %d "
-                         "bytes", i + 1, WEB_MAX_ARG);
-                return -1;
-            }
+            int fl = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+            if (fl > WEB_MAX_ARG)
+                return web_args_add(a, (size_t)i, NULL, (size_t)fl, err,
+                                    errlen);
             break;
         }
-        if (n == 0)
-            continue;
-        if (a->n == WEB_MAX_ARGS) {
-            snprintf(err, errlen, "more than %d query arguments",
-                     WEB_MAX_ARGS);
+        if (web_args_add(a, (size_t)i, frag, (size_t)n, err, errlen) < 0)
             return -1;
-        }
-        char *eq = strchr(frag, '=');
-        size_t kl = eq ? (size_t)(eq - frag) : strlen(frag);
-        if (kl == 0 || kl >= sizeof a->args[0].name) {
-            snprintf(err, errlen, "malformed query argument '%.40s'", frag);
-            return -1;
-        }
-        web_arg *g = &a->args[a->n];
-        memcpy(g->name, frag, kl);
-        g->name[kl] = '\0';
-        for (size_t j = 0; j < a->n; j++)
-            if (strcmp(a->args[j].name, g->name) == 0) {
-                snprintf(err, errlen, "query argument '%s' given twice",
-                         g->name);
-                return -1;
-            }
-        g->value = a->store + a->n * WEB_MAX_ARG;
-        snprintf(g->value, WEB_MAX_ARG, "%s", eq ? eq + 1 : "");
-        a->n++;
-    }
-    return 0;
-}
-
-const char *web_arg_get(const web_args *a, const char *name)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->args[i].name, name) == 0)
-            return a->args[i].value;
-    return NULL;
-}
-
-int web_args_only(const web_args *a, const char *const *allowed, char *err,
-                  size_t errlen)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        bool ok = false;
-        for (const char *const *p = allowed; *p && !ok; p++)
-            ok = strcmp(a->args[i].name, *p) == 0;
-        if (!ok) {
-            char list[160] = "";
-            for (const char *const *p = allowed; *p; p++) {
-                strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, *p, sizeof list - strlen(list) - 1);
-            }
-            snprintf(err, errlen, "unknown query argument '%s' (known: %s)",
-                     a->args[i].name, list[0] ? list : "none");
-            return -1;
-        }
     }
     return 0;
 }

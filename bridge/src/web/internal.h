@@ -7,6 +7,8 @@
  *   server.c   context, listening socket, the one protocol callback, the
  *              event loop and the dispatcher's timer
  *   http.c     one HTTP transaction: query arguments, answers, sending
+ *   params.c   what query arguments and tag selections say (pure:
+ *              params.h, no lws)
  *   api.c      /api/tags, /api/station, /healthz, /api/displays
  *   query.c    /api/history and /api/export.csv (run on the worker)
  *   files.c    the dashboard's static files, confined to the web root
@@ -23,10 +25,9 @@
 
 #include "auth/auth.h"
 #include "core/strbuf.h"
+#include "web/params.h"
 #include "web/web.h"
 
-#define WEB_MAX_ARGS 16          /* query arguments per request */
-#define WEB_MAX_ARG 4096         /* bytes of one "name=value" */
 #define WEB_HEAD_MAX 8192        /* request head (lws max_http_header_data) */
 #define WEB_CHUNK 32768          /* bytes per write of a body */
 #define WEB_SNDBUF (128 * 1024)  /* a WebSocket's SO_SNDBUF; Linux doubles
@@ -73,17 +74,6 @@ typedef struct {
     /* WebSocket */
     web_client *client;
 } web_pss;
-
-typedef struct {
-    char name[32];
-    char *value;               /* decoded, NUL-terminated */
-} web_arg;
-
-typedef struct {
-    web_arg args[WEB_MAX_ARGS];
-    size_t n;
-    char store[WEB_MAX_ARGS * WEB_MAX_ARG];
-} web_args;
 
 /* A wall screen that reported over its WebSocket. */
 typedef struct web_display {
@@ -157,13 +147,9 @@ uint64_t web_now_mono(void);
 bool web_origin_ok(const web *w, struct lws *wsi, const char *origin);
 
 /* ---- http.c ------------------------------------------------------------ */
-/* Parses the query string; -1 with a message when an argument is too long
- * or there are too many. */
+/* Parses the query string (lws's fragments, through web_args_add); -1
+ * with a message when an argument is too long or there are too many. */
 int web_args_parse(struct lws *wsi, web_args *a, char *err, size_t errlen);
-const char *web_arg_get(const web_args *a, const char *name);
-/* Refuses names not in allowed (NULL-terminated): 0, or -1 with err. */
-int web_args_only(const web_args *a, const char *const *allowed, char *err,
-                  size_t errlen);
 /* Answers with status and body (moved into the pss) and starts sending.
  * Returns what the lws callback must return. */
 int web_reply(struct lws *wsi, web_pss *pss, unsigned status,
@@ -193,10 +179,6 @@ int web_api_displays(web *w, struct lws *wsi, web_pss *pss,
 int web_station_json_build(web *w);
 /* Does the request accept Content-Encoding: gzip? */
 bool web_accepts_gzip(struct lws *wsi);
-/* Resolves "a.b,plc.*" into a bitmap over tag indices (n_tags bits) and,
- * when order is not NULL, the indices in the order given.  -1 with err. */
-int web_select(const web *w, const char *spec, uint8_t *bits,
-               uint32_t *order, size_t *n_order, char *err, size_t errlen);
 
 /* ---- query.c ----------------------------------------------------------- */
 int web_api_history(web *w, struct lws *wsi, web_pss *pss, const web_args *a);

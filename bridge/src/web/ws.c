@@ -21,13 +21,13 @@
  * Frames (text, JSON): {"type":"snapshot"|"delta","time":T,"tags":[...]},
  * {"type":"heartbeat","time":T}; each tag object exactly as /api/tags.
  * Client messages: {"type":"subscribe","tags":[...]} (answered by a new
- * snapshot), {"type":"report","display":...} from wall screens.  Anything
- * else, a binary frame or a message over ws_max_message bytes closes the
- * connection with a close code and a reason, and is counted.
+ * snapshot), {"type":"report","display":...} from wall screens, parsed
+ * and checked by wsmsg.c (pure).  Anything else, a binary frame or a
+ * message over ws_max_message bytes closes the connection with a close
+ * code and a reason, and is counted.
  */
 #include "web/internal.h"
 
-#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -36,10 +36,10 @@
 
 #include "core/clock.h"
 #include "core/tagfmt.h"
+#include "web/wsmsg.h"
 
 #define WEB_HEARTBEAT_NS 2000000000ull
 #define WEB_DISPLAYS_MAX 256
-#define WEB_SUBSCRIBE_MAX 4096      /* entries in one subscribe message */
 
 struct web_frame {
     int refs;
@@ -324,20 +324,6 @@ static int web_ws_refuse(web *w, struct lws *wsi, enum lws_close_status code,
     return -1;
 }
 
-static bool web_display_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 static web_display *web_display_get(web *w, const char *name)
 {
     size_t n = 0;
@@ -367,28 +353,14 @@ static web_display *web_display_get(web *w, const char *name)
     return d;
 }
 
-static int64_t web_json_time(const cJSON *o, const char *key)
+/* What web_ws_parse read from a report, into the display it names. */
+static int web_ws_report(web *w, web_client *c, const web_ws_msg *m)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    int64_t t;
-    if (cJSON_IsString(v) && clk_parse_time(v->valuestring, clk_real_ns(),
-                                            &t) == 0)
-        return t;
-    return 0;
-}
-
-static int web_ws_report(web *w, web_client *c, const cJSON *msg)
-{
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "display");
-    if (!cJSON_IsString(name) || !web_display_name_ok(name->valuestring))
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "report: display must be 1-64 of A-Z a-z 0-9 "
-                             "- _ .");
     web_display *d = c->display;
-    if (!d || strcmp(d->name, name->valuestring) != 0) {
+    if (!d || strcmp(d->name, m->display) != 0) {
         if (d)
             d->online = false;
-        d = c->display = web_display_get(w, name->valuestring);
+        d = c->display = web_display_get(w, m->display);
         if (!d)
             return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                                  "report: too many displays");
@@ -396,87 +368,46 @@ static int web_ws_report(web *w, web_client *c, const cJSON *msg)
     }
     d->online = true;
     d->last_report_ns = clk_real_ns();
-    const cJSON *page = cJSON_GetObjectItemCaseSensitive(msg, "page");
-    snprintf(d->page, sizeof d->page, "%s",
-             cJSON_IsString(page) ? page->valuestring : "");
-    d->drawn_ns = web_json_time(msg, "drawn");
-    d->data_ns = web_json_time(msg, "data_time");
-    const cJSON *stale = cJSON_GetObjectItemCaseSensitive(msg, "stale");
-    d->stale = cJSON_IsNumber(stale) ? stale->valueint : 0;
+    snprintf(d->page, sizeof d->page, "%s", m->page);
+    d->drawn_ns = m->drawn_ns;
+    d->data_ns = m->data_ns;
+    d->stale = m->stale;
     snprintf(d->address, sizeof d->address, "%s", c->peer);
     snprintf(d->user_agent, sizeof d->user_agent, "%s", c->user_agent);
     return 0;
 }
 
-static int web_ws_subscribe(web *w, web_client *c, const cJSON *msg)
+/* The subscription web_ws_parse resolved (it takes m's mask), answered by
+ * a snapshot. */
+static int web_ws_subscribe(web *w, web_client *c, web_ws_msg *m)
 {
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(msg, "tags");
-    if (!cJSON_IsArray(tags))
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "subscribe: tags must be an array of tag ids "
-                             "or plc.*");
-    if (cJSON_GetArraySize(tags) > WEB_SUBSCRIBE_MAX)
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "subscribe: more than %d entries",
-                             WEB_SUBSCRIBE_MAX);
-    uint8_t *mask = calloc(web_bits_bytes(w), 1);
-    if (!mask)
-        return -1;
-    bool all = false;
-    const cJSON *t;
-    cJSON_ArrayForEach(t, tags) {
-        char err[200];
-        if (!cJSON_IsString(t) || !t->valuestring[0] ||
-            strpbrk(t->valuestring, ", ")) {
-            free(mask);
-            return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                                 "subscribe: every entry must be a tag id or "
-                                 "plc.*");
-        }
-        if (strcmp(t->valuestring, "*") == 0) {
-            all = true;
-            continue;
-        }
-        if (web_select(w, t->valuestring, mask, NULL, NULL, err,
-                       sizeof err) < 0) {
-            free(mask);
-            return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                                 "subscribe: %s", err + 6);
-        }
-    }
     free(c->mask);
-    c->mask = NULL;
-    if (all)
-        free(mask);
-    else
-        c->mask = mask;
+    c->mask = m->mask;
+    m->mask = NULL;
     c->snapshot_due = true;
     if (!c->frame)
         web_client_snapshot(w, c);
     return 0;
 }
 
+_Static_assert(WEB_WS_CLOSE_POLICY == LWS_CLOSE_STATUS_POLICY_VIOLATION,
+               "wsmsg.c's close code is lws's policy violation");
+
 static int web_ws_message(web *w, web_client *c)
 {
-    cJSON *msg = cJSON_ParseWithLength(sb_data(&c->rx), c->rx.len);
-    int rc = 0;
-    const cJSON *type = msg ? cJSON_GetObjectItemCaseSensitive(msg, "type")
-                            : NULL;
-    if (!msg || !cJSON_IsObject(msg))
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "not a JSON object");
-    else if (!cJSON_IsString(type))
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "no \"type\"");
-    else if (strcmp(type->valuestring, "subscribe") == 0)
-        rc = web_ws_subscribe(w, c, msg);
-    else if (strcmp(type->valuestring, "report") == 0)
-        rc = web_ws_report(w, c, msg);
-    else
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "unknown message type '%.40s'", type->valuestring);
-    cJSON_Delete(msg);
+    web_ws_msg m;
+    int rc = web_ws_parse(w->st, w->ts, sb_data(&c->rx), c->rx.len,
+                          clk_real_ns(), &m);
     sb_reset(&c->rx);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return web_ws_refuse(w, c->wsi,
+                             (enum lws_close_status)m.close_code, "%s",
+                             m.reason);
+    rc = m.kind == WEB_WS_SUBSCRIBE ? web_ws_subscribe(w, c, &m)
+                                    : web_ws_report(w, c, &m);
+    web_ws_msg_free(&m);
     return rc;
 }
 
