@@ -213,6 +213,9 @@ static void web_auth_job(web_job *job, void *arg)
                  "%u s", retry);
         web_job_error(job, 429, err);
         break;
+    case AUTH_WEAK:
+        web_job_error(job, 400, err);
+        break;
     case AUTH_ERROR:
         web_job_error(job, 500, err);
         break;
