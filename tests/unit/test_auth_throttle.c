@@ -22,7 +22,7 @@
 static void test_five_failures(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     assert_non_null(t);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(throttle_wait(t, "u:alice", T0 + i * S), 0);
@@ -46,7 +46,7 @@ static void test_five_failures(void **state)
 static void test_growing_wait(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     int64_t now = T0;
     for (int i = 0; i < 4; i++)
         throttle_fail(t, "a:10.0.0.9", now += S);
@@ -69,7 +69,7 @@ static void test_growing_wait(void **state)
 static void test_window_forgets(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     for (int i = 0; i < 6; i++)
         throttle_fail(t, "u:alice", T0 + i * 100 * S);   /* 30 then 60 */
     int64_t last = T0 + 500 * S;
@@ -95,7 +95,7 @@ static void test_window_forgets(void **state)
 static void test_spread_failures(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     for (int i = 0; i < 100; i++)
         assert_int_equal(throttle_fail(t, "u:x", T0 + i * 226 * S), 0);
     throttle_free(t);
@@ -105,7 +105,7 @@ static void test_spread_failures(void **state)
 static void test_success_resets(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     for (int i = 0; i < 4; i++)
         throttle_fail(t, "u:alice", T0 + i * S);
     throttle_ok(t, "u:alice");
@@ -115,12 +115,49 @@ static void test_success_resets(void **state)
     throttle_free(t);
 }
 
+/* A window of its own (auth.throttle_window): 2 min counts failures for
+ * 2 min, and the waits double from 30 s up to 2 min, not 15 (a failure
+ * after waiting that out starts afresh); a 4.5 s window (shorter than the
+ * first wait) makes the wait 5 s, the window rounded up, and after it the
+ * next failure starts afresh. */
+static void test_window_option(void **state)
+{
+    (void)state;
+    throttle *t = throttle_new(120 * S);
+    int64_t now = T0;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(throttle_fail(t, "u:alice", now += S), 0);
+    static const unsigned want[] = {30, 60, 120, 0};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(throttle_fail(t, "u:alice", now += S), want[i]);
+        now += (int64_t)want[i] * S;
+    }
+    /* Four failures spread over more than the window start nothing. */
+    throttle_prune(t, now + 121 * S);
+    assert_int_equal(throttle_count(t), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(throttle_fail(t, "u:bob", now + i * 31 * S), 0);
+    throttle_free(t);
+
+    t = throttle_new(4500000000LL);
+    now = T0;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(throttle_fail(t, "a:192.0.2.1", now += 100000000),
+                         0);
+    assert_int_equal(throttle_fail(t, "a:192.0.2.1", now += 100000000), 5);
+    assert_int_equal(throttle_wait(t, "a:192.0.2.1", now + 4 * S), 1);
+    now += 5 * S;
+    assert_int_equal(throttle_wait(t, "a:192.0.2.1", now), 0);
+    assert_int_equal(throttle_fail(t, "a:192.0.2.1", now), 0);
+    throttle_free(t);
+}
+
 /* Beyond THROTTLE_KEYS_MAX keys the one failed longest ago goes; memory
  * stays bounded however many addresses try. */
 static void test_bounded(void **state)
 {
     (void)state;
-    throttle *t = throttle_new();
+    throttle *t = throttle_new(0);
     char key[32];
     for (int i = 0; i < THROTTLE_KEYS_MAX + 50; i++) {
         snprintf(key, sizeof key, "a:10.%d.%d.%d", i >> 16, (i >> 8) & 255,
@@ -159,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_growing_wait),
         cmocka_unit_test(test_window_forgets),
         cmocka_unit_test(test_spread_failures),
+        cmocka_unit_test(test_window_option),
         cmocka_unit_test(test_success_resets),
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_address_keys),

@@ -525,7 +525,8 @@ static void test_data_dir(void **state)
 }
 
 /* auth: the defaults (users file in data_dir, anonymous viewer but not
- * written, 30 min / 12 h / 30 d) and every key as written, days included;
+ * written, 30 min / 12 h / 30 d, failures counted 15 min) and every key
+ * as written, days included;
  * a short session_max pulls the default idle time down with it. */
 static void test_auth_section(void **state)
 {
@@ -537,6 +538,7 @@ static void test_auth_section(void **state)
     assert_int_equal(st->auth.session_idle_ns, 1800000000000ull);
     assert_int_equal(st->auth.session_max_ns, 43200000000000ull);
     assert_int_equal(st->auth.token_session_ns, 2592000000000000ull);
+    assert_int_equal(st->auth.throttle_window_ns, 900000000000ull);
     assert_int_equal(st->auth.line, 0);
     map_free(st);
 
@@ -551,6 +553,7 @@ static void test_auth_section(void **state)
     assert_int_equal(st->auth.session_idle_ns, 600000000000ull);
     assert_int_equal(st->auth.session_max_ns, 129600000000000ull);
     assert_int_equal(st->auth.token_session_ns, 604800000000000ull);
+    assert_int_equal(st->auth.throttle_window_ns, 120000000000ull);
     assert_int_equal(st->auth.line, 5);
     assert_int_equal(st->auth.col, 7);
     map_free(st);

@@ -469,8 +469,8 @@ auth *auth_open(const auth_opts *o, char *err, size_t errlen)
     a->cost_r = PASSWD_SCRYPT_R;
     a->cost_p = PASSWD_SCRYPT_P;
     auth_make_dummy(a);
-    a->thr_user = throttle_new();
-    a->thr_addr = throttle_new();
+    a->thr_user = throttle_new((int64_t)o->throttle_window_ns);
+    a->thr_addr = throttle_new((int64_t)o->throttle_window_ns);
     unsigned char warm[STORE_HASH_LEN];
     if (!a->users_path || !a->state_dir || !a->thr_user || !a->thr_addr) {
         auth_seterr(err, errlen, "auth: out of memory");

@@ -110,6 +110,8 @@ typedef struct {
     uint64_t session_idle_ns;  /* a session unused this long ends (30 min) */
     uint64_t session_max_ns;   /* and any session this old (12 h) */
     uint64_t token_session_ns; /* a kiosk token's session (30 days) */
+    uint64_t throttle_window_ns; /* failures count this long, and the
+                                    longest wait is this long (15 min) */
     /* Something the caller should say but that is no failure: a file or
      * directory whose mode was tightened, a users file that changed into
      * one with bad lines (the message then names every bad line).  Called
@@ -166,9 +168,10 @@ typedef enum {
 } auth_result;
 
 /* Worker.  Checks the throttles (5 failures for that user or from that
- * address in 15 minutes: AUTH_THROTTLED with a growing wait, 30 s doubling
- * up to 15 min; a correct password is refused too while it lasts; 15
- * minutes without a failure forget the past; never a lockout for good),
+ * address within throttle_window: AUTH_THROTTLED with a growing wait,
+ * 30 s doubling up to the window, or the window when that is shorter; a
+ * correct password is refused too while it lasts; a window without a
+ * failure forgets the past; never a lockout for good),
  * verifies the password (a missing user costs the same time as a wrong
  * password), writes the audit record (before anything takes effect),
  * creates a new session and returns its id in sid (AUTH_SID_LEN + 1

@@ -26,11 +26,23 @@ typedef struct {
 struct throttle {
     throttle_entry *v;
     size_t n, cap;
+    int64_t window;                  /* ns */
+    unsigned wait0, wait_max;        /* s */
 };
 
-throttle *throttle_new(void)
+throttle *throttle_new(int64_t window_ns)
 {
-    return calloc(1, sizeof(throttle));
+    throttle *t = calloc(1, sizeof(throttle));
+    if (!t)
+        return NULL;
+    t->window = window_ns > 0 ? window_ns : THROTTLE_WINDOW_DEFAULT_NS;
+    /* Retry-After counts whole seconds: the longest wait is the window
+     * rounded up, so that waiting it out always lands past the window. */
+    int64_t max_s = (t->window + 999999999) / 1000000000;
+    t->wait_max = max_s > UINT32_MAX ? UINT32_MAX : (unsigned)max_s;
+    t->wait0 = THROTTLE_WAIT0_S < t->wait_max ? THROTTLE_WAIT0_S
+                                              : t->wait_max;
+    return t;
 }
 
 void throttle_free(throttle *t)
@@ -55,9 +67,10 @@ static throttle_entry *throttle_find(throttle *t, const char *key)
 }
 
 /* Whether the key's failures no longer matter at now. */
-static bool throttle_forgotten(const throttle_entry *e, int64_t now)
+static bool throttle_forgotten(const throttle *t, const throttle_entry *e,
+                               int64_t now)
 {
-    return now - e->last_fail >= THROTTLE_WINDOW_NS && now >= e->until;
+    return now - e->last_fail >= t->window && now >= e->until;
 }
 
 static void throttle_drop(throttle *t, size_t i)
@@ -68,7 +81,7 @@ static void throttle_drop(throttle *t, size_t i)
 void throttle_prune(throttle *t, int64_t now_ns)
 {
     for (size_t i = t->n; i-- > 0;)
-        if (throttle_forgotten(&t->v[i], now_ns))
+        if (throttle_forgotten(t, &t->v[i], now_ns))
             throttle_drop(t, i);
 }
 
@@ -110,7 +123,7 @@ static throttle_entry *throttle_insert(throttle *t, const char *key,
 unsigned throttle_fail(throttle *t, const char *key, int64_t now_ns)
 {
     throttle_entry *e = throttle_find(t, key);
-    if (e && throttle_forgotten(e, now_ns)) {
+    if (e && throttle_forgotten(t, e, now_ns)) {
         /* A new run: the old one's waits do not count against it. */
         throttle_ok(t, key);
         e = NULL;
@@ -126,17 +139,17 @@ unsigned throttle_fail(throttle *t, const char *key, int64_t now_ns)
     e->last_fail = now_ns;
     unsigned recent = 0;
     for (unsigned i = 0; i < e->n_fails; i++)
-        recent += now_ns - e->fails[i] < THROTTLE_WINDOW_NS;
+        recent += now_ns - e->fails[i] < t->window;
     /* Once a wait has started, every failure of the same run starts the
      * next one: the waits soon spread the failures thinner than five per
      * window, and the wait must still grow. */
     if (recent < THROTTLE_LIMIT && e->level == 0)
         return 0;
-    unsigned wait = THROTTLE_WAIT0_S;
-    for (unsigned i = 0; i < e->level && wait < THROTTLE_WAIT_MAX_S; i++)
-        wait *= 2;
-    if (wait > THROTTLE_WAIT_MAX_S)
-        wait = THROTTLE_WAIT_MAX_S;
+    unsigned wait = t->wait0;
+    for (unsigned i = 0; i < e->level && wait < t->wait_max; i++)
+        wait = wait > UINT32_MAX / 2 ? UINT32_MAX : wait * 2;
+    if (wait > t->wait_max)
+        wait = t->wait_max;
     e->level++;
     e->until = now_ns + (int64_t)wait * 1000000000LL;
     return wait;

@@ -3,13 +3,15 @@
  *
  * One throttle counts failures per key (the handle keeps one for user
  * names and one for client addresses, so that filling one cannot push the
- * other out).  THROTTLE_LIMIT failures within THROTTLE_WINDOW_NS start a
- * wait of THROTTLE_WAIT0_S, and each failure after a wait doubles it, up
- * to THROTTLE_WAIT_MAX_S.  A key without a failure for THROTTLE_WINDOW_NS
- * (and not waiting) is forgotten, so the wait never grows without end and
- * nothing is ever locked for good (OWASP ASVS 4.0 2.2.1: soft lockout,
- * rate limiting): after the longest wait, which is as long as the window,
- * the next failure starts afresh.
+ * other out).  THROTTLE_LIMIT failures within the window (auth.
+ * throttle_window, THROTTLE_WINDOW_DEFAULT_NS) start a wait of
+ * THROTTLE_WAIT0_S, and each failure after a wait doubles it, up to the
+ * window itself.  A key without a failure for the window (and not
+ * waiting) is forgotten, so the wait never grows without end and nothing
+ * is ever locked for good (OWASP ASVS 4.0 2.2.1: soft lockout, rate
+ * limiting): after the longest wait, which is as long as the window, the
+ * next failure starts afresh.  A window shorter than THROTTLE_WAIT0_S
+ * (a test's few seconds) makes every wait the window.
  * Attempts refused during a wait are not failures: they do not prolong it.
  *
  * Not thread-safe: the handle calls it under its lock.  Time is passed in
@@ -22,9 +24,8 @@
 #include <stdint.h>
 
 #define THROTTLE_LIMIT 5
-#define THROTTLE_WINDOW_NS (15 * 60 * 1000000000LL)
+#define THROTTLE_WINDOW_DEFAULT_NS (15 * 60 * 1000000000LL)
 #define THROTTLE_WAIT0_S 30u
-#define THROTTLE_WAIT_MAX_S (15u * 60u)
 /* Keys held at most; beyond it the forgotten ones go first, then the one
  * whose last failure is oldest. */
 #define THROTTLE_KEYS_MAX 10000
@@ -32,7 +33,10 @@
 
 typedef struct throttle throttle;
 
-throttle *throttle_new(void);
+/* window_ns: how long failures count, and the longest wait (rounded up
+ * to whole seconds); 0 takes THROTTLE_WINDOW_DEFAULT_NS.  NULL when out
+ * of memory. */
+throttle *throttle_new(int64_t window_ns);
 void throttle_free(throttle *t);
 
 /* Seconds the key must still wait at now (rounded up), 0 when it may try. */

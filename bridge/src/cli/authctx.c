@@ -25,6 +25,7 @@ auth *cli_auth_open(const map_station *st)
         .session_idle_ns = st->auth.session_idle_ns,
         .session_max_ns = st->auth.session_max_ns,
         .token_session_ns = st->auth.token_session_ns,
+        .throttle_window_ns = st->auth.throttle_window_ns,
         .warn = cli_auth_warn,
     };
     char err[4096];

@@ -93,6 +93,7 @@ static int run_open_auth(run_ctx *r)
         .session_idle_ns = ma->session_idle_ns,
         .session_max_ns = ma->session_max_ns,
         .token_session_ns = ma->token_session_ns,
+        .throttle_window_ns = ma->throttle_window_ns,
         .warn = run_auth_warn,
     };
     r->auth = auth_open(&ao, err, sizeof err);

@@ -1,10 +1,11 @@
 /*
  * conf_auth.c - the station's `auth:` section: who may act on the station
  * (auth/): where the users file is, what someone who has not logged in
- * may see, and how long a login lasts.
+ * may see, how long a login lasts, and how long failed logins count.
  *
  *   auth: {users: /etc/lockbridge/users, anonymous: viewer,
- *          session_idle: 30m, session_max: 12h, token_session: 30d}
+ *          session_idle: 30m, session_max: 12h, token_session: 30d,
+ *          throttle_window: 15m}
  *
  * Every key is optional.  anonymous defaults to viewer; whether it was
  * written is kept, because the web server turns the default (not a value
@@ -29,6 +30,7 @@ static void auth_defaults(map_station *st)
     a->session_idle_ns = 30ull * 60 * 1000000000ull;
     a->session_max_ns = 12 * NS_PER_H;
     a->token_session_ns = 30 * 24 * NS_PER_H;
+    a->throttle_window_ns = 15ull * 60 * 1000000000ull;
 }
 
 /* map_parse_duration's units, and d for days. */
@@ -74,9 +76,10 @@ static int auth_get_duration(cfg_src *s, const char *what,
     return 0;
 }
 
-enum { A_USERS, A_ANONYMOUS, A_IDLE, A_MAX, A_TOKEN, A_N };
+enum { A_USERS, A_ANONYMOUS, A_IDLE, A_MAX, A_TOKEN, A_THROTTLE, A_N };
 static const char *const auth_keys[A_N] = {
-    "users", "anonymous", "session_idle", "session_max", "token_session"};
+    "users", "anonymous", "session_idle", "session_max", "token_session",
+    "throttle_window"};
 static const char *const auth_anonymous_names[] = {"viewer", "none"};
 
 static void auth_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
@@ -111,6 +114,18 @@ static void auth_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     if (val[A_TOKEN])
         auth_get_duration(s, "'token_session'", val[A_TOKEN],
                           &a->token_session_ns);
+    uint64_t win;
+    if (val[A_THROTTLE] &&
+        auth_get_duration(s, "'throttle_window'", val[A_THROTTLE], &win) == 0) {
+        /* Under a second the waits (whole seconds of Retry-After) would
+         * not be what was written; over a day the longest wait, which is
+         * the window, would be a lockout in all but name. */
+        if (win < 1000000000ull || win > 24 * NS_PER_H)
+            cfg_err_at(s, val[A_THROTTLE], "'throttle_window' must be from "
+                       "1s to 1d, got '%s'", cfg_scalar(val[A_THROTTLE]));
+        else
+            a->throttle_window_ns = win;
+    }
     /* Written that way it is a mistake (session_max would always win);
      * a default idle longer than a short session_max written is not. */
     if (idle_ok && (max_ok || !val[A_MAX]) &&

@@ -180,6 +180,9 @@ typedef struct {
     uint64_t session_idle_ns; /* default 30 min (never above session_max) */
     uint64_t session_max_ns;  /* default 12 h */
     uint64_t token_session_ns;/* a kiosk token's session, default 30 days */
+    uint64_t throttle_window_ns; /* 5 failed logins within this start a
+                                    wait, which grows up to this; default
+                                    15 min, 1 s to 1 day */
     int line, col;            /* the section, 0 when absent */
 } map_auth;
 
