@@ -578,6 +578,53 @@ static void test_auth_section(void **state)
     rmdir(dir);
 }
 
+/* web.tls naming files that exist: loaded as written (whether they hold
+ * a certificate and a key that match is the start's to check); with
+ * insecure, plain HTTP on every interface is allowed. */
+static void test_web_tls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], cert[64], key[64];
+    snprintf(path, sizeof path, "%s/station.yaml", dir);
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(i ? key : cert, "w");
+        assert_non_null(f);
+        assert_int_equal(fclose(f), 0);
+    }
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: "
+            "[{id: x, table: holding, address: 0, type: u16}]}]\n"
+            "web: {listen: 0.0.0.0:8443, tls: {cert: %s, key: %s}}\n",
+            cert, key);
+    assert_int_equal(fclose(f), 0);
+    map_station *st = load_ok(path);
+    assert_string_equal(st->web.listen, "0.0.0.0:8443");
+    assert_string_equal(st->web.tls_cert, cert);
+    assert_string_equal(st->web.tls_key, key);
+    assert_false(st->web.insecure);
+    map_free(st);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: "
+          "[{id: x, table: holding, address: 0, type: u16}]}]\n"
+          "web: {listen: 0.0.0.0:8080, insecure: true}\n", f);
+    assert_int_equal(fclose(f), 0);
+    st = load_ok(path);
+    assert_true(st->web.insecure);
+    assert_null(st->web.tls_cert);
+    map_free(st);
+    unlink(path);
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+}
+
 static void test_errors_and_free(void **state)
 {
     (void)state;
@@ -910,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_auth_section),
+        cmocka_unit_test(test_web_tls),
         cmocka_unit_test(test_errors_and_free),
         cmocka_unit_test(test_load_buffer),
         cmocka_unit_test(test_many_duplicate_ids),

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void web_defaults(map_station *st)
 {
@@ -86,6 +87,20 @@ bool map_listen_is_loopback(const char *s)
     return strncmp(s, "127.", 4) == 0;
 }
 
+/* A certificate or key that is not there is a map error, so that `check`
+ * finds it before a start does.  Whether the file can be read and the
+ * two match is the start's to say (web_new): `check` may run as another
+ * user than the daemon, who alone can read a key kept 0600. */
+static void web_tls_file(cfg_src *s, const char *what, const yaml_node_t *n,
+                         const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        cfg_err_at(s, n, "'%s' file %s: %s", what, path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        cfg_err_at(s, n, "'%s' file %s is not a regular file", what, path);
+}
+
 enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_TLS,
        W_INSECURE, W_N };
 static const char *const web_keys[W_N] = {"enabled", "listen", "root",
@@ -141,10 +156,12 @@ static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     } else if (t) {
         yaml_node_t *tv[T_N], *tk[T_N];
         cfg_get_keys(s, t, "tls", tls_keys, T_N, tv, tk);
-        if (cfg_require(s, t, "tls", "cert", tv[T_CERT]))
-            cfg_get_str(s, "'cert'", tv[T_CERT], &w->tls_cert);
-        if (cfg_require(s, t, "tls", "key", tv[T_KEY]))
-            cfg_get_str(s, "'key'", tv[T_KEY], &w->tls_key);
+        if (cfg_require(s, t, "tls", "cert", tv[T_CERT]) &&
+            cfg_get_str(s, "'cert'", tv[T_CERT], &w->tls_cert) == 0)
+            web_tls_file(s, "cert", tv[T_CERT], w->tls_cert);
+        if (cfg_require(s, t, "tls", "key", tv[T_KEY]) &&
+            cfg_get_str(s, "'key'", tv[T_KEY], &w->tls_key) == 0)
+            web_tls_file(s, "key", tv[T_KEY], w->tls_key);
     }
     /* The CISA/EPA checklist for HMIs: nothing reachable from the network
      * without encryption unless someone wrote down that they mean it. */
