@@ -141,7 +141,9 @@ static int run_open_web(run_ctx *r)
                        .auth = r->auth, .state_dir = r->st->data_dir};
     r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
     if (!r->web) {
-        log_error("web", "%s", err);
+        /* web_new's messages start "web: " for callers without a log
+         * prefix; here the prefix says it already. */
+        log_error("web", "%s", strncmp(err, "web: ", 5) == 0 ? err + 5 : err);
         free(root);
         return -1;
     }

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,7 +237,21 @@ bad:
 
 /* lws reports a bad certificate or key only as "failed to create vhost":
  * check them first with OpenSSL itself, so the message says which file
- * and why. */
+ * and why.  The key is read on its own (not with
+ * SSL_CTX_use_PrivateKey_file, which also compares it with the
+ * certificate) so that a key that is fine but belongs to another
+ * certificate is told apart from a file that is no key. */
+/* A key with a passphrase is refused, never asked for: a daemon has
+ * nobody at a terminal (OpenSSL's default callback would prompt on one). */
+static int web_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
 static int web_tls_check(const char *cert, const char *key, char *err,
                          size_t errlen)
 {
@@ -250,24 +265,24 @@ static int web_tls_check(const char *cert, const char *key, char *err,
         snprintf(err, errlen, "web: tls key %s: %s", key, strerror(errno));
         return -1;
     }
+    ERR_clear_error();
+    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, web_no_passphrase, NULL);
     fclose(f);
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) {
-        snprintf(err, errlen, "web: tls: cannot create an OpenSSL context");
-        return -1;
-    }
+    SSL_CTX *ctx = pkey ? SSL_CTX_new(TLS_server_method()) : NULL;
     char why[160] = "";
     int rc = -1;
-    ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    if (!pkey) {
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        snprintf(err, errlen, "web: tls key %s is not a PEM private key "
+                 "without a passphrase: %s", key, why);
+    } else if (!ctx) {
+        snprintf(err, errlen, "web: tls: cannot create an OpenSSL context");
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         ERR_error_string_n(ERR_get_error(), why, sizeof why);
         snprintf(err, errlen, "web: tls cert %s is not a PEM certificate: %s",
                  cert, why);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        ERR_error_string_n(ERR_get_error(), why, sizeof why);
-        snprintf(err, errlen, "web: tls key %s is not a PEM private key "
-                 "(or does not match %s): %s", key, cert, why);
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    } else if (X509_check_private_key(SSL_CTX_get0_certificate(ctx),
+                                      pkey) != 1) {
         snprintf(err, errlen, "web: tls key %s does not match the "
                  "certificate %s", key, cert);
     } else {
@@ -275,6 +290,7 @@ static int web_tls_check(const char *cert, const char *key, char *err,
     }
     ERR_clear_error();
     SSL_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
     return rc;
 }
 
