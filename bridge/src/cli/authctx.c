@@ -59,7 +59,9 @@ bool cli_web_base(const map_station *st, char *out, size_t len,
     else if (!st->web.enabled)
         *note = "the dashboard is off (web: off): the URL works once it is "
                 "on";
-    /* https once the web server has TLS (web.tls). */
-    snprintf(out, len, "http://%s", listen);
+    /* A wall screen must come in the way the dashboard serves: under
+     * web.tls a plain http:// URL would only reach a TLS handshake. */
+    snprintf(out, len, "%s://%s", st->web.tls_cert ? "https" : "http",
+             listen);
     return true;
 }

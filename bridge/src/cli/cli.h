@@ -59,7 +59,8 @@ int cmd_audit(const cli_opts *o);
 auth *cli_auth_open(const map_station *st);
 /* The local Unix user acting (the audit's who): getpwuid(geteuid()). */
 void cli_who(char *out, size_t len);
-/* "http://127.0.0.1:8080": where the dashboard is, for a token's URL;
+/* "http://127.0.0.1:8080" ("https://..." under web.tls): where the
+ * dashboard is, for a token's URL;
  * *note (or NULL) is what to tell the user about it (every interface,
  * dashboard off). */
 bool cli_web_base(const map_station *st, char *out, size_t len,
