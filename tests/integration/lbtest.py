@@ -516,6 +516,72 @@ class Daemon:
             self.proc.wait()
 
 
+# ---- the dashboard's API with a session ---------------------------------------
+
+class AuthClient:
+    """HTTP(S) to the bridge's API holding one lb_session cookie (sid).
+    tls=True: HTTPS without verifying the (test) certificate.  Every
+    request is a connection of its own, as a browser's may be."""
+
+    def __init__(self, port, tls=False, host="127.0.0.1"):
+        self.port = port
+        self.tls = tls
+        self.host = host
+        self.sid = None
+
+    def req(self, method, path, body=None, ctype="application/json",
+            cookie=None, headers=None):
+        """(status, {lower-case header: value}, body bytes).  body: a dict
+        or list (sent as JSON), str or bytes; cookie overrides sid."""
+        import http.client
+        if self.tls:
+            import ssl
+            ctx = ssl._create_unverified_context()
+            c = http.client.HTTPSConnection(self.host, self.port, timeout=30,
+                                            context=ctx)
+        else:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        h = dict(headers or {})
+        if ctype and body is not None:
+            h["Content-Type"] = ctype
+        sid = cookie if cookie is not None else self.sid
+        if sid:
+            h["Cookie"] = "lb_session=" + sid
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return (r.status, dict((k.lower(), v) for k, v in r.getheaders()),
+                    data)
+        finally:
+            c.close()
+
+    def login(self, user, password):
+        """POST /api/login; on 200 keeps the new cookie's id as sid."""
+        st, h, body = self.req("POST", "/api/login",
+                               {"user": user, "password": password})
+        m = re.match(r"lb_session=([0-9a-f]+);", h.get("set-cookie", ""))
+        if st == 200 and m:
+            self.sid = m.group(1)
+        return st, h, body
+
+    @staticmethod
+    def wait_up(port, proc, tls=False, timeout=20):
+        """True once /healthz answers 200; False if proc exits first."""
+        c = AuthClient(port, tls)
+        end = time.time() + timeout
+        while time.time() < end and proc.poll() is None:
+            try:
+                if c.req("GET", "/healthz")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+
 # ---- a WebSocket client (RFC 6455), standard library only --------------------
 
 class WsClosed(Exception):

@@ -1,36 +1,46 @@
 #!/usr/bin/python3
-"""Operators and security at the dashboard's server (issue 8).
+"""Operators and security at the dashboard's server, over HTTP (issue 8).
 
-Against the real `lockbridge run` (users made with `lockbridge user add`):
+Against the real `lockbridge run` and lock-sim (users made with
+`lockbridge user add --password-stdin`, a kiosk token with `token add`):
 
-1. Access: with `auth.anonymous: none` every API read and the WebSocket
-   need a session (401); reading needs the viewer role, the admin and
-   audit listings their roles (403 for a role too low).
-2. Login: the cookie's flags exact, a new id at every login; a wrong
-   password and an unknown user get the same answer; forged, expired and
-   logged-out cookies are refused; a form content type (415), a body that
-   is not the login object (400).
-3. Throttling: after 5 bad passwords the next attempt, even a right one,
-   is 429 with Retry-After; after the window the right password works.
-4. Password change ends the user's other sessions; a kiosk token opens a
-   long-lived viewer session.
-5. Audit: every login, failure and logout is in /api/audit with its
-   address; no password or session id in any log line.
-6. TLS: HTTPS and WSS with a test certificate, the cookie Secure, HTTP/1.1
-   only (ALPN never h2), TLS 1.1 refused; a key that does not match, a
-   missing key: the start stops with the file named; a listener beyond
-   loopback without TLS is refused unless `insecure: true`, then warned.
+1. Access, with `auth.anonymous: none`: every API read and the WebSocket
+   need a session (401), acting (logout, password) too; the admin and
+   audit listings need their roles (403 naming the role, for a viewer,
+   an operator, an engineer); a WebSocket from a foreign Origin is 403
+   even with a session.
+2. Login: 200 and the cookie's flags exact (no Secure over HTTP), a new
+   id at every login; a wrong password and an unknown user get the same
+   401 body in about the same time; forged, malformed and logged-out
+   cookies are 401; form, text and multipart content types are 415 (for
+   login and for acting with a session), a body that is not the login
+   object 400, over 16 KiB 413.
+3. Throttling (`throttle_window: 4s`): after 5 bad passwords the next
+   attempt, even a right one, is 429 with Retry-After; after the window
+   the right password works.
+4. A password change ends the user's other sessions; a kiosk token is
+   exchanged for a long-lived viewer session; once deleted
+   (`token del`), the token is refused and its session ends.
+5. Audit: GET /api/audit by an engineer has the logins (ok and bad, an
+   unknown user without its name), the logout, the token login, each with
+   the client's address.
+6. Files: the state directory 0700; users, auth.db, audit.db (and their
+   SQLite companions) 0600; no password, session id or token in any file
+   there (sessions and tokens are kept as hashes) nor in the daemon's log.
+7. Lifetimes (`session_idle: 6s, session_max: 14s`): a session survives a
+   restart of the bridge; one left unused past session_idle is 401; one
+   kept in use stays past session_idle and ends at session_max.
 
-Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
+TLS is test_tls.py's.  Standard library only; /usr/bin/python3.  Prints
+"N passed, M failed".
 """
 
-import http.client
 import json
 import os
 import re
 import shutil
-import socket
-import ssl
+import stat
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,374 +48,417 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
+from lbtest import AuthClient as Client  # noqa: E402
 
 check = lbtest.Checks()
 PASSWORDS = {"admin": "admin-Secret-9q", "eve": "viewer-Secret-4x",
              "oscar": "operator-Secret-7m", "erin": "engineer-Secret-2k"}
 ROLES = {"admin": "admin", "eve": "viewer", "oscar": "operator",
          "erin": "engineer"}
+NEW_EVE = "new-Viewer-88x"
+COOKIE_RE = r"lb_session=[0-9a-f]{32}; HttpOnly; SameSite=Strict; Path=/"
+secrets_seen = []   # every session id and token handed out
 
 
-class Client:
-    """HTTP to the bridge with a cookie jar of one cookie."""
-
-    def __init__(self, port, tls=False):
-        self.port = port
-        self.tls = tls
-        self.sid = None
-
-    def req(self, method, path, body=None, ctype="application/json",
-            cookie=None, headers=None):
-        if self.tls:
-            ctx = ssl._create_unverified_context()
-            c = http.client.HTTPSConnection("127.0.0.1", self.port,
-                                            timeout=30, context=ctx)
-        else:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        h = dict(headers or {})
-        if ctype and body is not None:
-            h["Content-Type"] = ctype
-        sid = cookie if cookie is not None else self.sid
-        if sid:
-            h["Cookie"] = "lb_session=" + sid
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        out = (r.status, dict((k.lower(), v) for k, v in r.getheaders()),
-               data)
-        c.close()
-        return out
-
-    def login(self, user, password=None):
-        st, h, body = self.req("POST", "/api/login",
-                               {"user": user,
-                                "password": password or PASSWORDS[user]})
-        m = re.match(r"lb_session=([0-9a-f]+);", h.get("set-cookie", ""))
-        if st == 200 and m:
-            self.sid = m.group(1)
-        return st, h, body
+def login(c, user, password=None):
+    st, h, body = c.login(user, password or PASSWORDS[user])
+    if st == 200:
+        secrets_seen.append(c.sid)
+    return st, h, body
 
 
-def make_users(station, cwd):
-    for u, role in ROLES.items():
-        p = subprocess.run([lbtest.binary("lockbridge"), "user", "add", u,
-                            "--role", role, "-c", station,
-                            "--password-stdin"],
-                           input=PASSWORDS[u] + "\n", capture_output=True,
-                           text=True, cwd=cwd, timeout=60)
-        if p.returncode != 0:
-            raise RuntimeError("user add %s: %s" % (u, p.stderr))
+def lb(args, work, stdin=""):
+    p = subprocess.run([lbtest.binary("lockbridge")] + args, input=stdin,
+                       capture_output=True, text=True, cwd=work, timeout=60)
+    return p.returncode, p.stdout, p.stderr
 
 
-def wait_up(port, proc, tls=False):
-    c = Client(port, tls)
-    end = time.time() + 20
-    while time.time() < end and proc.poll() is None:
-        try:
-            if c.req("GET", "/healthz")[0] == 200:
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def start(station, work):
+    d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work,
+                      map_web=True)
+    return d
+
+
+def test_access(port, anon):
+    for path in ["/api/tags", "/api/station", "/api/history?tags=levels.*",
+                 "/api/displays", "/api/users", "/api/tokens", "/api/audit"]:
+        st, _, _ = anon.req("GET", path)
+        check(st == 401, "anonymous: none: GET %s -> 401 (%d)" % (path, st))
+    st, _, body = anon.req("GET", "/api/me")
+    me = json.loads(body)
+    check(st == 401 and me.get("anonymous") == "none" and
+          me.get("users") == 4,
+          "/api/me without a session: 401, says anonymous none and how many "
+          "users exist (%s)" % me)
+    for path, body in [("/api/logout", {}),
+                       ("/api/me/password", {"old": "x", "new": "y"})]:
+        st, _, _ = anon.req("POST", path, body)
+        check(st == 401, "acting without a session: POST %s -> 401 (%d)"
+              % (path, st))
+    st, _, _ = anon.req("GET", "/healthz")
+    check(st == 200, "/healthz stays open for health checks")
+    ws = lbtest.Ws("127.0.0.1", port)
+    check(ws.status == 401, "the WebSocket without a session -> 401 (%d)"
+          % ws.status)
+    ws.sock.close()
+
+
+def test_login(port, anon):
+    """Returns the clients logged in: {user: Client}."""
+    eve = Client(port)
+    t0 = time.time()
+    st, h, body = login(eve, "eve")
+    t_ok = time.time() - t0
+    sc = h.get("set-cookie", "")
+    check(st == 200 and re.fullmatch(COOKIE_RE, sc),
+          "login: 200 and Set-Cookie exactly lb_session=<128-bit hex>; "
+          "HttpOnly; SameSite=Strict; Path=/, no Secure over HTTP (%s, "
+          "%.2f s)" % (sc, t_ok))
+    check(json.loads(body).get("role") == "viewer" and
+          json.loads(body).get("user") == "eve",
+          "the answer names the user and the role")
+    first = eve.sid
+    st, h, _ = login(eve, "eve")
+    check(st == 200 and eve.sid and eve.sid != first,
+          "a new session id at every login")
+    st, _, _ = anon.req("GET", "/api/me", cookie=first)
+    check(st == 200, "... the earlier session stays valid (another tab)")
+    st, _, body = eve.req("GET", "/api/me")
+    check(st == 200 and json.loads(body)["user"] == "eve" and
+          json.loads(body)["role"] == "viewer",
+          "/api/me with the session: eve, viewer")
+    st, _, _ = eve.req("GET", "/api/tags?tags=levels.*")
+    check(st == 200, "a viewer reads /api/tags")
+    oscar, erin, adm = Client(port), Client(port), Client(port)
+    login(oscar, "oscar")
+    login(erin, "erin")
+    login(adm, "admin")
+    for who, c, path, need, want in [
+            ("a viewer", eve, "/api/users", "admin", 403),
+            ("a viewer", eve, "/api/tokens", "admin", 403),
+            ("a viewer", eve, "/api/audit", "engineer", 403),
+            ("an operator", oscar, "/api/audit", "engineer", 403),
+            ("an engineer", erin, "/api/users", "admin", 403),
+            ("an engineer", erin, "/api/tokens", "admin", 403),
+            ("an engineer", erin, "/api/audit", None, 200),
+            ("an admin", adm, "/api/tokens", None, 200)]:
+        st, _, body = c.req("GET", path)
+        ok = st == want and (need is None or need in json.loads(body)["error"])
+        check(ok, "%s: GET %s -> %d%s (%d)" % (
+            who, path, want, " naming the %s role" % need if need else "", st))
+    st, _, body = adm.req("GET", "/api/users")
+    names = sorted(u["name"] for u in json.loads(body).get("users", []))
+    check(st == 200 and names == sorted(ROLES),
+          "an admin lists the users (%s)" % names)
+
+    # the WebSocket: a session opens it; a foreign Origin is refused even
+    # with one (a page elsewhere cannot ride on the cookie)
+    cookie = {"Cookie": "lb_session=" + eve.sid}
+    ws = lbtest.Ws("127.0.0.1", port, headers=cookie,
+                   origin="http://127.0.0.1:%d" % port)
+    check(ws.status == 101 and ws.recv(timeout=5)["type"] == "snapshot",
+          "the WebSocket with a session, same Origin: 101 and a snapshot")
+    ws.close()
+    ws = lbtest.Ws("127.0.0.1", port, headers=cookie,
+                   origin="http://evil.example")
+    check(ws.status == 403, "the WebSocket from a foreign Origin, with a "
+          "session: 403 (%d)" % ws.status)
+    ws.sock.close()
+
+    # a wrong password and an unknown user: one answer, about one time
+    # (two of each, alternating; four failures stay under the address's
+    # five)
+    ta, tb, bodies = [], [], set()
+    for i in range(2):
+        for user, pw, times in [("eve", "wrong-password%d" % i, ta),
+                                ("nobody%d" % i, "wrong-passwor%d" % i, tb)]:
+            t0 = time.time()
+            st, _, b = anon.req("POST", "/api/login",
+                                {"user": user, "password": pw})
+            times.append(time.time() - t0)
+            bodies.add((st, b))
+    a, b = statistics.median(ta), statistics.median(tb)
+    check(bodies == {(401, b'{"error":"wrong user or password"}\n')},
+          "a wrong password and an unknown user: the same 401 and body (%s)"
+          % bodies)
+    check(max(a, b) < 1.5 * min(a, b) + 0.1,
+          "... in about the same time (wrong password %.3f s, unknown user "
+          "%.3f s; a right one took %.3f s)" % (a, b, t_ok))
+
+    # forged, malformed, logged out
+    st, _, _ = anon.req("GET", "/api/tags", cookie="0" * 32)
+    check(st == 401, "a forged cookie (well formed, never issued) -> 401")
+    st, _, _ = anon.req("GET", "/api/tags", cookie="zz")
+    check(st == 401, "a malformed cookie -> 401")
+    st, _, _ = anon.req("GET", "/api/tags", cookie=eve.sid.upper())
+    check(st == 401, "the id in upper case -> 401")
+    old = oscar.sid
+    st, h, body = oscar.req("POST", "/api/logout", {})
+    check(st == 200 and h.get("set-cookie") ==
+          "lb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+          "logout: 200 and the cookie cleared (%d %s)"
+          % (st, h.get("set-cookie")))
+    st, _, _ = anon.req("GET", "/api/tags", cookie=old)
+    check(st == 401, "a logged-out cookie -> 401")
+    st, _, _ = anon.req("POST", "/api/logout", {}, cookie=old)
+    check(st == 401, "... and logging it out again -> 401")
+
+    # content types and bodies
+    for ctype, body, want in [
+            ("application/x-www-form-urlencoded", "user=eve&password=x", 415),
+            ("text/plain", json.dumps({"user": "eve", "password": "x"}), 415),
+            ("multipart/form-data; boundary=x", "--x--", 415),
+            (None, json.dumps({"user": "eve", "password": "x"}), 415),
+            ("application/json", "{not json", 400),
+            ("application/json", json.dumps({"user": "eve"}), 400),
+            ("application/json", json.dumps({"user": "eve", "password": "x",
+                                             "admin": True}), 400),
+            ("application/json", json.dumps(["eve", "x"]), 400)]:
+        st, _, _ = anon.req("POST", "/api/login", body, ctype=ctype)
+        check(st == want, "POST /api/login with %s %s -> %d (%d)"
+              % (ctype, body[:30], want, st))
+    for path in ["/api/logout", "/api/me/password"]:
+        st, _, _ = erin.req("POST", path, "x=1",
+                            ctype="application/x-www-form-urlencoded")
+        check(st == 415, "acting with a session, a form body: POST %s -> 415 "
+              "(%d)" % (path, st))
+    st, _, _ = erin.req("GET", "/api/me")
+    check(st == 200, "... and the refused logout did not log out")
+    st, _, _ = anon.req("POST", "/api/login", "x" * 20000)
+    check(st == 413, "a body over 16 KiB -> 413 (%d)" % st)
+    st, _, _ = eve.req("POST", "/api/tags", {})
+    check(st in (404, 405), "POST where nothing acts -> 404/405 (%d)" % st)
+    return {"eve": eve, "erin": erin, "admin": adm}
+
+
+def test_throttle(port):
+    # the failures above from this address are forgotten after the window
+    time.sleep(4.5)
+    bad = Client(port)
+    codes = [bad.req("POST", "/api/login",
+                     {"user": "erin", "password": "wrong-%d-xxxxx" % i})[0]
+             for i in range(5)]
+    st, h, body = bad.login("erin", PASSWORDS["erin"])
+    check(codes == [401] * 5 and st == 429 and
+          int(h.get("retry-after", "0")) > 0 and
+          "try again" in json.loads(body)["error"],
+          "after 5 bad passwords the right one is 429 with Retry-After (%s, "
+          "%d, Retry-After %s)" % (codes, st, h.get("retry-after")))
+    wait = int(h.get("retry-after", "0") or 0)
+    time.sleep(max(wait, 4) + 1)
+    st, _, _ = login(bad, "erin")
+    check(st == 200, "after the throttle window the right password works "
+          "(%d)" % st)
+
+
+def test_password_and_token(port, cs, station, work):
+    eve = cs["eve"]
+    other = Client(port)
+    login(other, "eve")
+    st, _, _ = eve.req("POST", "/api/me/password",
+                       {"old": "not-her-password", "new": NEW_EVE})
+    check(st == 401, "a password change with the wrong current one -> 401")
+    st, _, body = eve.req("POST", "/api/me/password",
+                          {"old": PASSWORDS["eve"], "new": "short"})
+    check(st == 400 and "10 characters" in json.loads(body)["error"],
+          "a new password that breaks the rule -> 400 saying why")
+    st, _, _ = eve.req("POST", "/api/me/password",
+                       {"old": PASSWORDS["eve"], "new": NEW_EVE})
+    check(st == 200, "a user changes their own password")
+    st, _, _ = other.req("GET", "/api/me")
+    check(st == 401, "... which ends their other sessions")
+    st, _, _ = eve.req("GET", "/api/me")
+    check(st == 200, "... but not the one that changed it")
+    st, _, _ = login(Client(port), "eve", PASSWORDS["eve"])
+    check(st == 401, "... and the old password no longer works")
+    st, _, _ = login(Client(port), "eve", NEW_EVE)
+    check(st == 200, "... the new one does")
+
+    rc, out, err = lb(["token", "add", "wall-1", "-c", station], work)
+    m = re.search(r"token=([A-Za-z0-9_-]{43})\b", out)
+    tok = m.group(1) if m else ""
+    secrets_seen.append(tok)
+    kiosk = Client(port)
+    st, h, body = kiosk.req("POST", "/api/login", {"token": tok})
+    sc = h.get("set-cookie", "")
+    m = re.match(r"lb_session=([0-9a-f]{32});", sc)
+    kiosk.sid = m.group(1) if m else None
+    secrets_seen.append(kiosk.sid or "")
+    ans = json.loads(body) if st == 200 else {}
+    check(rc == 0 and st == 200 and ans.get("token") is True and
+          ans.get("role") == "viewer" and ans.get("display") == "wall-1" and
+          re.fullmatch(COOKIE_RE + r"; Max-Age=25919\d\d", sc),
+          "a kiosk token opens a 30-day viewer session (%d %s)" % (st, sc))
+    st, _, _ = kiosk.req("GET", "/api/tags")
+    check(st == 200, "... which reads the tags")
+    st, _, _ = Client(port).req("POST", "/api/login", {"token": "x" * 43})
+    check(st == 401, "an unknown token -> 401")
+    rc, _, _ = lb(["token", "del", "wall-1", "-c", station], work)
+    gone = lbtest.wait_for(lambda: kiosk.req("GET", "/api/me")[0] == 401, 5)
+    check(rc == 0 and gone, "token del: the token's session ends at once")
+    st, _, _ = Client(port).req("POST", "/api/login", {"token": tok})
+    check(st == 401, "... and the deleted token is refused (%d)" % st)
+
+
+def test_audit(port, cs):
+    erin = cs["erin"]
+    st, _, body = erin.req("GET", "/api/audit?from=-1h")
+    rows = json.loads(body).get("audit", []) if st == 200 else []
+    acts = [(r["user"], r["action"], r["detail"], r["result"]) for r in rows]
+    check(st == 200 and ("eve", "login", "", "ok") in acts and
+          ("oscar", "logout", "", "ok") in acts and
+          ("eve", "login", "wrong password", "bad") in acts and
+          ("", "login", "unknown user", "bad") in acts and
+          ("wall-1", "token-login", "", "ok") in acts and
+          ("eve", "passwd", "", "ok") in acts,
+          "an engineer reads the audit log: logins ok and bad (an unknown "
+          "user without its name), logout, token login, password change (%d "
+          "rows)" % len(rows))
+    check(rows and all(r["address"] == "127.0.0.1" for r in rows
+                       if r["action"] in ("login", "logout", "token-login")),
+          "... each with the client's address")
+    check(not any(r["user"].startswith("nobody") for r in rows),
+          "... and a name that is no user's is not written")
+    check(any(r["result"] == "throttled" for r in rows),
+          "... the failure that started a wait says throttled")
+    ts = [r["ts"] for r in rows]
+    check(ts == sorted(ts) and all(t.endswith("Z") for t in ts),
+          "... oldest first, in UTC")
+    st, _, body = erin.req("GET", "/api/audit?from=-1h&to=-30m")
+    check(st == 200 and json.loads(body)["audit"] == [],
+          "from/to select a time range (none an hour ago)")
+    st, _, _ = erin.req("GET", "/api/audit?from=yesterday-ish")
+    check(st == 400, "a bad from -> 400")
+
+
+def test_modes(data, when):
+    check(mode(data) == 0o700, "%s: the state directory is 0700 (%o)"
+          % (when, mode(data)))
+    files = sorted(n for n in os.listdir(data)
+                   if n == "users" or n.startswith(("auth.db", "audit.db")))
+    modes = {n: mode(os.path.join(data, n)) for n in files}
+    check({"users", "auth.db", "audit.db"} <= set(files) and
+          all(m == 0o600 for m in modes.values()),
+          "%s: users, auth.db, audit.db and their companions are 0600 (%s)"
+          % (when, ", ".join("%s %o" % kv for kv in modes.items())))
+
+
+def test_files(data, log):
+    test_modes(data, "after")
+    secrets = [s for s in list(PASSWORDS.values()) + [NEW_EVE] + secrets_seen
+               if s]
+    found = []
+    for root, _, names in os.walk(data):
+        for n in names:
+            with open(os.path.join(root, n), "rb") as f:
+                blob = f.read()
+            found += ["%s in %s" % (s[:6], n) for s in secrets
+                      if s.encode() in blob]
+    check(len(secrets) > 10 and not found,
+          "no password, session id or token in any file of the state "
+          "directory (%d looked for; %s)" % (len(secrets), found or "none"))
+    leaked = [s[:6] for s in secrets if s in log]
+    check(not leaked, "no password, session id or token in the daemon's log "
+          "(%d lines, %s)" % (log.count("\n"), leaked or "none leaked"))
+
+
+def test_lifetimes(work, station):
+    port = lbtest.free_port()
+    set_keys(station, "web: {listen: 127.0.0.1:%d}" % port,
+             "auth: {anonymous: none, session_idle: 6s, session_max: 14s, "
+             "throttle_window: 4s}")
+    d = start(station, work)
+    kept = Client(port)
+    try:
+        check(Client.wait_up(port, d.proc), "the bridge serves (short "
+              "sessions)")
+        t0 = time.time()
+        login(kept, "erin")
+    finally:
+        d.stop()
+    d = start(station, work)
+    logs = []
+    try:
+        up = Client.wait_up(port, d.proc)
+        st, _, body = kept.req("GET", "/api/me")
+        check(up and st == 200 and json.loads(body)["user"] == "erin",
+              "a session survives a restart of the bridge (%d; login, stop "
+              "and start took %.1f s)" % (st, time.time() - t0))
+        idle = Client(port)
+        login(idle, "oscar")
+        t_idle = time.time()
+        seen, idle_st = [], None
+        while time.time() - t0 < 16:
+            st, _, _ = kept.req("GET", "/api/me")
+            seen.append((round(time.time() - t0, 1), st))
+            # past session_idle, well before session_max: only idleness
+            # can end it
+            if idle_st is None and time.time() - t_idle > 7.5:
+                idle_st = idle.req("GET", "/api/me")[0]
+                idle_age = time.time() - t_idle
+            time.sleep(1)
+        alive = [a for a, s in seen if s == 200]
+        dead = [a for a, s in seen if s == 401]
+        check(alive and max(alive) > 8 and max(alive) < 14 and dead and
+              min(dead) > 13 and max(alive) < min(dead) and
+              len(alive) + len(dead) == len(seen),
+              "a session in use outlives session_idle and ends at "
+              "session_max (200 until %s s, 401 from %s s)"
+              % (max(alive) if alive else None,
+                 min(dead) if dead else None))
+        check(idle_st == 401 and 6 < idle_age < 12,
+              "a session unused for longer than session_idle -> 401 (%s "
+              "after %.1f s)" % (idle_st, idle_age))
+    finally:
+        d.stop()
+        logs.append(d.log())
+    return logs
 
 
 def set_keys(station, web, auth):
     with open(station, encoding="utf-8") as f:
         s = f.read()
-    s = re.sub(r"^web:.*$", web, s, flags=re.M)
+    s = re.sub(r"^web:.*$", "", s, flags=re.M)
     s = re.sub(r"^auth:.*$", "", s, flags=re.M)
     with open(station, "w", encoding="utf-8") as f:
-        f.write(s + "\n" + auth + "\n")
-
-
-def test_http(sim, work):
-    port = lbtest.free_port()
-    set_keys(sim.station, "web: {listen: 127.0.0.1:%d}" % port,
-             "auth: {anonymous: none, session_idle: 3s, "
-             "throttle_window: 4s}")
-    make_users(sim.station, work)
-    d = lbtest.Daemon(["-c", sim.station, "--summary", "0"], cwd=work,
-                      map_web=True)
-    secrets_seen = []
-    try:
-        check(wait_up(port, d.proc), "the bridge serves with auth")
-        anon = Client(port)
-        # 1. access without a session
-        for path in ["/api/tags", "/api/station", "/api/history?tags="
-                     "levels.*", "/api/displays", "/api/users", "/api/audit"]:
-            st, _, _ = anon.req("GET", path)
-            check(st == 401, "anonymous: none: GET %s -> 401 (%d)"
-                  % (path, st))
-        st, _, body = anon.req("GET", "/api/me")
-        me = json.loads(body)
-        check(st == 401 and me.get("anonymous") == "none" and
-              me.get("users") == 4,
-              "/api/me without a session: 401, says anonymous none and "
-              "how many users exist (%s)" % me)
-        st, _, _ = anon.req("GET", "/healthz")
-        check(st == 200, "/healthz stays open for health checks")
-        ws = lbtest.Ws("127.0.0.1", port)
-        check(ws.status == 401, "the WebSocket without a session -> 401 (%d)"
-              % ws.status)
-        ws.sock.close()
-
-        # 2. login, cookie flags, new id each time
-        eve = Client(port)
-        st, h, body = eve.login("eve")
-        sc = h.get("set-cookie", "")
-        secrets_seen.append(eve.sid or "")
-        check(st == 200 and re.fullmatch(
-            r"lb_session=[0-9a-f]{32}; HttpOnly; SameSite=Strict; Path=/", sc),
-            "login: 200 and Set-Cookie exactly lb_session=<128-bit hex>; "
-            "HttpOnly; SameSite=Strict; Path=/ (%s)" % sc)
-        check(json.loads(body).get("role") == "viewer",
-              "the answer names the role")
-        first = eve.sid
-        st, h, _ = eve.login("eve")
-        secrets_seen.append(eve.sid or "")
-        check(st == 200 and eve.sid and eve.sid != first,
-              "a new session id at every login")
-        st, _, body = eve.req("GET", "/api/me")
-        check(st == 200 and json.loads(body)["user"] == "eve",
-              "/api/me with the session: eve")
-        st, _, _ = eve.req("GET", "/api/tags?tags=levels.*")
-        check(st == 200, "a viewer reads /api/tags")
-        for path, need in [("/api/users", "admin"), ("/api/tokens", "admin"),
-                           ("/api/audit", "engineer")]:
-            st, _, body = eve.req("GET", path)
-            check(st == 403 and need in json.loads(body)["error"],
-                  "a viewer: GET %s -> 403 naming the %s role" % (path, need))
-        ws = lbtest.Ws("127.0.0.1", port,
-                       headers={"Cookie": "lb_session=" + eve.sid})
-        check(ws.status == 101 and ws.recv(timeout=5)["type"] == "snapshot",
-              "the WebSocket with a session: 101 and a snapshot")
-        ws.close()
-        oscar = Client(port)
-        oscar.login("oscar")
-        secrets_seen.append(oscar.sid or "")
-        st, _, _ = oscar.req("GET", "/api/audit")
-        check(st == 403, "an operator: /api/audit -> 403")
-        erin = Client(port)
-        erin.login("erin")
-        secrets_seen.append(erin.sid or "")
-        st, _, _ = erin.req("GET", "/api/audit")
-        check(st == 200, "an engineer reads /api/audit")
-        st, _, _ = erin.req("GET", "/api/users")
-        check(st == 403, "an engineer: /api/users -> 403")
-        adm = Client(port)
-        adm.login("admin")
-        secrets_seen.append(adm.sid or "")
-        st, _, body = adm.req("GET", "/api/users")
-        names = sorted(u["name"] for u in json.loads(body).get("users", []))
-        check(st == 200 and names == sorted(ROLES),
-              "an admin lists the users (%s)" % names)
-
-        # wrong password and unknown user: one answer, about one time
-        t0 = time.time()
-        st1, _, b1 = anon.req("POST", "/api/login",
-                              {"user": "eve", "password": "wrong-password1"})
-        t1 = time.time()
-        st2, _, b2 = anon.req("POST", "/api/login",
-                              {"user": "nobody", "password": "wrong-passwor"})
-        t2 = time.time()
-        check(st1 == st2 == 401 and b1 == b2,
-              "a wrong password and an unknown user get the same answer "
-              "(%d %s / %d %s)" % (st1, b1[:60], st2, b2[:60]))
-        a, b = t1 - t0, t2 - t1
-        check(max(a, b) < 3 * min(a, b) + 0.2,
-              "... in about the same time (%.2f s / %.2f s)" % (a, b))
-
-        # forged, logged out, expired
-        st, _, _ = anon.req("GET", "/api/tags", cookie="0" * 32)
-        check(st == 401, "a forged cookie -> 401")
-        st, _, _ = anon.req("GET", "/api/tags", cookie="zz")
-        check(st == 401, "a malformed cookie -> 401")
-        old = oscar.sid
-        st, h, _ = oscar.req("POST", "/api/logout", {})
-        check(st == 200 and "Max-Age=0" in h.get("set-cookie", ""),
-              "logout: 200 and the cookie cleared")
-        st, _, _ = anon.req("GET", "/api/tags", cookie=old)
-        check(st == 401, "a logged-out cookie -> 401")
-        idle = Client(port)
-        idle.login("oscar")
-        time.sleep(4)
-        st, _, _ = idle.req("GET", "/api/me")
-        check(st == 401, "a session idle past session_idle -> 401")
-
-        # content types and bodies
-        for ctype, body, want in [
-                ("application/x-www-form-urlencoded",
-                 "user=eve&password=x", 415),
-                ("text/plain", json.dumps({"user": "eve", "password": "x"}),
-                 415),
-                ("multipart/form-data; boundary=x", "--x--", 415),
-                (None, json.dumps({"user": "eve", "password": "x"}), 415),
-                ("application/json", "{not json", 400),
-                ("application/json", json.dumps({"user": "eve"}), 400),
-                ("application/json", json.dumps({"user": "eve",
-                                                 "password": "x",
-                                                 "admin": True}), 400),
-                ("application/json", json.dumps(["eve", "x"]), 400)]:
-            st, _, _ = anon.req("POST", "/api/login", body, ctype=ctype)
-            check(st == want, "POST /api/login with %s %s -> %d (%d)"
-                  % (ctype, body[:30], want, st))
-        st, _, _ = anon.req("POST", "/api/login", "x" * 20000)
-        check(st == 413, "a body over 16 KiB -> 413 (%d)" % st)
-        st, _, _ = eve.req("POST", "/api/tags", {})
-        check(st in (404, 405), "POST where nothing acts -> 404/405 (%d)"
-              % st)
-
-        # 3. throttling
-        bad = Client(port)
-        codes = [bad.req("POST", "/api/login",
-                         {"user": "erin", "password": "wrong-%d-xxxxx" % i})[0]
-                 for i in range(5)]
-        st, h, body = bad.login("erin")
-        check(codes == [401] * 5 and st == 429 and
-              int(h.get("retry-after", "0")) > 0,
-              "after 5 bad passwords the right one is 429 with Retry-After "
-              "(%s, %d, %s)" % (codes, st, h.get("retry-after")))
-        time.sleep(5)
-        st, _, _ = bad.login("erin")
-        check(st == 200, "after the throttle window the right password "
-              "works (%d)" % st)
-        secrets_seen.append(bad.sid or "")
-
-        # 4. password change, kiosk token
-        other = Client(port)
-        other.login("eve")
-        st, _, _ = eve.req("POST", "/api/me/password",
-                           {"old": PASSWORDS["eve"], "new": "new-Viewer-88x"})
-        check(st == 200, "a user changes their own password")
-        st, _, _ = other.req("GET", "/api/me")
-        check(st == 401, "... which ends their other sessions")
-        st, _, _ = Client(port).login("eve", PASSWORDS["eve"])
-        check(st == 401, "... and the old password no longer works")
-        st, _, _ = Client(port).login("eve", "new-Viewer-88x")
-        check(st == 200, "... the new one does")
-        p = subprocess.run([lbtest.binary("lockbridge"), "token", "add",
-                            "wall-1", "-c", sim.station], capture_output=True,
-                           text=True, cwd=work, timeout=30)
-        m = re.search(r"token=([A-Za-z0-9_-]+)", p.stdout)
-        tok = m.group(1) if m else ""
-        secrets_seen.append(tok)
-        kiosk = Client(port)
-        st, h, body = kiosk.req("POST", "/api/login", {"token": tok})
-        sc = h.get("set-cookie", "")
-        check(p.returncode == 0 and st == 200 and
-              json.loads(body).get("token") is True and
-              json.loads(body).get("role") == "viewer" and
-              re.search(r"; Max-Age=\d+$", sc),
-              "a kiosk token opens a long-lived viewer session (%d %s)"
-              % (st, sc))
-        st, _, _ = Client(port).req("POST", "/api/login", {"token": "x" * 43})
-        check(st == 401, "an unknown token -> 401")
-
-        # 5. audit and logs
-        st, _, body = adm.req("GET", "/api/audit?from=-1h")
-        rows = json.loads(body).get("audit", []) if st == 200 else []
-        acts = {(r["user"], r["action"], r["result"]) for r in rows}
-        check(("eve", "login", "ok") in acts and
-              any(a[1] == "login" and a[2] != "ok" for a in acts) and
-              any(a[1] == "logout" for a in acts) and
-              all(r["address"] for r in rows if r["action"] == "login"),
-              "the audit log has logins, failures and logouts with their "
-              "addresses (%d rows)" % len(rows))
-    finally:
-        d.stop()
-    log = d.log()
-    leaked = [s for s in list(PASSWORDS.values()) + secrets_seen +
-              ["new-Viewer-88x"] if s and s in log]
-    check(not leaked, "no password, session id or token in the log (%d "
-          "leaked)" % len(leaked))
-
-
-def test_tls(sim, work):
-    port = lbtest.free_port()
-    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True,
-                   capture_output=True)
-    set_keys(sim.station, "web: {listen: 127.0.0.1:%d, tls: {cert: %s, key: "
-             "%s}}" % (port, cert, key), "auth: {anonymous: viewer}")
-    d = lbtest.Daemon(["-c", sim.station, "--summary", "0"], cwd=work,
-                      map_web=True)
-    try:
-        check(wait_up(port, d.proc, tls=True), "HTTPS serves /healthz")
-        c = Client(port, tls=True)
-        st, h, _ = c.login("admin")
-        check(st == 200 and h.get("set-cookie", "").endswith("; Secure"),
-              "under TLS the cookie is Secure (%s)" % h.get("set-cookie"))
-        ctx = ssl._create_unverified_context()
-        ctx.set_alpn_protocols(["h2", "http/1.1"])
-        with socket.create_connection(("127.0.0.1", port)) as raw:
-            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-                alpn = s.selected_alpn_protocol()
-                ver = s.version()
-        check(alpn == "http/1.1", "ALPN: h2 is not offered, HTTP/1.1 is "
-              "(%s)" % alpn)
-        check(ver in ("TLSv1.2", "TLSv1.3"), "TLS 1.2 or newer (%s)" % ver)
-        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        old.check_hostname = False
-        old.verify_mode = ssl.CERT_NONE
-        try:
-            old.minimum_version = ssl.TLSVersion.TLSv1_1
-            old.maximum_version = ssl.TLSVersion.TLSv1_1
-            with socket.create_connection(("127.0.0.1", port)) as raw:
-                with old.wrap_socket(raw, server_hostname="127.0.0.1"):
-                    refused = False
-        except (ssl.SSLError, OSError, ValueError):
-            refused = True
-        check(refused, "TLS 1.1 is refused")
-        ws = lbtest.Ws("127.0.0.1", port, tls=True)
-        check(ws.status == 101 and ws.recv(timeout=5)["type"] == "snapshot",
-              "WSS: 101 and a snapshot")
-        ws.close()
-    finally:
-        d.stop()
-    # bad certificates stop the start with the file named
-    other = os.path.join(work, "other.pem")
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", other],
-                   check=True, capture_output=True)
-    for k, text in [(other, "does not match"), (key + ".missing",
-                                                "No such file")]:
-        set_keys(sim.station, "web: {listen: 127.0.0.1:%d, tls: {cert: %s, "
-                 "key: %s}}" % (port, cert, k), "")
-        rc, out, err = lbtest.run_bridge(["run", "-c", sim.station],
-                                         timeout=30, cwd=work, map_web=True)
-        check(rc == 1 and k in err and text in err,
-              "tls key %s: the start stops naming it (%s)"
-              % (os.path.basename(k), err.strip().splitlines()[-1:]))
-    # beyond loopback: TLS, or insecure on purpose (warned)
-    set_keys(sim.station, "web: {listen: 0.0.0.0:%d}" % port, "")
-    rc, out, err = lbtest.run_bridge(["check", "-c", sim.station], cwd=work)
-    check(rc == 2 and "reachable from other machines" in err,
-          "listen 0.0.0.0 without tls is a map error (%s)"
-          % err.strip()[-120:])
-    set_keys(sim.station, "web: {listen: 0.0.0.0:%d, insecure: true}" % port,
-             "")
-    d = lbtest.Daemon(["-c", sim.station, "--summary", "0"], cwd=work,
-                      map_web=True)
-    try:
-        up = wait_up(port, d.proc)
-    finally:
-        d.stop()
-    check(up and "over plain HTTP (web.insecure)" in d.log(),
-          "insecure: true starts and warns")
+        f.write(s.rstrip("\n") + "\n" + web + "\n" + auth + "\n")
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="lbtest-auth-")
+    work = tempfile.mkdtemp(prefix="lbtest-authweb-")
     sim = lbtest.Sim(speed=20)
+    data = os.path.join(work, "data")
+    logs = []
     try:
-        lbtest.add_station_keys(sim.station, "data_dir: %s/data" % work)
-        test_http(sim, work)
-        test_tls(sim, work)
+        lbtest.add_station_keys(sim.station, "data_dir: %s" % data)
+        port = lbtest.free_port()
+        set_keys(sim.station, "web: {listen: 127.0.0.1:%d}" % port,
+                 "auth: {anonymous: none, throttle_window: 4s}")
+        for u, role in ROLES.items():
+            rc, _, err = lb(["user", "add", u, "--role", role, "-c",
+                             sim.station, "--password-stdin"], work,
+                            PASSWORDS[u] + "\n")
+            if rc != 0:
+                raise RuntimeError("user add %s: %s" % (u, err))
+        d = start(sim.station, work)
+        try:
+            check(Client.wait_up(port, d.proc), "the bridge serves with auth")
+            anon = Client(port)
+            test_access(port, anon)
+            cs = test_login(port, anon)
+            test_throttle(port)
+            test_password_and_token(port, cs, sim.station, work)
+            test_audit(port, cs)
+            test_modes(data, "while the bridge runs")
+        finally:
+            d.stop()
+            logs.append(d.log())
+        logs += test_lifetimes(work, sim.station)
+        test_files(data, "".join(logs))
     finally:
         sim.stop()
         shutil.rmtree(work, ignore_errors=True)
