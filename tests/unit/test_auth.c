@@ -92,6 +92,35 @@ static void test_session_create_check(void **state)
     auth_close(NULL);
 }
 
+/* auth_session_peek answers as auth_session_check but is no use: a
+ * session only peeked at (an open WebSocket) ends 30 minutes after its
+ * last real use, and peeking at an ended one says so. */
+static void test_session_peek(void **state)
+{
+    authfix *f = *state;
+    auth *a = authfix_open(f, true);
+    authfix_add(a, "alice", AUTH_ENGINEER, PW);
+    char sid[AUTH_SID_LEN + 1];
+    auth_session s;
+    assert_int_equal(authfix_login(a, "alice", PW, "192.0.2.1", AF_T0, sid,
+                                   NULL, NULL), AUTH_OK);
+    assert_int_equal(auth_session_check(a, sid, AF_T0 + 5 * AF_MIN, NULL), 0);
+    for (int64_t t = AF_T0 + 6 * AF_MIN; t < AF_T0 + 35 * AF_MIN;
+         t += AF_MIN) {
+        memset(&s, 0, sizeof s);
+        assert_int_equal(auth_session_peek(a, sid, t, &s), 0);
+        assert_string_equal(s.user, "alice");
+        assert_int_equal(s.role, AUTH_ENGINEER);
+        assert_int_equal(s.expires_ns, AF_T0 + 35 * AF_MIN);
+    }
+    assert_int_equal(auth_session_peek(a, sid, AF_T0 + 35 * AF_MIN, &s), -1);
+    assert_int_equal(auth_session_check(a, sid, AF_T0 + 35 * AF_MIN - 1,
+                                        NULL), -1);
+    assert_int_equal(auth_session_peek(a, "nonsense", AF_T0, &s), -1);
+    assert_int_equal(auth_session_peek(NULL, sid, AF_T0, &s), -1);
+    auth_close(a);
+}
+
 /* 30 minutes unused end a session; each use restarts the count. */
 static void test_idle_expiry(void **state)
 {
@@ -646,6 +675,7 @@ int main(void)
                                               authfix_teardown)
     const struct CMUnitTest tests[] = {
         T(test_session_create_check),
+        T(test_session_peek),
         T(test_idle_expiry),
         T(test_absolute_expiry),
         T(test_restart),

@@ -550,8 +550,8 @@ size_t auth_user_count(auth *a)
 
 /* ---- sessions ---------------------------------------------------------- */
 
-int auth_session_check(auth *a, const char *sid, int64_t now_ns,
-                       auth_session *out)
+static int auth_session_lookup(auth *a, const char *sid, int64_t now_ns,
+                               auth_session *out, bool use)
 {
     unsigned char h[STORE_HASH_LEN];
     if (!a || auth_sid_hash(sid, h) < 0)
@@ -561,7 +561,7 @@ int auth_session_check(auth *a, const char *sid, int64_t now_ns,
     auth_sess *s = auth_sess_find(a, h);
     auth_role role;
     if (s && auth_sess_alive(a, s, now_ns, &role)) {
-        if (now_ns > s->last_used) {
+        if (use && now_ns > s->last_used) {
             s->last_used = now_ns;
             s->dirty = true;
         }
@@ -572,6 +572,18 @@ int auth_session_check(auth *a, const char *sid, int64_t now_ns,
     }
     pthread_mutex_unlock(&a->mu);
     return rc;
+}
+
+int auth_session_check(auth *a, const char *sid, int64_t now_ns,
+                       auth_session *out)
+{
+    return auth_session_lookup(a, sid, now_ns, out, true);
+}
+
+int auth_session_peek(auth *a, const char *sid, int64_t now_ns,
+                      auth_session *out)
+{
+    return auth_session_lookup(a, sid, now_ns, out, false);
 }
 
 /* io held: writes a new session (its audit record is already written),

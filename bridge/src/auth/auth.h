@@ -157,6 +157,12 @@ typedef struct {
  * user or token gone). */
 int auth_session_check(auth *a, const char *sid, int64_t now_ns,
                        auth_session *out);
+/* Any thread, no disk: as auth_session_check, but the session does not
+ * count as used.  For a connection that stays open (a WebSocket), asking
+ * again whether the session it was opened with still stands: an open
+ * connection is no activity of the person's. */
+int auth_session_peek(auth *a, const char *sid, int64_t now_ns,
+                      auth_session *out);
 
 typedef enum {
     AUTH_OK = 0,
