@@ -12,7 +12,9 @@ Against the real `lockbridge run` and lock-sim (users made with
 2. Login: 200 and the cookie's flags exact (no Secure over HTTP), a new
    id at every login; a wrong password and an unknown user get the same
    401 body in about the same time; forged, malformed and logged-out
-   cookies are 401; form, text and multipart content types are 415 (for
+   cookies are 401, and a WebSocket opened with a session is closed
+   (1008) when it is logged out; form, text and multipart content types
+   are 415 (for
    login and for acting with a session), a body that is not the login
    object 400, over 16 KiB 413.
 3. Throttling (`throttle_window: 4s`): after 5 bad passwords the next
@@ -20,7 +22,8 @@ Against the real `lockbridge run` and lock-sim (users made with
    the right password works.
 4. A password change ends the user's other sessions; a kiosk token is
    exchanged for a long-lived viewer session; once deleted
-   (`token del`), the token is refused and its session ends.
+   (`token del`), the token is refused, its session ends and the wall
+   screen's WebSocket is closed.
 5. Audit: GET /api/audit by an engineer has the logins (ok and bad, an
    unknown user without its name), the logout, the token login, each with
    the client's address.
@@ -81,6 +84,22 @@ def start(station, work):
     d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work,
                       map_web=True)
     return d
+
+
+def ws_closed(ws, timeout=5):
+    """Reads frames until the server closes ws: (close code or None,
+    seconds it took)."""
+    t0 = time.time()
+    try:
+        while time.time() - t0 < timeout:
+            ws.recv(timeout=timeout)
+    except lbtest.WsClosed as e:
+        return e.code, time.time() - t0
+    except OSError:
+        pass
+    finally:
+        ws.sock.close()
+    return None, time.time() - t0
 
 
 def test_access(port, anon):
@@ -197,6 +216,8 @@ def test_login(port, anon):
     st, _, _ = anon.req("GET", "/api/tags", cookie=eve.sid.upper())
     check(st == 401, "the id in upper case -> 401")
     old = oscar.sid
+    live = lbtest.Ws("127.0.0.1", port,
+                     headers={"Cookie": "lb_session=" + oscar.sid})
     st, h, body = oscar.req("POST", "/api/logout", {})
     check(st == 200 and h.get("set-cookie") ==
           "lb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
@@ -204,6 +225,10 @@ def test_login(port, anon):
           % (st, h.get("set-cookie")))
     st, _, _ = anon.req("GET", "/api/tags", cookie=old)
     check(st == 401, "a logged-out cookie -> 401")
+    code, after = ws_closed(live)
+    check(live.status == 101 and code == 1008 and after < 3,
+          "a WebSocket open with that session is closed with 1008 (%s after "
+          "%.1f s)" % (code, after))
     st, _, _ = anon.req("POST", "/api/logout", {}, cookie=old)
     check(st == 401, "... and logging it out again -> 401")
 
@@ -297,9 +322,16 @@ def test_password_and_token(port, cs, station, work):
     check(st == 200, "... which reads the tags")
     st, _, _ = Client(port).req("POST", "/api/login", {"token": "x" * 43})
     check(st == 401, "an unknown token -> 401")
+    wall = lbtest.Ws("127.0.0.1", port,
+                     headers={"Cookie": "lb_session=" + (kiosk.sid or "")})
+    check(wall.status == 101 and wall.recv(timeout=5)["type"] == "snapshot",
+          "... and opens the live feed")
     rc, _, _ = lb(["token", "del", "wall-1", "-c", station], work)
+    code, after = ws_closed(wall)
     gone = lbtest.wait_for(lambda: kiosk.req("GET", "/api/me")[0] == 401, 5)
     check(rc == 0 and gone, "token del: the token's session ends at once")
+    check(code == 1008 and after < 4, "... and the wall screen's WebSocket "
+          "is closed with 1008 (%s after %.1f s)" % (code, after))
     st, _, _ = Client(port).req("POST", "/api/login", {"token": tok})
     check(st == 401, "... and the deleted token is refused (%d)" % st)
 

@@ -11,7 +11,8 @@ test's temporary directory, against the real `lockbridge run` and lock-sim:
    is allowed to offer it: @SECLEVEL=0).
 4. WSS: 101 and a snapshot (a standard-library ssl + socket client).
 5. The login cookie carries Secure, flags exact; logout clears it with
-   Secure; the kiosk URL `token add` prints is https://.
+   Secure (and, anonymous viewers allowed, an open WSS goes on as
+   theirs); the kiosk URL `token add` prints is https://.
 6. A key file that is not there, a certificate that cannot be read (the
    daemon run as nobody when the test runs as root), a certificate that
    is not PEM, a key that does not match: `lockbridge run` stops at start
@@ -33,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
@@ -153,11 +155,28 @@ def test_serving(sim, work, cert, key):
               "SameSite=Strict; Path=/; Secure (%s)" % sc)
         st, _, _ = c.req("GET", "/api/users")
         check(st == 200, "... and the session works over HTTPS")
+        live = lbtest.Ws("127.0.0.1", port, tls=True,
+                         headers={"Cookie": "lb_session=" + (c.sid or "")})
+        live.recv(timeout=5)
         st, h, _ = c.req("POST", "/api/logout", {})
         check(st == 200 and h.get("set-cookie") == "lb_session=; HttpOnly; "
               "SameSite=Strict; Path=/; Max-Age=0; Secure",
               "logout over TLS clears the cookie, Secure (%s)"
               % h.get("set-cookie"))
+        # anonymous: viewer here, so the feed goes on without the session
+        # (with anonymous: none it is closed: test_auth_web.py)
+        frames = 0
+        t_end = time.time() + 3.5
+        try:
+            while time.time() < t_end:
+                live.recv(timeout=4)
+                frames += 1
+            went_on = True
+        except (lbtest.WsClosed, OSError):
+            went_on = False
+        live.close()
+        check(went_on and frames > 0, "after logout an open WSS goes on as an "
+              "anonymous viewer's (%d frames in 3.5 s)" % frames)
         rc, out, err = sh([lbtest.binary("lockbridge"), "token", "add",
                            "wall-tls", "-c", sim.station])
         check(rc == 0 and out.startswith("https://127.0.0.1:%d/?kiosk=1&"

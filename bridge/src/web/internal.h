@@ -136,6 +136,8 @@ struct web {
     auth_role anonymous;       /* what a request without a session may do */
     char *state_dir;           /* data_dir, for the audit log */
     lws_sorted_usec_list_t sul_auth;   /* sessions' last use to disk */
+    lws_sorted_usec_list_t sul_ws_auth; /* WebSockets' sessions asked
+                                           again */
     web_stats stats;
 };
 
@@ -185,6 +187,10 @@ int web_api_history(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_export(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 
 /* ---- session.c --------------------------------------------------------- */
+/* The lb_session cookie's id, if well formed (AUTH_SID_LEN lowercase hex
+ * into sid, AUTH_SID_LEN + 1 bytes); whether it names a live session is
+ * not looked at. */
+bool web_session_sid(struct lws *wsi, char *sid);
 /* The request's session, if its cookie names a live one. */
 bool web_session_of(web *w, struct lws *wsi, auth_session *out);
 /* Its role, or the anonymous role without a session. */
@@ -208,6 +214,10 @@ int web_ws_subscribe_dispatch(web *w);
 int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
                     web_pss *pss, void *in, size_t len);
 void web_ws_close_all(web *w);
+/* Every WEB_WS_RECHECK_US: ends the live feed of WebSockets whose session
+ * has ended (see ws.c). */
+#define WEB_WS_RECHECK_US 1000000
+void web_ws_sessions(web *w);
 void web_frame_release(web_frame *f);
 
 /* ---- worker.c ---------------------------------------------------------- */

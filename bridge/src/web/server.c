@@ -91,6 +91,14 @@ static void web_sul_auth_cb(lws_sorted_usec_list_t *sul)
                      WEB_AUTH_FLUSH_US);
 }
 
+static void web_sul_ws_auth_cb(lws_sorted_usec_list_t *sul)
+{
+    web *w = lws_container_of(sul, web, sul_ws_auth);
+    web_ws_sessions(w);
+    lws_sul_schedule(w->ctx, 0, &w->sul_ws_auth, web_sul_ws_auth_cb,
+                     WEB_WS_RECHECK_US);
+}
+
 static void web_sul_stop_cb(lws_sorted_usec_list_t *sul)
 {
     web *w = lws_container_of(sul, web, sul_stop);
@@ -464,9 +472,12 @@ int web_run(web *w, const atomic_int *stop)
     web_dispatch_due(w);
     lws_sul_schedule(w->ctx, 0, &w->sul_stop, web_sul_stop_cb,
                      WEB_STOP_POLL_US);
-    if (w->auth)
+    if (w->auth) {
         lws_sul_schedule(w->ctx, 0, &w->sul_auth, web_sul_auth_cb,
                          WEB_AUTH_FLUSH_US);
+        lws_sul_schedule(w->ctx, 0, &w->sul_ws_auth, web_sul_ws_auth_cb,
+                         WEB_WS_RECHECK_US);
+    }
     int rc = 0;
     while (!atomic_load(stop)) {
         if (lws_service(w->ctx, 0) < 0) {
@@ -479,6 +490,7 @@ int web_run(web *w, const atomic_int *stop)
     lws_sul_cancel(&w->sul_dispatch);
     lws_sul_cancel(&w->sul_frame);
     lws_sul_cancel(&w->sul_auth);
+    lws_sul_cancel(&w->sul_ws_auth);
     w->running = false;
     return rc;
 }

@@ -33,8 +33,7 @@
 
 /* ---- the cookie -------------------------------------------------------- */
 
-/* The lb_session cookie's value, if well formed (AUTH_SID_LEN hex). */
-static bool web_cookie_sid(struct lws *wsi, char *sid)
+bool web_session_sid(struct lws *wsi, char *sid)
 {
     char buf[2048];
     if (lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_COOKIE) <= 0)
@@ -65,7 +64,7 @@ static bool web_cookie_sid(struct lws *wsi, char *sid)
 bool web_session_of(web *w, struct lws *wsi, auth_session *out)
 {
     char sid[AUTH_SID_LEN + 1];
-    if (!w->auth || !web_cookie_sid(wsi, sid))
+    if (!w->auth || !web_session_sid(wsi, sid))
         return false;
     return auth_session_check(w->auth, sid, clk_real_ns(), out) == 0;
 }
@@ -342,7 +341,7 @@ int web_session_body_done(web *w, struct lws *wsi, web_pss *pss)
     } else {
         auth_session s;
         char sid[AUTH_SID_LEN + 1];
-        if (!web_cookie_sid(wsi, sid) ||
+        if (!web_session_sid(wsi, sid) ||
             auth_session_check(w->auth, sid, clk_real_ns(), &s) < 0) {
             web_auth_req_free(r);
             r = NULL;

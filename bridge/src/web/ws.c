@@ -25,9 +25,19 @@
  * and checked by wsmsg.c (pure).  Anything else, a binary frame or a
  * message over ws_max_message bytes closes the connection with a close
  * code and a reason, and is counted.
+ *
+ * Sessions.  A WebSocket opened with a session cookie is asked about
+ * again every WEB_WS_RECHECK_US (auth_session_peek: looking is no use of
+ * the session, so an open page alone does not hold off session_idle).
+ * Once the session has ended (logout, expiry, the user or the kiosk
+ * token deleted, a password reset) the connection goes on as anonymous
+ * if anonymous viewers may read, and is otherwise closed with 1008 and
+ * the reason "session ended: log in again": a revoked wall screen or a
+ * logged-out browser does not keep the live feed.
  */
 #include "web/internal.h"
 
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -61,6 +71,9 @@ struct web_client {
     web_display *display;
     char peer[64];
     char user_agent[129];
+    char sid[AUTH_SID_LEN + 1];     /* the session it was opened with, or
+                                       "" (anonymous) */
+    bool ended;                     /* that session ended: close */
 };
 
 static inline bool bit_get(const uint8_t *b, size_t i)
@@ -423,6 +436,7 @@ static void web_client_free(web *w, web_client *c)
         c->next->prev = c->prev;
     if (c->display)
         c->display->online = false;
+    OPENSSL_cleanse(c->sid, sizeof c->sid);
     web_frame_release(c->frame);
     sb_free(&c->rx);
     free(c->dirty);
@@ -430,6 +444,23 @@ static void web_client_free(web *w, web_client *c)
     free(c);
     if (w->stats.ws_clients)
         w->stats.ws_clients--;
+}
+
+void web_ws_sessions(web *w)
+{
+    if (!w->auth)
+        return;
+    int64_t now = clk_real_ns();
+    for (web_client *c = w->clients; c; c = c->next) {
+        if (!c->sid[0] || c->ended ||
+            auth_session_peek(w->auth, c->sid, now, NULL) == 0)
+            continue;
+        OPENSSL_cleanse(c->sid, sizeof c->sid);
+        if (w->anonymous < AUTH_VIEWER) {
+            c->ended = true;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
 }
 
 void web_ws_close_all(web *w)
@@ -494,6 +525,9 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
         lws_hdr_copy(wsi, c->user_agent, sizeof c->user_agent,
                      WSI_TOKEN_HTTP_USER_AGENT);
+        if (w->auth && web_session_sid(wsi, c->sid) &&
+            auth_session_peek(w->auth, c->sid, clk_real_ns(), NULL) < 0)
+            OPENSSL_cleanse(c->sid, sizeof c->sid);   /* anonymous, then */
         c->next = w->clients;
         if (w->clients)
             w->clients->prev = c;
@@ -529,6 +563,12 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         if (!c)
             return 0;
+        if (c->ended) {
+            static const char why[] = "session ended: log in again";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                             (unsigned char *)why, sizeof why - 1);
+            return -1;
+        }
         if (!c->frame) {
             if (c->snapshot_due)
                 web_client_snapshot(w, c);
