@@ -249,6 +249,14 @@ static const struct {
     {"/healthz", web_api_healthz},
 };
 
+bool web_route_exists(const char *uri)
+{
+    for (size_t i = 0; i < sizeof web_routes / sizeof *web_routes; i++)
+        if (strcmp(uri, web_routes[i].path) == 0)
+            return true;
+    return false;
+}
+
 int web_http_request(web *w, struct lws *wsi, web_pss *pss, const char *uri)
 {
     if (pss->kind == WEB_PSS_HTTP && pss->job)

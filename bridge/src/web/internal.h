@@ -167,6 +167,9 @@ int web_reply_stream(struct lws *wsi, web_pss *pss, const char *ctype,
                      const char *extra_headers);
 /* LWS_CALLBACK_HTTP_WRITEABLE: sends the next part.  Callback's return. */
 int web_http_writeable(web *w, struct lws *wsi, web_pss *pss);
+/* Whether uri is one of the API's GET endpoints (so another method there
+ * is 405, not 404). */
+bool web_route_exists(const char *uri);
 /* LWS_CALLBACK_HTTP: routes the request.  Callback's return. */
 int web_http_request(web *w, struct lws *wsi, web_pss *pss, const char *uri);
 /* Frees what a transaction holds (end of request, connection closed). */

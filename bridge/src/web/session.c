@@ -246,10 +246,12 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
         for (int i = 0; web_post_paths[i]; i++)
             if (strcmp(uri, web_post_paths[i]) == 0)
                 k = i;
+        /* 405 where the path exists for reading (or is a file), 404
+         * where the API has nothing at all. */
         if (k < 0)
-            return web_reply_error(wsi, pss, strncmp(uri, "/api/", 5) == 0
-                                   ? 404 : 405, "nothing to POST to at %.200s",
-                                   uri);
+            return web_reply_error(wsi, pss, strncmp(uri, "/api/", 5) == 0 &&
+                                   !web_route_exists(uri) ? 404 : 405,
+                                   "nothing to POST to at %.200s", uri);
         if (!w->auth)
             return web_reply_error(wsi, pss, 404, "logins are not available");
         if (!web_json_content(wsi))
@@ -269,6 +271,10 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
         sb_reset(&pss->req_body);
         return 0;               /* the body follows (web_session_body) */
     }
+    for (int i = 0; web_post_paths[i]; i++)
+        if (strcmp(uri, web_post_paths[i]) == 0)
+            return web_reply_error(wsi, pss, 405, "%s takes POST with a JSON "
+                                   "body", uri);
     if (strcmp(uri, "/api/me") == 0) {
         auth_session s;
         if (!web_session_of(w, wsi, &s)) {
