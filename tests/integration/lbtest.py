@@ -520,13 +520,16 @@ class Daemon:
 
 class AuthClient:
     """HTTP(S) to the bridge's API holding one lb_session cookie (sid).
-    tls=True: HTTPS without verifying the (test) certificate.  Every
-    request is a connection of its own, as a browser's may be."""
+    tls=True: HTTPS without verifying the (test) certificate.  source: the
+    local address to connect from (another 127.x is another client to the
+    bridge's per-address throttle).  Every request is a connection of its
+    own, as a browser's may be."""
 
-    def __init__(self, port, tls=False, host="127.0.0.1"):
+    def __init__(self, port, tls=False, host="127.0.0.1", source=None):
         self.port = port
         self.tls = tls
         self.host = host
+        self.source = (source, 0) if source else None
         self.sid = None
 
     def req(self, method, path, body=None, ctype="application/json",
@@ -538,9 +541,11 @@ class AuthClient:
             import ssl
             ctx = ssl._create_unverified_context()
             c = http.client.HTTPSConnection(self.host, self.port, timeout=30,
-                                            context=ctx)
+                                            context=ctx,
+                                            source_address=self.source)
         else:
-            c = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            c = http.client.HTTPConnection(self.host, self.port, timeout=30,
+                                           source_address=self.source)
         h = dict(headers or {})
         if ctype and body is not None:
             h["Content-Type"] = ctype

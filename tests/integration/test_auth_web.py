@@ -17,9 +17,10 @@ Against the real `lockbridge run` and lock-sim (users made with
    are 415 (for
    login and for acting with a session), a body that is not the login
    object 400, over 16 KiB 413.
-3. Throttling (`throttle_window: 4s`): after 5 bad passwords the next
-   attempt, even a right one, is 429 with Retry-After; after the window
-   the right password works.
+3. Throttling (`throttle_window: 10s`): after 5 bad passwords the next
+   attempt, even a right one, is 429 with Retry-After, for that user from
+   any address and for any user from that address; after the window the
+   right password works.
 4. A password change ends the user's other sessions; a kiosk token is
    exchanged for a long-lived viewer session; once deleted
    (`token del`), the token is refused, its session ends and the wall
@@ -59,6 +60,9 @@ PASSWORDS = {"admin": "admin-Secret-9q", "eve": "viewer-Secret-4x",
 ROLES = {"admin": "admin", "eve": "viewer", "oscar": "operator",
          "erin": "engineer"}
 NEW_EVE = "new-Viewer-88x"
+# Five scrypt verifications (0.7-0.9 s each here, more on a loaded
+# machine) must fit in the window, and the test waits it out once.
+THROTTLE_S = 10
 COOKIE_RE = r"lb_session=[0-9a-f]{32}; HttpOnly; SameSite=Strict; Path=/"
 secrets_seen = []   # every session id and token handed out
 
@@ -204,7 +208,8 @@ def test_login(port, anon):
     check(bodies == {(401, b'{"error":"wrong user or password"}\n')},
           "a wrong password and an unknown user: the same 401 and body (%s)"
           % bodies)
-    check(max(a, b) < 1.5 * min(a, b) + 0.1,
+    # (without the dummy hash an unknown user is answered in about 1 ms)
+    check(max(a, b) < 2 * min(a, b) + 0.2,
           "... in about the same time (wrong password %.3f s, unknown user "
           "%.3f s; a right one took %.3f s)" % (a, b, t_ok))
 
@@ -255,26 +260,38 @@ def test_login(port, anon):
     check(st == 200, "... and the refused logout did not log out")
     st, _, _ = anon.req("POST", "/api/login", "x" * 20000)
     check(st == 413, "a body over 16 KiB -> 413 (%d)" % st)
-    st, _, _ = eve.req("POST", "/api/tags", {})
-    check(st in (404, 405), "POST where nothing acts -> 404/405 (%d)" % st)
+    for method, path, want in [("POST", "/api/tags", 405),
+                               ("POST", "/api/nothing", 404),
+                               ("GET", "/api/login", 405),
+                               ("GET", "/api/logout", 405)]:
+        st, _, _ = eve.req(method, path, {} if method == "POST" else None)
+        check(st == want, "%s %s -> %d (%d)" % (method, path, want, st))
     return {"eve": eve, "erin": erin, "admin": adm}
 
 
 def test_throttle(port):
-    # the failures above from this address are forgotten after the window
-    time.sleep(4.5)
-    bad = Client(port)
+    # From 127.0.0.2: a client of its own to the per-address throttle, so
+    # the failures above (from 127.0.0.1) do not count here.
+    bad = Client(port, source="127.0.0.2")
+    t0 = time.time()
     codes = [bad.req("POST", "/api/login",
                      {"user": "erin", "password": "wrong-%d-xxxxx" % i})[0]
              for i in range(5)]
+    spent = time.time() - t0
     st, h, body = bad.login("erin", PASSWORDS["erin"])
-    check(codes == [401] * 5 and st == 429 and
-          int(h.get("retry-after", "0")) > 0 and
-          "try again" in json.loads(body)["error"],
-          "after 5 bad passwords the right one is 429 with Retry-After (%s, "
-          "%d, Retry-After %s)" % (codes, st, h.get("retry-after")))
     wait = int(h.get("retry-after", "0") or 0)
-    time.sleep(max(wait, 4) + 1)
+    check(codes == [401] * 5 and st == 429 and 0 < wait <= THROTTLE_S and
+          "try again" in json.loads(body)["error"],
+          "after 5 bad passwords the right one is 429 with Retry-After (%s "
+          "in %.1f s, %d, Retry-After %s)"
+          % (codes, spent, st, h.get("retry-after")))
+    st, _, _ = Client(port, source="127.0.0.3").login("erin",
+                                                      PASSWORDS["erin"])
+    check(st == 429, "... per user: from another address too (%d)" % st)
+    st, _, _ = bad.login("oscar", PASSWORDS["oscar"])
+    check(st == 429, "... per address: another user from that address too "
+          "(%d)" % st)
+    time.sleep(wait + 1)
     st, _, _ = login(bad, "erin")
     check(st == 200, "after the throttle window the right password works "
           "(%d)" % st)
@@ -350,9 +367,13 @@ def test_audit(port, cs):
           "an engineer reads the audit log: logins ok and bad (an unknown "
           "user without its name), logout, token login, password change (%d "
           "rows)" % len(rows))
-    check(rows and all(r["address"] == "127.0.0.1" for r in rows
-                       if r["action"] in ("login", "logout", "token-login")),
-          "... each with the client's address")
+    erin_bad = {r["address"] for r in rows if r["user"] == "erin" and
+                r["result"] != "ok"}
+    check(rows and erin_bad == {"127.0.0.2"} and
+          all(r["address"] in ("127.0.0.1", "127.0.0.2") for r in rows
+              if r["action"] in ("login", "logout", "token-login")),
+          "... each with the client's address (erin's failures from %s)"
+          % erin_bad)
     check(not any(r["user"].startswith("nobody") for r in rows),
           "... and a name that is no user's is not written")
     check(any(r["result"] == "throttled" for r in rows),
@@ -410,6 +431,7 @@ def test_lifetimes(work, station):
               "sessions)")
         t0 = time.time()
         login(kept, "erin")
+        t1 = time.time()    # the session was made between t0 and t1
     finally:
         d.stop()
     d = start(station, work)
@@ -424,24 +446,30 @@ def test_lifetimes(work, station):
         login(idle, "oscar")
         t_idle = time.time()
         seen, idle_st = [], None
-        while time.time() - t0 < 16:
+        while time.time() - t1 < 16.5:
+            x = time.time()
             st, _, _ = kept.req("GET", "/api/me")
-            seen.append((round(time.time() - t0, 1), st))
+            seen.append((x - t0, x - t1, st))
             # past session_idle, well before session_max: only idleness
             # can end it
             if idle_st is None and time.time() - t_idle > 7.5:
                 idle_st = idle.req("GET", "/api/me")[0]
                 idle_age = time.time() - t_idle
             time.sleep(1)
-        alive = [a for a, s in seen if s == 200]
-        dead = [a for a, s in seen if s == 401]
-        check(alive and max(alive) > 8 and max(alive) < 14 and dead and
-              min(dead) > 13 and max(alive) < min(dead) and
-              len(alive) + len(dead) == len(seen),
+        # age on the bridge's clock is between x - t0 and x - t1; 0.5 s
+        # of slack for the request itself
+        sure_alive = [s for a0, a1, s in seen if a0 < 13.5]
+        sure_dead = [s for a0, a1, s in seen if a1 > 14.5]
+        sts = [s for a0, a1, s in seen]
+        k = sts.index(401) if 401 in sts else len(sts)
+        alive = [a1 for a0, a1, s in seen if s == 200]
+        dead = [a0 for a0, a1, s in seen if s == 401]
+        check(set(sure_alive) == {200} and set(sure_dead) == {401} and
+              set(sts[:k]) == {200} and set(sts[k:]) == {401} and
+              max(alive) > 8,
               "a session in use outlives session_idle and ends at "
-              "session_max (200 until %s s, 401 from %s s)"
-              % (max(alive) if alive else None,
-                 min(dead) if dead else None))
+              "session_max (200 until %.1f s, 401 from %.1f s)"
+              % (max(alive) if alive else -1, min(dead) if dead else -1))
         check(idle_st == 401 and 6 < idle_age < 12,
               "a session unused for longer than session_idle -> 401 (%s "
               "after %.1f s)" % (idle_st, idle_age))
@@ -469,7 +497,7 @@ def main():
         lbtest.add_station_keys(sim.station, "data_dir: %s" % data)
         port = lbtest.free_port()
         set_keys(sim.station, "web: {listen: 127.0.0.1:%d}" % port,
-                 "auth: {anonymous: none, throttle_window: 4s}")
+                 "auth: {anonymous: none, throttle_window: %ds}" % THROTTLE_S)
         for u, role in ROLES.items():
             rc, _, err = lb(["user", "add", u, "--role", role, "-c",
                              sim.station, "--password-stdin"], work,
