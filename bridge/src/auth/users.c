@@ -297,7 +297,8 @@ int users_parse(const char *path, const char *text, size_t len,
     }
     free(line);
     free(first_line);
-    qsort(l.v, l.n, sizeof *l.v, users_cmp);
+    if (l.n > 1)            /* qsort(NULL, 0, ...) is undefined */
+        qsort(l.v, l.n, sizeof *l.v, users_cmp);
     if (e.count > USERS_ERRORS_MAX && err && e.used < errlen)
         snprintf(err + e.used, errlen - e.used, "\n%s: %d more bad lines",
                  path, e.count - USERS_ERRORS_MAX);
