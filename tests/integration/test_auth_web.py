@@ -90,6 +90,14 @@ def start(station, work):
     return d
 
 
+def stopped(d, what):
+    """Stops a daemon; it must exit 0 with nothing from a sanitizer."""
+    rc = d.stop()
+    log = d.log()
+    check(rc == 0 and "Sanitizer" not in log and "runtime error" not in log,
+          "%s exits 0 on SIGTERM, no sanitizer report (%s)" % (what, rc))
+
+
 def ws_closed(ws, timeout=5):
     """Reads frames until the server closes ws: (close code or None,
     seconds it took)."""
@@ -422,10 +430,10 @@ def test_files(data, log):
 def test_lifetimes(work, station):
     port = lbtest.free_port()
     set_keys(station, "web: {listen: 127.0.0.1:%d}" % port,
-             "auth: {anonymous: none, session_idle: 6s, session_max: 14s, "
-             "throttle_window: 4s}")
+             "auth: {anonymous: none, session_idle: 6s, session_max: 14s}")
     d = start(station, work)
     kept = Client(port)
+    logs = []
     try:
         check(Client.wait_up(port, d.proc), "the bridge serves (short "
               "sessions)")
@@ -433,9 +441,9 @@ def test_lifetimes(work, station):
         login(kept, "erin")
         t1 = time.time()    # the session was made between t0 and t1
     finally:
-        d.stop()
+        stopped(d, "the bridge (short sessions)")
+        logs.append(d.log())
     d = start(station, work)
-    logs = []
     try:
         up = Client.wait_up(port, d.proc)
         st, _, body = kept.req("GET", "/api/me")
@@ -456,9 +464,10 @@ def test_lifetimes(work, station):
                 idle_st = idle.req("GET", "/api/me")[0]
                 idle_age = time.time() - t_idle
             time.sleep(1)
-        # age on the bridge's clock is between x - t0 and x - t1; 0.5 s
-        # of slack for the request itself
-        sure_alive = [s for a0, a1, s in seen if a0 < 13.5]
+        # The session's age when the bridge sees a request sent at x is
+        # at least x - t1 (so past 14.5 it must be over), and at most
+        # x - t0 plus the request's own time (1.5 s of slack for that).
+        sure_alive = [s for a0, a1, s in seen if a0 < 12.5]
         sure_dead = [s for a0, a1, s in seen if a1 > 14.5]
         sts = [s for a0, a1, s in seen]
         k = sts.index(401) if 401 in sts else len(sts)
@@ -474,7 +483,7 @@ def test_lifetimes(work, station):
               "a session unused for longer than session_idle -> 401 (%s "
               "after %.1f s)" % (idle_st, idle_age))
     finally:
-        d.stop()
+        stopped(d, "the restarted bridge")
         logs.append(d.log())
     return logs
 
@@ -515,7 +524,7 @@ def main():
             test_audit(port, cs)
             test_modes(data, "while the bridge runs")
         finally:
-            d.stop()
+            stopped(d, "the bridge")
             logs.append(d.log())
         logs += test_lifetimes(work, sim.station)
         test_files(data, "".join(logs))

@@ -184,7 +184,10 @@ def test_serving(sim, work, cert, key):
               "token add under web.tls prints an https:// URL (%s)"
               % out.split("token=")[0])
     finally:
-        d.stop()
+        rc = d.stop()
+    log = d.log()
+    check(rc == 0 and "Sanitizer" not in log and "runtime error" not in log,
+          "the TLS bridge exits 0 on SIGTERM, no sanitizer report (%s)" % rc)
 
 
 def start_fails(sim, work, cert, key, as_user=None):
