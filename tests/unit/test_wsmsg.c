@@ -118,6 +118,28 @@ static void test_report(void **state)
     assert_int_equal(parse("{\"type\":\"report\",\"display\":\"w\",\"page\":"
                            "\"0123456789abcdef0123456789abcdefXYZ\"}", &m), 0);
     assert_string_equal(m.page, "0123456789abcdef0123456789abcdef");
+    /* Found by the fuzzer: the page is served back as JSON, so it must
+     * be UTF-8.  Cut at a character boundary (31 + a 2-byte character
+     * would be 33 bytes), and not kept at all when it is not UTF-8
+     * (cJSON passes the bytes on). */
+    assert_int_equal(parse("{\"type\":\"report\",\"display\":\"w\",\"page\":"
+                           "\"0123456789abcdef0123456789abcde\u00e9\"}", &m),
+                     0);
+    assert_string_equal(m.page, "0123456789abcdef0123456789abcde");
+    assert_int_equal(parse("{\"type\":\"report\",\"display\":\"w\",\"page\":"
+                           "\"0123456789abcdef0123456789abcd\u00e9\"}", &m),
+                     0);
+    assert_string_equal(m.page, "0123456789abcdef0123456789abcd\xc3\xa9");
+    assert_int_equal(parse("{\"type\":\"report\",\"display\":\"w\",\"page\":"
+                           "\"\u6982\u89c8\"}", &m), 0);
+    assert_string_equal(m.page, "\xe6\xa6\x82\xe8\xa7\x88");
+    assert_int_equal(parse("{\"type\":\"report\",\"display\":\"kiosk.2\","
+                           "\"page\":\"trend\xf3s\"}", &m), 0);
+    assert_string_equal(m.page, "");
+    /* (A lone surrogate escape is cJSON's to refuse: not JSON at all.) */
+    assert_int_equal(parse("{\"type\":\"report\",\"display\":\"w\",\"page\":"
+                           "\"\\ud800\"}", &m), 1);
+    assert_string_equal(m.reason, "not a JSON object");
     /* 64 characters is the longest name. */
     char buf[200];
     snprintf(buf, sizeof buf, "{\"type\":\"report\",\"display\":\"%064d\"}", 0);

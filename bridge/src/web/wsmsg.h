@@ -37,7 +37,9 @@ typedef struct {
     uint8_t *mask;
     /* report */
     char display[65];          /* 1-64 of A-Z a-z 0-9 - _ . */
-    char page[33];             /* "" when absent or not a string; cut */
+    char page[33];             /* "" when absent, not a string or not
+                                  UTF-8; cut to 32 bytes at a character
+                                  boundary */
     int64_t drawn_ns;          /* 0 when absent or not a time */
     int64_t data_ns;
     int stale;                 /* 0 when absent or not a number */
