@@ -26,6 +26,7 @@ const en = {
   "link.banner": "CONNECTION TO THE BRIDGE LOST {age} ago: no value on this screen is live. Reconnecting…",
   "link.banner.start": "Waiting for the bridge: no value on this screen is live yet.",
   "link.station_failed": "Cannot load the station description from the bridge; retrying in {s} s.",
+  "login.network": "Cannot reach the bridge (network error). Check the connection and try again.",
 
   "q.good": "Good",
   "q.stale": "Stale",
@@ -159,6 +160,7 @@ const zh = {
   "link.banner": "与数据服务的连接已中断 {age}：本屏所有数值均非实时。正在重新连接…",
   "link.banner.start": "正在等待数据服务：本屏数值尚非实时。",
   "link.station_failed": "无法从数据服务读取站点信息，{s} 秒后重试。",
+  "login.network": "无法连接数据服务（网络错误）。请检查网络后重试。",
 
   "q.good": "正常",
   "q.stale": "数据过期",
