@@ -80,8 +80,8 @@ try {
     url: (hash, query) => `${st.bridge.url}/${query ? "?" + query : ""}${hash || ""}`,
     /* A page in a context of its own: viewport, browser locale; JS
      * errors and CSP violations are collected for the last check. */
-    async page({ width = 1600, height = 1000, locale = "zh-CN" } = {}) {
-      const ctx = await browser.newContext({ viewport: { width, height }, locale, timezoneId: "Europe/Paris", acceptDownloads: true });
+    async page({ width = 1600, height = 1000, locale = "zh-CN", ignoreHTTPSErrors = false } = {}) {
+      const ctx = await browser.newContext({ viewport: { width, height }, locale, timezoneId: "Europe/Paris", acceptDownloads: true, ignoreHTTPSErrors });
       await ctx.addInitScript(() => {
         document.addEventListener("securitypolicyviolation", (e) => {
           (window.__csp = window.__csp || []).push(e.violatedDirective + " " + e.blockedURI);
