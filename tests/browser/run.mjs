@@ -29,10 +29,13 @@ import * as metrics from "./cases/metrics.mjs";
 import * as generic from "./cases/generic.mjs";
 import * as serving from "./cases/serving.mjs";
 import * as firefox from "./cases/firefox.mjs";
+import * as auth from "./cases/auth.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
- * history, and restart restarts the bridge under everything after it. */
-const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, restart, metrics];
+ * history, auth adds a user and a token to the shipped station (after
+ * the cases that see it as a fresh one), and restart restarts the
+ * bridge under everything after it. */
+const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, auth, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
