@@ -267,11 +267,11 @@ class App {
 
   buildShell() {
     this.nav = {};
-    const navEl = h("nav", { class: "nav" }, NAV.map((p) => {
+    const navEl = (this.navEl = h("nav", { class: "nav" }, NAV.map((p) => {
       const a = h("a", { href: "#/" + p, class: "nav-" + p, text: t("nav." + p) });
       this.nav[p] = a;
       return a;
-    }));
+    })));
     this.linkEl = h("span", { class: "link", role: "status" });
     this.clockTime = h("span", { class: "clock-time" });
     this.clockDate = h("span", { class: "clock-date" });
@@ -297,10 +297,14 @@ class App {
     if (this.noticeKey) this.notice(this.noticeKey, this.noticeCmd);
   }
 
-  /* The role pages in the navigation only for their roles. */
+  /* The role pages are in the navigation only for their roles (not
+   * merely hidden: a link one may not follow is not on the page). */
   drawNav() {
     const role = auth.me ? auth.me.role : null;
-    for (const [p, need] of Object.entries(ROLE_PAGES)) toggle(this.nav[p], "hidden", !roleAtLeast(role, need));
+    for (const [p, need] of Object.entries(ROLE_PAGES)) {
+      if (roleAtLeast(role, need)) this.navEl.append(this.nav[p]);
+      else this.nav[p].remove();
+    }
   }
 
   /* A calm line under the header (not the magenta of "not live"): key
