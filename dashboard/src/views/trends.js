@@ -12,6 +12,11 @@
  * change of range refetches; a change of tags makes a new uPlot, a frame
  * never does.  Live follow appends the WebSocket's values to the columns,
  * drops what scrolled out of the window, and caps the rows.
+ *
+ * Each fetch leaves three User Timing marks (one of each kept, so a wall
+ * screen's timeline does not fill up): lb-trends-fetch when the request
+ * goes out, lb-trends-data when its answer is parsed, lb-trends-drawn
+ * when uPlot has drawn it (the page benchmark reads them).
  */
 import uPlot from "uplot";
 import { h, setText, toggle } from "../core/dom.js";
@@ -47,6 +52,7 @@ export class TrendsView {
     this.redrawAt = 0;
     this.pending = false;
     this.wheelTimer = 0;
+    this.markDraw = false;
     this.el = h("section", { class: "view tr" });
     this.build();
   }
@@ -317,6 +323,11 @@ export class TrendsView {
       legend: { live: true },
       select: { show: true },
       hooks: {
+        draw: [() => {
+          if (!this.markDraw) return;
+          this.markDraw = false;
+          mark("lb-trends-drawn");
+        }],
         setSelect: [(u) => {
           if (u.select.width < 4) return;
           const a = u.posToVal(u.select.left, "x");
@@ -423,8 +434,10 @@ export class TrendsView {
     this.message(t("tr.loading"), false);
     let body;
     try {
+      mark("lb-trends-fetch");
       const res = await fetch(`/api/history?${qs}&points=${points}`);
       body = await res.json();
+      mark("lb-trends-data");
       if (!res.ok) throw new Error(body.error || res.status);
     } catch (e) {
       if (gen === this.fetchGen) this.message(t("tr.error", { e: e.message || e }), true);
@@ -438,6 +451,7 @@ export class TrendsView {
     });
     const sources = [...new Set(body.series.map((x) => x.source))];
     this.data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    this.markDraw = true;
     this.u.setData(this.data, false);
     this.u.setScale("x", { min: this.from, max: this.to });
     this.u.redraw(true, true);
@@ -575,6 +589,12 @@ export class TrendsView {
 }
 
 const FONT = `"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif`;
+
+/* One User Timing mark of that name, the newest. */
+function mark(name) {
+  performance.clearMarks(name);
+  performance.mark(name);
+}
 
 function iso(ms) {
   return new Date(Math.round(ms)).toISOString();
