@@ -353,6 +353,12 @@ export class TrendsView {
 
   resize() {
     if (!this.u) return;
+    /* Hidden (another page is shown), the box measures 0 x 0: keep the
+     * size, or the plot would shrink to the 800 px fallback and the next
+     * show would fetch `points` for that before the observer grew it
+     * back (a 30-day trend at a third of the resolution, then redrawn). */
+    const r = this.plotBox.getBoundingClientRect();
+    if (!r.width || !r.height) return;
     const { width, height } = this.plotSize();
     if (Math.abs(width - this.u.width) > 2 || Math.abs(height - this.u.height) > 2) this.u.setSize({ width, height });
   }
