@@ -460,7 +460,11 @@ export class TrendsView {
     this.markDraw = true;
     this.u.setData(this.data, false);
     this.u.setScale("x", { min: this.from, max: this.to });
-    this.u.redraw(true, true);
+    /* Axes re-measured; not redraw(true): that would set x again to the
+     * range still in force, replacing the one just asked for (the plot
+     * kept the old range, or none on a first fetch, until a live frame
+     * redrew it). */
+    this.u.redraw(false, true);
     this.el.dataset.rows = String(this.data[0].length);
     this.message(t("tr.source", { s: sources.map((x) => t("tr.src." + x)).join(", ") || "—" }), false);
     this.el.dataset.loaded = String(gen);
