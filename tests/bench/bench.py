@@ -1207,7 +1207,7 @@ class PageStation:
     a free loopback port; stopped by PID."""
 
     def __init__(self, build, sim_cmd, outdir, rate=10, poll_ms=None,
-                 sim_args=(), history=None):
+                 sim_args=(), history=None, root=None):
         self.sim = self.lb = None
         self.dir = outdir
         station, ports = copy_demo_station(outdir)
@@ -1217,7 +1217,8 @@ class PageStation:
         with open(station, encoding="utf-8") as f:
             text = WEB_LINE_RE.sub("", f.read())
         text += "\nweb: {listen: 127.0.0.1:%d, root: %s, rate: %d}\n" % (
-            self.port, json.dumps(os.path.join(build, "dashboard")), rate)
+            self.port, json.dumps(root or os.path.join(build, "dashboard")),
+            rate)
         text += "history: {path: %s}\n" % json.dumps(
             history or os.path.join(outdir, "data", "history.db"))
         with open(station, "w", encoding="utf-8") as f:
