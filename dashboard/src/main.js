@@ -17,8 +17,7 @@
  * ages.  Both run through requestAnimationFrame, so a screen whose page
  * is not being painted stops reporting "drawn", which is the point.
  */
-/* First: sends /api/station and opens the WebSocket before anything else
- * in the bundle is evaluated. */
+/* What src/early.js (its own script, run before this bundle) started. */
 import { early, takeEarlySocket } from "./core/early.js";
 import "uplot/dist/uPlot.min.css";
 import "./styles/app.css";

@@ -24,6 +24,7 @@ import { t, pick } from "../core/i18n.js";
 import { fmtValue, fmtFull, fmtHM, fmtMD, fmtYMD, fmtYM, fmtClock, zone, toLocalInput, fromLocalInput } from "../core/fmt.js";
 import { role } from "../core/station.js";
 import { makeHash, replaceHash } from "../core/router.js";
+import { joinSeries } from "../core/series.js";
 
 const PRESETS = [
   ["1h", 3600e3], ["8h", 8 * 3600e3], ["24h", 24 * 3600e3],
@@ -456,7 +457,7 @@ export class TrendsView {
       return [x.t, x.v.map((v) => (typeof v === "boolean" ? +v : v))];
     });
     const sources = [...new Set(body.series.map((x) => x.source))];
-    this.data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    this.data = joinSeries(tables, this.from, this.to, points);
     this.markDraw = true;
     this.u.setData(this.data, false);
     this.u.setScale("x", { min: this.from, max: this.to });
