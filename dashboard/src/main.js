@@ -17,6 +17,8 @@
  * ages.  Both run through requestAnimationFrame, so a screen whose page
  * is not being painted stops reporting "drawn", which is the point.
  */
+/* What src/early.js (its own script, run before this bundle) started. */
+import { early, takeEarlySocket } from "./core/early.js";
 import "uplot/dist/uPlot.min.css";
 import "./styles/app.css";
 import { h, setText, toggle } from "./core/dom.js";
@@ -32,6 +34,7 @@ import { TrendsView } from "./views/trends.js";
 import { DisplaysView } from "./views/displays.js";
 
 const REPORT_MS = 5000;
+const FIRST_WAIT_MS = 500;
 const PAGES = ["overview", "equipment", "trends", "displays"];
 
 const params = new URLSearchParams(location.search);
@@ -66,6 +69,15 @@ async function boot() {
 async function loadStation(root) {
   let wait = 1000;
   const note = h("div", { class: "boot-note" });
+  /* The answer to the request early.js sent, if it came. */
+  const first = early.station && (await early.station);
+  if (first) {
+    try {
+      return { json: JSON.parse(first), text: first };
+    } catch (_) {
+      /* cut short: ask again below */
+    }
+  }
   for (;;) {
     try {
       const res = await fetch("/api/station", { cache: "no-store" });
@@ -82,6 +94,22 @@ async function loadStation(root) {
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(10000, wait * 2);
   }
+}
+
+/* Resolves at the store's next snapshot, or after ms. */
+function firstSnapshot(store, ms) {
+  return new Promise((resolve) => {
+    let off = null;
+    const done = () => {
+      clearTimeout(timer);
+      if (off) off();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    off = store.listen((changed, kind) => {
+      if (kind === "snapshot") done();
+    });
+  });
 }
 
 class App {
@@ -111,9 +139,15 @@ class App {
     this.buildShell();
   }
 
-  start() {
+  async start() {
     this.store.listen((changed, kind) => this.onFrame(changed, kind));
-    this.live.start();
+    this.live.start(takeEarlySocket());
+    /* The views are made once the snapshot is here (early.js asked for it
+     * with the station: it is usually a few ms away), so the page is laid
+     * out and painted once, with its values, instead of empty first and
+     * again a frame later; without it they are made after FIRST_WAIT_MS,
+     * not live. */
+    if (!this.store.linkUp) await firstSnapshot(this.store, FIRST_WAIT_MS);
     addEventListener("hashchange", () => this.route());
     this.route();
     this.tick();

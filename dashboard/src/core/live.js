@@ -14,6 +14,10 @@
  *
  * Nothing is queued while the socket is down: the subscription is state
  * (sent again on every connect) and a report is simply skipped.
+ *
+ * start(early) adopts the socket early.js opened before the page was
+ * built, with the messages it has already brought (usually the
+ * snapshot); without one it connects.
  */
 
 const LOST_MS = 5000;
@@ -40,9 +44,19 @@ export class Live {
     this.stats = { frames: 0, bytes: 0, reconnects: 0 };
   }
 
-  start() {
-    this.connect();
+  start(early) {
     this.watch = setInterval(() => this.check(), 500);
+    if (!early) {
+      this.connect();
+      return;
+    }
+    const ws = early.ws;
+    this.attach(ws);
+    if (early.opened) ws.onopen();
+    for (const data of early.queue) {
+      if (ws !== this.ws) break;
+      ws.onmessage({ data });
+    }
   }
 
   /* What this page wants to receive: ["*"] or ["plc.*", "plc.tag"...]. */
@@ -73,6 +87,10 @@ export class Live {
       this.lost();
       return;
     }
+    this.attach(ws);
+  }
+
+  attach(ws) {
     this.ws = ws;
     this.connects++;
     this.connectAt = Date.now();
