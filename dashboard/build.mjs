@@ -4,9 +4,13 @@
  *
  *   node dashboard/build.mjs [--out DIR] [--sourcemap] [--max-kb N]
  *
+ * LB_NOMIN=1 leaves the bundle unminified, so that a CPU profile of the
+ * page (chromium's DevTools protocol) names the functions.
+ *
  * Writes into DIR (default build/dashboard at the top of the repository,
  * where `lockbridge run` looks next to its binary): index.html,
- * app-HASH.js and app-HASH.css (esbuild's content hash, which the server
+ * app-HASH.js and app-HASH.css, early-HASH.js (src/early.js, a classic
+ * script index.html runs before the bundle; esbuild's content hash, which the server
  * caches for a year), and a .gz sibling of each made with Node's zlib
  * (the server sends it to clients that accept gzip).  Files of earlier
  * builds in DIR are removed; nothing else there is touched.  Fails when
@@ -30,13 +34,13 @@ const maxKb = +opt("--max-kb", 150);
 
 mkdirSync(out, { recursive: true });
 /* What an earlier build left: our names only. */
-const ours = /^(index\.html|app-[A-Z0-9]+\.(js|css)(\.map)?)(\.gz)?$/;
+const ours = /^(index\.html|(app|early)-[A-Z0-9]+\.(js|css)(\.map)?)(\.gz)?$/;
 for (const f of readdirSync(out)) if (ours.test(f)) unlinkSync(join(out, f));
 
 const result = await esbuild.build({
   entryPoints: { app: join(here, "src", "main.js") },
   bundle: true,
-  minify: true,
+  minify: !process.env.LB_NOMIN,
   format: "esm",
   target: ["chrome100", "firefox102", "safari15"],
   entryNames: "[name]-[hash]",
@@ -46,6 +50,22 @@ const result = await esbuild.build({
   legalComments: "none",
   logLevel: "warning",
 });
+
+/* A classic script (not a module, which would wait for the parser):
+ * index.html runs it before the bundle has arrived. */
+const earlyResult = await esbuild.build({
+  entryPoints: { early: join(here, "src", "early.js") },
+  bundle: true,
+  minify: !process.env.LB_NOMIN,
+  format: "iife",
+  target: ["chrome100", "firefox102", "safari15"],
+  entryNames: "[name]-[hash]",
+  outdir: out,
+  metafile: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+const early = resolve(Object.keys(earlyResult.metafile.outputs).find((p) => p.endsWith(".js")));
 
 const outputs = Object.keys(result.metafile.outputs).map((p) => resolve(p));
 const js = outputs.find((p) => p.endsWith(".js"));
@@ -57,7 +77,8 @@ if (!js || !css) {
 const base = (p) => p.slice(p.lastIndexOf("/") + 1);
 const html = readFileSync(join(here, "src", "index.html"), "utf8")
   .replace("%JS%", "./" + base(js))
-  .replace("%CSS%", "./" + base(css));
+  .replace("%CSS%", "./" + base(css))
+  .replace("%EARLY%", "./" + base(early));
 writeFileSync(join(out, "index.html"), html);
 
 let total = 0, totalRaw = 0;

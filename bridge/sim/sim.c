@@ -9,8 +9,9 @@
  * Threads:
  *  - main: start-up, then the control socket and signals (signalfd), then
  *    an orderly shutdown;
- *  - plant: every 100 ms of real time steps the physics by 0.1 s x --speed
- *    and re-encodes every tag into its PLC's register tables;
+ *  - plant: every --tick of real time (default 100 ms) steps the physics
+ *    by the tick x --speed and re-encodes every tag into its PLC's
+ *    register tables;
  *  - one simserver thread per PLC (simserver.c).
  * The plant, the per-tag overrides and the served values are guarded by
  * sim.mu; each PLC's tables by its simserver lock, always taken after
@@ -48,8 +49,7 @@
 #include "plant.h"
 #include "simserver.h"
 
-#define TICK_NS 100000000ULL         /* physics period: 100 ms real time */
-#define STATUS_EVERY_TICKS 100       /* one status line per 10 s */
+#define STATUS_EVERY_NS 10000000000ULL /* one status line per 10 s */
 #define CTL_MAX_CLIENTS 8
 #define CTL_LINE_MAX 4096
 
@@ -81,6 +81,7 @@ typedef struct {
     sim_plc *plcs;
     size_t n_plcs;
     double speed;
+    uint64_t tick_ns;    /* --tick: real time between physics steps */
 
     pthread_mutex_t mu;  /* plant, tags' override/served, paused */
     bool paused;
@@ -205,24 +206,26 @@ static void *plant_main(void *arg)
 {
     sim *s = arg;
     uint64_t next = clk_mono_ns();
-    unsigned ticks = 0;
+    uint64_t status_at = next + STATUS_EVERY_NS;
     while (!atomic_load(&s->stop)) {
-        next += TICK_NS;
+        next += s->tick_ns;
         uint64_t now = clk_mono_ns();
-        if (now > next + 10 * TICK_NS)
+        if (now > next + 10 * s->tick_ns)
             next = now; /* far behind (stopped in a debugger): no catch-up */
         clk_sleep_until(next);
         if (atomic_load(&s->stop))
             break;
         pthread_mutex_lock(&s->mu);
         if (!s->paused) {
-            plant_step(s->plant, 0.1 * s->speed);
+            plant_step(s->plant, (double)s->tick_ns / 1e9 * s->speed);
             s->ticks++;
             refresh_all(s);
         }
         char line[512] = "";
-        if (++ticks % STATUS_EVERY_TICKS == 0)
+        if (next >= status_at) {
+            status_at += STATUS_EVERY_NS;
             plant_describe(s->plant, line, sizeof line);
+        }
         pthread_mutex_unlock(&s->mu);
         if (line[0]) {
             printf("lock-sim: %s%s\n", s->paused ? "(paused) " : "", line);
@@ -678,6 +681,7 @@ static void usage(FILE *f)
     fputs(
         "usage: lock-sim -c STATION.yaml [--speed N] [--control PATH]\n"
         "                [--seed N] [--bind ADDR] [--registers N] [--churn F]\n"
+        "                [--tick MS]\n"
         "       lock-sim --control PATH --send 'COMMAND'\n"
         "Serves every enabled PLC of a station map as a Modbus TCP server\n"
         "driven by a simulated ship lock.\n"
@@ -690,7 +694,9 @@ static void usage(FILE *f)
         "  --registers N      also serve holding/input registers 0..N-1 "
         "(reg i = i)\n"
         "  --churn F          share (0..1) of the tags the plant does not model\n"
-        "                     that change every 100 ms (benchmarks)\n"
+        "                     that change every tick (benchmarks)\n"
+        "  --tick MS          real milliseconds between physics steps (default\n"
+        "                     100, 1..1000); each step advances MS x speed\n"
         "  --send COMMAND     send one control command to a running lock-sim\n"
         "                     and print its reply\n",
         f);
@@ -799,13 +805,14 @@ int main(int argc, char **argv)
         {"bind", required_argument, NULL, 'b'},
         {"registers", required_argument, NULL, 'r'},
         {"churn", required_argument, NULL, 'u'},
+        {"tick", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {"send", required_argument, NULL, 'x'},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *control = NULL, *bind_host = NULL;
     const char *send = NULL;
-    double speed = 1, registers = 0, churn = 0;
+    double speed = 1, registers = 0, churn = 0, tick_ms = 100;
     uint64_t seed = 1;
     int o;
     while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -837,6 +844,10 @@ int main(int argc, char **argv)
             if (parse_num("--churn", optarg, 0, 1, &churn) < 0)
                 return 2;
             break;
+        case 't':
+            if (parse_num("--tick", optarg, 1, 1000, &tick_ms) < 0)
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -853,7 +864,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    sim s = {.speed = speed, .ctl_fd = -1, .churn = churn};
+    sim s = {.speed = speed, .ctl_fd = -1, .churn = churn,
+             .tick_ns = (uint64_t)(tick_ms * 1e6)};
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         s.ctl[i].fd = -1;
     pthread_mutex_init(&s.mu, NULL);

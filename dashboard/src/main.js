@@ -30,6 +30,8 @@
  */
 /* First, before any other module runs: the kiosk token out of the URL. */
 import { kioskToken } from "./core/urltoken.js";
+/* What src/early.js (its own script, run before this bundle) started. */
+import { early, takeEarlySocket } from "./core/early.js";
 import "uplot/dist/uPlot.min.css";
 import "./styles/app.css";
 import { h, setText, toggle } from "./core/dom.js";
@@ -51,6 +53,7 @@ import { AdminView } from "./views/admin.js";
 import { AuditView } from "./views/audit.js";
 
 const REPORT_MS = 5000;
+const FIRST_WAIT_MS = 500;
 /* The pages a wall screen may rotate through and anyone who reads sees. */
 const PAGES = ["overview", "equipment", "trends", "displays"];
 /* Pages for a role: in the navigation only for it. */
@@ -189,6 +192,17 @@ function loginPage(root, reason) {
  * needed after all). */
 async function loadStation(root) {
   let wait = 1000;
+  /* The answer to the request early.js sent, if it came (once: a later
+   * round, after a login, asks again). */
+  const first = early.station && (await early.station);
+  early.station = null;
+  if (first) {
+    try {
+      return { json: JSON.parse(first), text: first };
+    } catch (_) {
+      /* cut short: ask again below */
+    }
+  }
   for (;;) {
     try {
       const res = await fetch("/api/station", { cache: "no-store" });
@@ -205,6 +219,22 @@ async function loadStation(root) {
     await sleep(wait);
     wait = Math.min(10000, wait * 2);
   }
+}
+
+/* Resolves at the store's next snapshot, or after ms. */
+function firstSnapshot(store, ms) {
+  return new Promise((resolve) => {
+    let off = null;
+    const done = () => {
+      clearTimeout(timer);
+      if (off) off();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    off = store.listen((changed, kind) => {
+      if (kind === "snapshot") done();
+    });
+  });
 }
 
 class App {
@@ -249,9 +279,15 @@ class App {
     this.buildShell();
   }
 
-  start() {
+  async start() {
     this.store.listen((changed, kind) => this.onFrame(changed, kind));
-    this.live.start();
+    this.live.start(takeEarlySocket());
+    /* The views are made once the snapshot is here (early.js asked for it
+     * with the station: it is usually a few ms away), so the page is laid
+     * out and painted once, with its values, instead of empty first and
+     * again a frame later; without it they are made after FIRST_WAIT_MS,
+     * not live. */
+    if (!this.store.linkUp) await firstSnapshot(this.store, FIRST_WAIT_MS);
     addEventListener("hashchange", () => this.route());
     this.route();
     this.tick();

@@ -40,12 +40,31 @@ measured), lb-ws-load connecting N clients:
   (c) idle clients  the bridge's RSS with 0 and with 500 idle clients on a
                     quiet station (nothing changes)
 
+The dashboard in chromium (issue 7), `page`: page_bench.mjs drives
+Debian's /usr/bin/chromium (playwright-core) against `lockbridge run` on
+the shipped station polling lock-sim:
+  load              7 cold loads (fresh context) and 7 warm ones of the
+                    kiosk overview: navigation start to the overview
+                    complete with live values (link live, every
+                    schematic-bound tag drawn with the snapshot's good
+                    value, every PLC chip ok) and painted; bytes of a first
+                    and a repeat visit (HTTP, gzipped, + the snapshot frame)
+  trends            a history filled with 30 days of 10 tags by
+                    lb-hist-fill; #/trends of those 30 days timed from the
+                    hash change to the lb-trends-drawn mark, first and 14
+                    more; /api/history timed from here too
+  soak              web.rate 50, polls and lock-sim ticks every 10 ms: a
+                    kiosk overview and a kiosk trend in live follow until
+                    each has counted 36,000 frames (an hour at 10 Hz; 3,000
+                    with --quick); JS heap after GC, DOM nodes, listeners
+                    before, every minute and after
+
 Prints a table and writes build/bench/results.json (every figure, the
 ratios and the targets).  Missing binaries are skipped with a message.
 Every process started here is stopped by PID in a finally block.
 
 Usage: bench.py [--seconds S] [--quick] [--build DIR] [--only PARTS]
-  PARTS: comma-separated from modbus, demo, lp, influx, hist, web
+  PARTS: comma-separated from modbus, demo, lp, influx, hist, web, page
   (default all)
 Environment: LB_BUILD (build directory, default build), LB_SOURCE (source
 tree, default the one this file is in), LB_BENCH_SIM (simulator to run
@@ -90,7 +109,7 @@ TARGET_LP_LINES = 5e6
 TARGET_TS_RATIO = 0.90
 TARGET_HIST_30D_MS = 100.0
 TS_PLCS, TS_FIELDS, TS_BATCH = 100, 10, 5000
-PARTS = ("modbus", "demo", "lp", "influx", "hist", "web")
+PARTS = ("modbus", "demo", "lp", "influx", "hist", "web", "page")
 
 PORT_RE = re.compile(r"^\s*port:\s*(\d+)", re.M)
 _procs = []  # every Popen started here, stopped in stop_all()
@@ -1153,6 +1172,385 @@ def web_targets(web):
     return out
 
 
+# ---- page: the dashboard in chromium (issue 7) -------------------------
+
+PAGE_RUNS, PAGE_RUNS_QUICK = 7, 3           # cold and warm loads, trend draws
+PAGE_SPEED = 20                             # lock-sim for loads and trends
+PAGE_SOAK_FRAMES, PAGE_SOAK_FRAMES_QUICK = 36000, 3000
+PAGE_SOAK_RATE = 50                         # web.rate: the maximum
+PAGE_SOAK_POLL_MS = 10                      # fast groups, so that every
+PAGE_SOAK_TICK_MS = 10                      # 20 ms frame has news
+PAGE_SOAK_SPEED = 60
+PAGE_SOAK_SAMPLE_S, PAGE_SOAK_SAMPLE_S_QUICK = 60, 15
+PAGE_HIST_DAYS, PAGE_HIST_EVERY_S = 30, 10
+# The trend: 10 of the shipped station's analog tags on 3 axes (m, m/min, %).
+PAGE_TREND_TAGS = [
+    "levels.upstream_level", "levels.chamber_level", "levels.downstream_level",
+    "levels.upper_head", "levels.lower_head", "levels.chamber_rate",
+    "upper_gate.left_leaf_position", "lower_gate.left_leaf_position",
+    "valves.upper_left_position", "valves.lower_left_position"]
+# The soak's trend in live follow: tags of 4 PLCs that move all the time
+# at --speed 60 (a heartbeat counts simulated seconds).
+PAGE_SOAK_TREND_TAGS = [
+    "levels.chamber_level", "upper_gate.heartbeat", "upper_gate.left_leaf_position",
+    "valves.upper_left_position", "lockage.phase_elapsed"]
+TARGET_PAGE_LOAD_MS = 500.0
+TARGET_PAGE_KB = 150.0
+TARGET_PAGE_HEAP_MB = 5.0
+TARGET_PAGE_TREND_MS = 300.0
+PAGE_SCRIPT = os.path.join(HERE, "page_bench.mjs")
+WEB_LINE_RE = re.compile(r"^web:.*$", re.M)
+FAST_POLL_RE = re.compile(r"^(poll:\s*\{\s*fast:\s*)\d+ms", re.M)
+
+
+class PageStation:
+    """The shipped station copied to outdir (free ports), lock-sim on it
+    with a control socket, `lockbridge run` serving the built dashboard on
+    a free loopback port; stopped by PID."""
+
+    def __init__(self, build, sim_cmd, outdir, rate=10, poll_ms=None,
+                 sim_args=(), history=None, root=None):
+        self.sim = self.lb = None
+        self.dir = outdir
+        station, ports = copy_demo_station(outdir)
+        self.port = free_port_range(1)
+        while self.port in ports:
+            self.port = free_port_range(1)
+        with open(station, encoding="utf-8") as f:
+            text = WEB_LINE_RE.sub("", f.read())
+        text += "\nweb: {listen: 127.0.0.1:%d, root: %s, rate: %d}\n" % (
+            self.port, json.dumps(root or os.path.join(build, "dashboard")),
+            rate)
+        text += "history: {path: %s}\n" % json.dumps(
+            history or os.path.join(outdir, "data", "history.db"))
+        with open(station, "w", encoding="utf-8") as f:
+            f.write(text)
+        if poll_ms:
+            for name in os.listdir(outdir):
+                path = os.path.join(outdir, name)
+                if not name.endswith(".yaml") or path == station:
+                    continue
+                with open(path, encoding="utf-8") as f:
+                    t = FAST_POLL_RE.sub(lambda m: m.group(1) + "%dms"
+                                         % poll_ms, f.read())
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(t)
+        self.control = os.path.join(outdir, "sim.sock")
+        if os.path.exists(self.control):
+            os.unlink(self.control)
+        sim_log = os.path.join(outdir, "lock-sim.log")
+        lb_log = os.path.join(outdir, "lockbridge.log")
+        self.sim_cmd = sim_cmd
+        self.sim = start_logged(sim_cmd + ["-c", station, "--control",
+                                           self.control] + list(sim_args),
+                                sim_log)
+        if not wait_ports(ports, self.sim):
+            raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
+        self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
+                                "-c", os.path.abspath(station),
+                                "--summary", "0"], lb_log, cwd=outdir)
+        if not wait_http(self.port, "/healthz", self.lb):
+            raise RuntimeError("lockbridge run did not serve: %s"
+                               % tail(lb_log))
+        # Every PLC answered, so the page's first snapshot is all good.
+        end = time.time() + 20
+        while time.time() < end:
+            _, body = http_call(self.port, "GET", "/healthz", timeout=5)
+            plcs = json.loads(body).get("plcs") or []
+            if plcs and all(p.get("state") in ("up", "disabled")
+                            and p.get("good") == p.get("tags")
+                            for p in plcs if p.get("state") != "disabled"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the bridge never had every tag good: %s"
+                           % tail(lb_log))
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def sim_command(self, line):
+        p = subprocess.run(self.sim_cmd + ["--control", self.control,
+                                           "--send", line],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=10)
+        return p.stdout.decode(errors="replace").strip()
+
+    def close(self):
+        for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
+            if p:
+                stop(p, sig)
+                if p in _procs:
+                    _procs.remove(p)
+
+
+def page_driver(node, mode, url, extra, timeout):
+    """page_bench.mjs in one mode: its JSON (None with a message)."""
+    r = run_json([node, PAGE_SCRIPT, mode, "--url", url] + extra, timeout)
+    if r and r.get("error"):
+        log("  page_bench.mjs %s: %s" % (mode, r["error"]))
+    return r
+
+
+def time_history(port, url, runs):
+    """The trend's /api/history request timed from here (the server and
+    loopback, no browser): first and median of `runs`, ms."""
+    path = url[url.index("/api/"):]
+    ms, size = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        status, body = http_call(port, "GET", path)
+        ms.append((time.perf_counter() - t0) * 1000.0)
+        if status != 200:
+            return {"error": "HTTP %d: %s" % (status, body[:200])}
+        size = len(body)
+    return {"first_ms": ms[0], "median_ms": median(ms), "runs": runs,
+            "ms": ms, "bytes": size}
+
+
+def bench_page(build, sim_cmd, outdir, quick):
+    runs = PAGE_RUNS_QUICK if quick else PAGE_RUNS
+    frames = PAGE_SOAK_FRAMES_QUICK if quick else PAGE_SOAK_FRAMES
+    res = {"runs": runs, "soak_frames": frames, "soak_rate": PAGE_SOAK_RATE}
+    node = shutil.which("node")
+    fill = os.path.join(build, "lb-hist-fill")
+    why = None
+    if not node:
+        why = "node not installed"
+    elif not os.path.exists(os.path.join(SOURCE, "dashboard", "node_modules",
+                                         "playwright-core")):
+        why = "dashboard/node_modules missing (npm ci in dashboard/)"
+    elif not os.access("/usr/bin/chromium", os.X_OK):
+        why = "/usr/bin/chromium missing (apt-get install chromium)"
+    elif not os.path.exists(os.path.join(build, "dashboard", "index.html")):
+        why = "%s/dashboard not built (node dashboard/build.mjs)" % build
+    else:
+        for path in (fill, os.path.join(build, "lockbridge"), sim_cmd[0]):
+            if not os.access(path, os.X_OK):
+                why = "%s not built" % path
+    if why:
+        res["skipped"] = why
+        log("bench: page: skipped: %s" % why)
+        return res
+    outdir = os.path.join(outdir, "page")
+    shutil.rmtree(outdir, ignore_errors=True)
+
+    # 1, 2, 4: the shipped station at its defaults, with a history that
+    # already holds 30 days of 10 tags.
+    st = None
+    try:
+        d = os.path.join(outdir, "station")
+        os.makedirs(os.path.join(d, "data"), exist_ok=True)
+        db = os.path.join(d, "data", "history.db")
+        log("bench: page: lb-hist-fill: %d days of %d tags, one sample per "
+            "%d s" % (PAGE_HIST_DAYS, len(PAGE_TREND_TAGS), PAGE_HIST_EVERY_S))
+        res["fill"] = run_json([fill, "--db", db, "--tags",
+                                ",".join(PAGE_TREND_TAGS), "--days",
+                                str(PAGE_HIST_DAYS), "--every-s",
+                                str(PAGE_HIST_EVERY_S)], 900)
+        if not res["fill"]:
+            raise RuntimeError("lb-hist-fill failed")
+        res["fill"]["db_bytes"] = os.path.getsize(db)
+        st = PageStation(build, sim_cmd, d, history=db,
+                         sim_args=["--speed", str(PAGE_SPEED)])
+        log("bench: page: load: %d cold and %d warm loads of the kiosk "
+            "overview (lock-sim --speed %d, web.rate 10)"
+            % (runs, runs, PAGE_SPEED))
+        res["load"] = page_driver(node, "load", st.url,
+                                  ["--runs", str(runs)], 120 + 30 * runs)
+        # The trend: the simulator paused (a still machine), a range that
+        # ends before the bridge started, so only the filled data is in it.
+        st.sim_command("pause")
+        f = res["fill"]
+        log("bench: page: trends: %d tags x %d days, first draw and %d "
+            "more of each kind" % (len(PAGE_TREND_TAGS), PAGE_HIST_DAYS, runs))
+        tr = page_driver(node, "trends", st.url,
+                         ["--runs", str(runs), "--tags",
+                          ",".join(PAGE_TREND_TAGS), "--from",
+                          str(f["from_ms"]), "--to", str(f["end_ms"])],
+                         120 + 30 * runs)
+        res["trends"] = tr
+        if tr and tr.get("url"):
+            tr["server"] = time_history(st.port, tr["url"], runs)
+    except (RuntimeError, OSError, ValueError) as e:
+        res["skipped_station"] = str(e)
+        log("  page: %s" % e)
+    finally:
+        if st:
+            st.close()
+
+    # 3: the soak, at the web's highest rate, everything polled and
+    # simulated every 10 ms so that every frame is a delta.
+    st = None
+    try:
+        d = os.path.join(outdir, "soak")
+        st = PageStation(build, sim_cmd, d, rate=PAGE_SOAK_RATE,
+                         poll_ms=PAGE_SOAK_POLL_MS,
+                         sim_args=["--speed", str(PAGE_SOAK_SPEED),
+                                   "--tick", str(PAGE_SOAK_TICK_MS)])
+        sample = PAGE_SOAK_SAMPLE_S_QUICK if quick else PAGE_SOAK_SAMPLE_S
+        log("bench: page: soak: %d frames at web.rate %d (polls and lock-sim "
+            "ticks every %d ms, --speed %d) into a kiosk overview and a "
+            "kiosk trend in live follow, heap every %d s"
+            % (frames, PAGE_SOAK_RATE, PAGE_SOAK_POLL_MS, PAGE_SOAK_SPEED,
+               sample))
+        max_s = int(frames / PAGE_SOAK_RATE * 1.6) + 120
+        res["soak"] = page_driver(
+            node, "soak", st.url,
+            ["--frames", str(frames), "--max-s", str(max_s), "--sample-s",
+             str(sample), "--trend-tags", ",".join(PAGE_SOAK_TREND_TAGS)],
+            max_s + 300)
+        res["soak_cpu_s"] = {"lockbridge": proc_cpu_s(st.lb.pid),
+                             "lock-sim": proc_cpu_s(st.sim.pid)}
+    except (RuntimeError, OSError, ValueError) as e:
+        res["skipped_soak"] = str(e)
+        log("  page soak: %s" % e)
+    finally:
+        if st:
+            st.close()
+    return res
+
+
+def page_rows(pg):
+    """(figure, measured, target, pass) for the table and the targets."""
+    rows = []
+    ld = pg.get("load") or {}
+    for k, label in (("cold", "cold"), ("warm", "warm")):
+        x = ld.get(k) or {}
+        v = x.get("painted_ms")
+        rows.append(("page_load_%s_ms" % k,
+                     "load to live overview, %s (median of %s)"
+                     % (label, x.get("runs", "-")),
+                     "%s ms" % fmt(v, ".0f"), "< %.0f ms" % TARGET_PAGE_LOAD_MS,
+                     v, None if v is None else v < TARGET_PAGE_LOAD_MS))
+    for k, label in (("cold", "first visit"), ("warm", "repeat visit")):
+        x = ld.get(k) or {}
+        v = x.get("bytes")
+        kb = None if v is None else v / 1024.0
+        rows.append(("page_bytes_%s_kb" % k, "bytes, %s" % label,
+                     "%s KB" % fmt(kb, ".1f"), "< %.0f KB" % TARGET_PAGE_KB,
+                     kb, None if kb is None else kb < TARGET_PAGE_KB))
+    sk = (pg.get("soak") or {}).get("pages") or {}
+    for k in ("overview", "trends"):
+        x = sk.get(k)
+        if not x:
+            rows.append(("page_heap_%s_mb" % k, "JS heap growth, %s" % k,
+                         "-", "< %.0f MB" % TARGET_PAGE_HEAP_MB, None, None))
+            continue
+        v = x["heap_growth_kb"] / 1024.0
+        ok = v < TARGET_PAGE_HEAP_MB and x["frames"] >= \
+            (pg.get("soak") or {}).get("target_frames", 0)
+        rows.append(("page_heap_%s_mb" % k,
+                     "JS heap growth over %d frames, %s" % (x["frames"], k),
+                     "%+.2f MB" % v, "< %.0f MB" % TARGET_PAGE_HEAP_MB, v, ok))
+    tr = pg.get("trends") or {}
+    v = (tr.get("first") or {}).get("drawn_ms")
+    rows.append(("page_trend_30d_first_ms",
+                 "trend %s tags x 30 d drawn, first (view made)"
+                 % tr.get("tags", "-"), "%s ms" % fmt(v, ".0f"),
+                 "< %.0f ms" % TARGET_PAGE_TREND_MS,
+                 v, None if v is None else v < TARGET_PAGE_TREND_MS))
+    a = tr.get("later") or {}
+    v = a.get("drawn_ms")
+    rows.append(("page_trend_30d_ms",
+                 "trend %s tags x 30 d drawn, again (median of %s)"
+                 % (tr.get("tags", "-"), a.get("runs", "-")),
+                 "%s ms" % fmt(v, ".0f"), "< %.0f ms" % TARGET_PAGE_TREND_MS,
+                 v, None if v is None else v < TARGET_PAGE_TREND_MS))
+    return rows
+
+
+def print_page_table(pg):
+    if not pg:
+        return
+    log("")
+    if "skipped" in pg:
+        log("page: skipped: %s" % pg["skipped"])
+        return
+    hdr = "%-50s %12s %10s  %s" % ("page (chromium, shipped station)",
+                                   "measured", "target", "pass")
+    log(hdr)
+    log("-" * len(hdr))
+    for _, label, meas, tgt, _, ok in page_rows(pg):
+        log("%-50s %12s %10s  %s" % (label, meas, tgt,
+                                     {True: "PASS", False: "FAIL",
+                                      None: "n/a"}[ok]))
+    ld = pg.get("load") or {}
+    for k in ("cold", "warm"):
+        x = ld.get(k)
+        if not x:
+            continue
+        s = x["steps_ms"]
+        log("  %s load, median ms after navigation start: html %s, css %s, "
+            "js %s, DOMContentLoaded %s, /api/station %s, snapshot applied "
+            "%s, complete %s, painted %s (runs %s)" % (
+                k, fmt(s["html"], ".0f"), fmt(s["css"], ".0f"),
+                fmt(s["js"], ".0f"), fmt(s["dom_content_loaded"], ".0f"),
+                fmt(s["station"], ".0f"), fmt(s["snapshot"], ".0f"),
+                fmt(s["complete"], ".0f"), fmt(s["painted"], ".0f"),
+                ", ".join(fmt(v, ".0f") for v in x["painted_ms_runs"])))
+        log("  %s visit: %.1f KB = HTTP %.1f KB in %s requests + snapshot "
+            "frame %.1f KB; %s" % (
+                k, x["bytes"] / 1024.0, x["http_bytes"] / 1024.0,
+                fmt(x["requests"], ".0f"), x["snapshot_bytes"] / 1024.0,
+                ", ".join("%s %.1f" % (u, b / 1024.0)
+                          for u, b in sorted(x["by_url"].items()))))
+    if ld:
+        log("  complete: link live, all %s schematic-bound tags drawn with "
+            "the store's (snapshot's) good value, %s PLC chips ok"
+            % (ld.get("bound_tags", "-"), ld.get("plcs", "-")))
+    sk = pg.get("soak") or {}
+    for k, x in sorted((sk.get("pages") or {}).items()):
+        log("  soak %s: %d frames in %.0f s (%.1f/s; %s), heap %.2f -> %.2f "
+            "MB (max %+.2f), DOM nodes %d -> %d, listeners %d -> %d%s" % (
+                k, x["frames"], x["seconds"], x["frames_per_s"],
+                ", ".join("%s %d" % kv for kv in sorted(
+                    x["frame_types"].items())),
+                x["heap_before"] / 1048576.0, x["heap_after"] / 1048576.0,
+                x["heap_max_growth_kb"] / 1024.0, x["nodes_before"],
+                x["nodes_after"], x["listeners_before"],
+                x["listeners_after"],
+                ", trend rows %s -> %s" % (x["rows_before"], x["rows_after"])
+                if x.get("rows_before") is not None else ""))
+    for key in ("skipped_station", "skipped_soak"):
+        if pg.get(key):
+            log("  %s: %s" % (key, pg[key]))
+    tr = pg.get("trends") or {}
+    if tr.get("later"):
+        srv = tr.get("server") or {}
+        log("  trend: %s rows, %s points, %s gaps, plot %s px wide; first "
+            "(view made) %s ms, overview -> trend %s ms, range change %s ms; "
+            "of which request %s ms (TTFB %s), draw after data %s ms" % (
+                tr["rows"], tr["points"], tr["gaps"], tr["width"],
+                fmt(tr["first"]["drawn_ms"], ".0f"),
+                fmt(tr["again"]["drawn_ms"], ".0f"),
+                fmt(tr["range"]["drawn_ms"], ".0f"),
+                fmt(tr["later"]["request_ms"], ".0f"),
+                fmt(tr["later"]["ttfb_ms"], ".0f"),
+                fmt(tr["later"]["draw_after_data_ms"], ".0f")))
+        log("  /api/history from bench.py (server + loopback): first %s ms, "
+            "median %s ms, %s KB JSON (%s KB transferred to the page)" % (
+                fmt(srv.get("first_ms"), ".1f"),
+                fmt(srv.get("median_ms"), ".1f"),
+                fmt((srv.get("bytes") or 0) / 1024.0, ".0f"),
+                fmt((tr.get("transfer_bytes") or 0) / 1024.0, ".0f")))
+    for k in ("load", "trends", "soak"):
+        x = pg.get(k) or {}
+        if x.get("error_count"):
+            log("  %s: %d page errors: %s" % (k, x["error_count"],
+                                              " | ".join(x["errors"][:3])))
+
+
+def page_targets(pg):
+    out = []
+    if not pg or "skipped" in pg:
+        return out
+    for name, label, meas, tgt, v, ok in page_rows(pg):
+        out.append({"name": name, "value": v, "pass": ok,
+                    "text": "page: %s %s (%s)" % (label, meas, tgt)})
+    return out
+
+
 # ---- report ------------------------------------------------------------
 
 def fmt(v, spec):
@@ -1204,6 +1602,7 @@ def print_table(res):
                 "1 ms absolute deadlines, alongside cadence"))
     print_ts_table(res.get("timeseries", {}))
     print_web_table(res.get("web"))
+    print_page_table(res.get("page"))
     log("")
     log("targets:")
     for t in res["targets"]:
@@ -1374,6 +1773,7 @@ def targets(res):
                     "(<= %.0f)" % (n, fmt(v, ".0f"), TARGET_LATE_US)})
     out += ts_targets(res.get("timeseries", {}))
     out += web_targets(res.get("web"))
+    out += page_targets(res.get("page"))
     if "demo" not in res:
         return out
     d = res.get("demo", {})
@@ -1410,7 +1810,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--quick", action="store_true",
-                    help="1 and 10 PLCs, 1 s each; web: 50 clients, 3 s")
+                    help="1 and 10 PLCs, 1 s each; web: 50 clients, 3 s; "
+                    "page: 3 runs, a soak of 3,000 frames")
     ap.add_argument("--build", default=os.environ.get("LB_BUILD", "build"))
     ap.add_argument("--only", default=",".join(PARTS),
                     help="comma-separated parts: %s" % ", ".join(PARTS))
@@ -1480,6 +1881,8 @@ def main():
             ts["influx"] = bench_influx(influx_bench, ts_secs, outdir)
         if "web" in only:
             res["web"] = bench_web(build, sim_cmd, outdir, a.quick)
+        if "page" in only:
+            res["page"] = bench_page(build, sim_cmd, outdir, a.quick)
     finally:
         stop_all()
 

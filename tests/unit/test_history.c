@@ -435,7 +435,8 @@ static int bucket_of(int64_t ts, int64_t from, int64_t to, size_t points,
         int64_t w = (to - from) / nb + ((to - from) % nb != 0);
         k = (ts - from) / w;
     } else {
-        int64_t rw = strcmp(source, "1m") == 0 ? MIN : HOUR;
+        int64_t rw = strcmp(source, "1m") == 0 ? MIN
+                   : strcmp(source, "10m") == 0 ? 10 * MIN : HOUR;
         int64_t origin = from - from % rw;
         int64_t rows = (to - origin + rw - 1) / rw;
         k = (ts - origin) / rw * nb / rows;
@@ -532,6 +533,15 @@ static void test_query_sources_and_spikes(void **st)
     assert_true(has_point(q, dip, -50.0));
     hist_result_free(r);
 
+    /* 1 day at 200 points: 144 ten-minute rows >= 100 buckets (and 24
+     * hours are not) */
+    q = query1(h, &r, "lock.level", t0, t0 + DAY, 200);
+    assert_string_equal(q->source, "10m");
+    assert_true(q->n <= 200);
+    assert_true(has_point(q, spike, 100.0));
+    assert_true(has_point(q, dip, -50.0));
+    hist_result_free(r);
+
     /* 1 day at 40 points: 24 hours >= 20 buckets */
     q = query1(h, &r, "lock.level", t0, t0 + DAY, 40);
     assert_string_equal(q->source, "1h");
@@ -579,6 +589,7 @@ static size_t expect_downsampled(const int64_t *ts, const double *v, size_t n,
 {
     size_t o = 0;
     int64_t rw = strcmp(source, "1m") == 0 ? MIN
+               : strcmp(source, "10m") == 0 ? 10 * MIN
                : strcmp(source, "1h") == 0 ? HOUR : 0;
     int64_t lo = rw ? from - from % rw : from;
     int64_t hi = rw ? (to + rw - 1) / rw * rw : to;
@@ -674,6 +685,8 @@ static void test_query_equals_downsampled_raw(void **st)
     } c[] = {
         {0, DAY, 1000, "1m"},
         {0, DAY, 40, "1h"},
+        {0, DAY, 200, "10m"},               /* 144 rows >= 100 buckets */
+        {7 * MIN + 3, 23 * HOUR + 1, 90, "10m"},
         {37 * S + 5, 20 * HOUR + 11 * S, 1000, "1m"},
         {HOUR + 7, 2 * HOUR + 3, 1000, "raw"},
         {HOUR + 7, 2 * HOUR + 3, 7200, "raw"},
@@ -971,7 +984,7 @@ static void test_reopen_and_continue(void **st)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
     char sql[200];
-    snprintf(sql, sizeof sql, "DELETE FROM rollup_1h;"
+    snprintf(sql, sizeof sql, "DELETE FROM rollup_1h; DELETE FROM rollup_10m;"
              " INSERT INTO rollup_dirty VALUES (1, %lld), (2, %lld);",
              (long long)(t - t % HOUR), (long long)(t - t % HOUR));
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -982,7 +995,56 @@ static void test_reopen_and_continue(void **st)
     assert_int_equal(count_sql("SELECT count(*) FROM rollup_1h"), 2);
     assert_int_equal(count_sql("SELECT sum FROM rollup_1h WHERE tag = 1"), 6);
     assert_int_equal(count_sql("SELECT n FROM rollup_1h WHERE tag = 2"), 2);
+    assert_int_equal(count_sql("SELECT count(*) FROM rollup_10m"), 2);
+    assert_int_equal(count_sql("SELECT sum FROM rollup_10m WHERE tag = 1"), 6);
     hist_close(h);
+}
+
+/* A database of schema version 1 (no 10-minute rollups) is upgraded at
+ * open; ranges from before the upgrade are answered from the minutes,
+ * never from 10-minute rows that were never written.  A newer version is
+ * refused, naming it. */
+static void test_upgrade_from_version_1(void **st)
+{
+    (void)st;
+    /* raw kept 1 day: the rollups answer for 2 days ago */
+    int64_t t0 = base_time();
+    hist_db *h = open_db(1, 0);
+    for (int i = 0; i < DAY / MIN; i++)
+        submit1(h, real_at("u.v", i % 7, t0 + i * MIN));
+    assert_int_equal(hist_flush(h), 0);
+    hist_result *r;
+    const hist_series *q = query1(h, &r, "u.v", t0, t0 + DAY, 200);
+    assert_string_equal(q->source, "10m");
+    size_t n10 = q->n;
+    hist_result_free(r);
+    hist_close(h);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_10m; DROP TABLE meta;"
+                                  " PRAGMA user_version=1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    h = open_db(1, 0);
+    assert_int_equal(count_sql("PRAGMA user_version"), 2);
+    assert_int_equal(count_sql("SELECT count(*) FROM rollup_10m"), 0);
+    assert_true(count_sql("SELECT value FROM meta"
+                          " WHERE key = 'rollup_10m_from'") > base_time());
+    q = query1(h, &r, "u.v", t0, t0 + DAY, 200);
+    assert_string_equal(q->source, "1m");
+    assert_int_equal(q->n, n10);        /* the same buckets, from minutes */
+    hist_result_free(r);
+    hist_close(h);
+
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char err[256] = "";
+    hist_opts o = {.path = dbpath};
+    assert_null(hist_open(&o, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 3 is newer"));
 }
 
 /* ---- a full disk ---- */
@@ -1143,6 +1205,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_overwrites, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rollups_equal_raw, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_query_sources_and_spikes, setup,
                                         teardown),

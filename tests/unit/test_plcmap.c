@@ -515,12 +515,16 @@ static void test_data_dir(void **state)
     st = load_ok(CONFIG_DIR "/good_timeseries/station.yaml");
     assert_string_equal(st->data_dir, "data");
     assert_string_equal(st->history.path, "data/h.db");
+    assert_int_equal(st->history.rollup_1m_days, 90);
+    assert_int_equal(st->history.rollup_10m_days, 400);
+    assert_int_equal(st->history.rollup_1h_days, 1000);
     assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
     map_free(st);
 
     st = load_ok(CONFIG_DIR "/good_inline/station.yaml");
     assert_string_equal(st->data_dir, "data");
     assert_string_equal(st->history.path, "data/history.db");
+    assert_int_equal(st->history.rollup_10m_days, 1100);
     map_free(st);
 }
 

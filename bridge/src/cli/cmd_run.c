@@ -187,6 +187,7 @@ static int run_open_history(run_ctx *r)
         .path = st->history.path,
         .raw_days = st->history.raw_days,
         .rollup_1m_days = st->history.rollup_1m_days,
+        .rollup_10m_days = st->history.rollup_10m_days,
         .rollup_1h_days = st->history.rollup_1h_days,
     };
     r->hist = hist_open(&ho, err, sizeof err);
@@ -195,8 +196,9 @@ static int run_open_history(run_ctx *r)
         return -1;
     }
     log_info("history", "recording to %s (raw %d days, 1-minute rollups "
-             "%d days, 1-hour rollups %d days)", ho.path, ho.raw_days,
-             ho.rollup_1m_days, ho.rollup_1h_days);
+             "%d days, 10-minute %d days, 1-hour %d days)", ho.path,
+             ho.raw_days, ho.rollup_1m_days, ho.rollup_10m_days,
+             ho.rollup_1h_days);
     return 0;
 }
 

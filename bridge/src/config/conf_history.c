@@ -3,7 +3,8 @@
  * history (record/history.c), on by default so the demo needs no server.
  *
  *   history: {path: data/history.db, raw_days: 30, rollup_1m_days: 400,
- *             rollup_1h_days: 3650, enabled: true}      or   history: off
+ *             rollup_10m_days: 1100, rollup_1h_days: 3650, enabled: true}
+ *   or   history: off
  */
 #include "config/parse.h"
 
@@ -16,12 +17,14 @@ static void history_defaults(map_station *st)
     h->enabled = true;
     h->raw_days = 30;
     h->rollup_1m_days = 400;
+    h->rollup_10m_days = 1100;
     h->rollup_1h_days = 3650;
 }
 
-enum { H_ENABLED, H_PATH, H_RAW, H_1M, H_1H, H_N };
+enum { H_ENABLED, H_PATH, H_RAW, H_1M, H_10M, H_1H, H_N };
 static const char *const history_keys[H_N] = {
-    "enabled", "path", "raw_days", "rollup_1m_days", "rollup_1h_days"};
+    "enabled", "path", "raw_days", "rollup_1m_days", "rollup_10m_days",
+    "rollup_1h_days"};
 
 static void history_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
 {
@@ -51,6 +54,9 @@ static void history_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     if (val[H_1M] && cfg_get_int(s, "'rollup_1m_days'", val[H_1M], 1, 36500,
                                  NULL, &x) == 0)
         h->rollup_1m_days = (int)x;
+    if (val[H_10M] && cfg_get_int(s, "'rollup_10m_days'", val[H_10M], 1,
+                                  36500, NULL, &x) == 0)
+        h->rollup_10m_days = (int)x;
     if (val[H_1H] && cfg_get_int(s, "'rollup_1h_days'", val[H_1H], 1, 365000,
                                  NULL, &x) == 0)
         h->rollup_1h_days = (int)x;

@@ -119,6 +119,7 @@ typedef struct {
                             (relative to the working directory) */
     int raw_days;        /* default 30 */
     int rollup_1m_days;  /* default 400 */
+    int rollup_10m_days; /* default 1100 */
     int rollup_1h_days;  /* default 3650 */
 } map_history;
 

@@ -30,11 +30,13 @@
  * out-of-order arrival and replays (a replayed sample replaces its raw row
  * and the recomputation forgets the old value).  In the transaction that
  * commits a batch, every (tag, minute) bucket the batch touched is rebuilt
- * from the raw samples of that minute, and the (tag, hour) buckets touched
- * are listed in rollup_dirty.  Every HIST_HOURS_NS - and at once for
- * hist_flush, retention and close - the listed hours are rebuilt from their
- * minute rows; rebuilding each busy hour once per few seconds rather than
- * once per batch halves the writer's work with thousands of tags.  Because
+ * from the raw samples of that minute, and the (tag, 10 minutes) buckets
+ * touched are listed in rollup_dirty.  Every HIST_HOURS_NS - and at once
+ * for hist_flush, retention and close - the listed 10 minutes and the
+ * hours holding them are rebuilt from their minute rows; rebuilding each
+ * busy bucket once per few seconds rather than once per batch halves the
+ * writer's work with thousands of tags.  (A version-1 database listed
+ * hours: their first 10 minutes are rebuilt, and the hour.)  Because
  * the list is in the file, an interrupted run is completed by the next
  * hist_open.  Buckets whose raw (or minute) rows retention has already
  * removed are left as they are.
@@ -60,6 +62,7 @@
 
 #define NS_PER_S 1000000000LL
 #define MIN_NS (60 * NS_PER_S)
+#define TENMIN_NS (600 * NS_PER_S)
 #define HOUR_NS (3600 * NS_PER_S)
 #define DAY_NS (86400 * NS_PER_S)
 
@@ -91,7 +94,15 @@
  * (about 10 ms here); beyond that a rollup answers if it is fine enough. */
 #define HIST_RAW_SCAN_MAX 50000
 
-#define SCHEMA_VERSION 1
+/* 1: samples, rollup_1m, rollup_1h.  2: rollup_10m and meta.  A database
+ * of version 1 is upgraded at open; its 10-minute rollups start at the
+ * upgrade (meta.rollup_10m_from), and older ranges are answered from the
+ * minutes as before rather than rebuilt at once (a year of minutes would
+ * hold the start up for minutes). */
+#define SCHEMA_VERSION 2
+
+/* The tables retention trims, in its order. */
+#define HIST_TABLES 4
 
 /* A queued sample.  Strings are strdup'ed by hist_submit and freed by the
  * writer once committed. */
@@ -123,7 +134,7 @@ enum { HIST_OP_COMMIT = 1, HIST_OP_HOURS = 2, HIST_OP_RETENTION = 4 };
 
 struct hist_db {
     char *path;
-    int raw_days, m1_days, h1_days;
+    int raw_days, m1_days, m10_days, h1_days;
 
     pthread_t thread;
     bool thread_started;
@@ -165,8 +176,8 @@ struct hist_db {
     /* ---- writer thread only ---- */
     sqlite3 *db;
     sqlite3_stmt *ins_sample, *ins_tag, *sel_raw, *sel_1m, *put_1m, *put_1h;
-    sqlite3_stmt *del_1m, *del_1h, *ins_dirty, *sel_dirty;
-    sqlite3_stmt *del_slice[3];
+    sqlite3_stmt *del_1m, *del_1h, *put_10m, *del_10m, *ins_dirty, *sel_dirty;
+    sqlite3_stmt *del_slice[HIST_TABLES];
     hrec *batch;            /* taken from q; kept until it is committed */
     size_t n_batch;
     tbucket *tb;            /* scratch for the buckets a batch touches */
@@ -179,7 +190,7 @@ struct hist_db {
     int64_t raw_cutoff, m1_cutoff;   /* of the last retention run */
     /* retention in progress */
     bool ret_active, ret_by_request;
-    int64_t ret_cut[3];
+    int64_t ret_cut[HIST_TABLES];
     uint32_t *ret_tags;
     size_t ret_ntags, ret_tag_i;
     int ret_table;
@@ -337,6 +348,12 @@ static const char *const SCHEMA_SQL =
     "  sum REAL NOT NULL, min REAL, min_ts INTEGER, max REAL, max_ts INTEGER,"
     "  last REAL, last_ts INTEGER,"
     "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_10m("
+    "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, good INTEGER NOT NULL, nv INTEGER NOT NULL,"
+    "  sum REAL NOT NULL, min REAL, min_ts INTEGER, max REAL, max_ts INTEGER,"
+    "  last REAL, last_ts INTEGER,"
+    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS rollup_1h("
     "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
     "  n INTEGER NOT NULL, good INTEGER NOT NULL, nv INTEGER NOT NULL,"
@@ -345,7 +362,8 @@ static const char *const SCHEMA_SQL =
     "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS rollup_dirty("
     "  tag INTEGER NOT NULL, bucket INTEGER NOT NULL,"
-    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;";
+    "  PRIMARY KEY(tag, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);";
 
 /* The rollups are aggregated in C from a plain range scan on the primary
  * key: much cheaper than the same thing in SQL (which needs a temporary
@@ -363,11 +381,14 @@ static const char *const SEL_1M_SQL =
 
 /* Retention slices: a range scan of one tag's oldest rows on the primary
  * key, never a full-table scan. */
-static const char *const DEL_SLICE_SQL[3] = {
+static const char *const DEL_SLICE_SQL[HIST_TABLES] = {
     "DELETE FROM samples WHERE tag = ?1 AND ts IN (SELECT ts FROM samples"
     "  WHERE tag = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
     "DELETE FROM rollup_1m WHERE tag = ?1 AND bucket IN (SELECT bucket"
     "  FROM rollup_1m WHERE tag = ?1 AND bucket < ?2 ORDER BY bucket LIMIT ?3)",
+    "DELETE FROM rollup_10m WHERE tag = ?1 AND bucket IN (SELECT bucket"
+    "  FROM rollup_10m WHERE tag = ?1 AND bucket < ?2 ORDER BY bucket"
+    "  LIMIT ?3)",
     "DELETE FROM rollup_1h WHERE tag = ?1 AND bucket IN (SELECT bucket"
     "  FROM rollup_1h WHERE tag = ?1 AND bucket < ?2 ORDER BY bucket LIMIT ?3)",
 };
@@ -380,11 +401,17 @@ static int prepare(hist_db *h, const char *sql, sqlite3_stmt **st)
 
 /* The tables, in one transaction.  On failure SQLite's message is kept
  * (the ROLLBACK would replace it with its own). */
-static int hist_create_schema(hist_db *h)
+static int hist_create_schema(hist_db *h, int version)
 {
-    char sql[64];
+    char sql[64], from[120];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+    /* from version 1: the 10-minute rollups hold whole buckets from the
+     * next one on (see SCHEMA_VERSION) */
+    snprintf(from, sizeof from, "INSERT OR REPLACE INTO meta(key, value)"
+             " VALUES ('rollup_10m_from', %lld)",
+             (long long)(floor_to(clk_real_ns(), TENMIN_NS) + TENMIN_NS));
     if (exec_sql(h->db, "BEGIN") == 0 && exec_sql(h->db, SCHEMA_SQL) == 0 &&
+        (version != 1 || exec_sql(h->db, from) == 0) &&
         exec_sql(h->db, sql) == 0 && exec_sql(h->db, "COMMIT") == 0)
         return 0;
     snprintf(h->fail_msg, sizeof h->fail_msg, "%s", sqlite3_errmsg(h->db));
@@ -424,7 +451,12 @@ static int db_setup(hist_db *h)
     int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
                                                  : -1;
     sqlite3_finalize(st);
-    if (version != SCHEMA_VERSION && hist_create_schema(h) < 0)
+    if (version > SCHEMA_VERSION) {
+        snprintf(h->fail_msg, sizeof h->fail_msg, "schema version %d is "
+                 "newer than this lockbridge's (%d)", version, SCHEMA_VERSION);
+        return -1;
+    }
+    if (version != SCHEMA_VERSION && hist_create_schema(h, version) < 0)
         return -1;
     if (sqlite3_prepare_v2(h->db, "SELECT id, name FROM tags", -1, &st, NULL)
         != SQLITE_OK)
@@ -457,11 +489,16 @@ static int db_setup(hist_db *h)
                 &h->del_1m) < 0 ||
         prepare(h, "DELETE FROM rollup_1h WHERE tag = ? AND bucket = ?",
                 &h->del_1h) < 0 ||
+        prepare(h, "INSERT OR REPLACE INTO rollup_10m" PUT_ROLLUP_COLS,
+                &h->put_10m) < 0 ||
+        prepare(h, "DELETE FROM rollup_10m WHERE tag = ? AND bucket = ?",
+                &h->del_10m) < 0 ||
         prepare(h, "INSERT OR IGNORE INTO rollup_dirty(tag, bucket)"
                    " VALUES (?, ?)", &h->ins_dirty) < 0 ||
-        prepare(h, "SELECT tag, bucket FROM rollup_dirty", &h->sel_dirty) < 0)
+        prepare(h, "SELECT tag, bucket FROM rollup_dirty"
+                   " ORDER BY tag, bucket", &h->sel_dirty) < 0)
         return -1;
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < HIST_TABLES; t++)
         if (prepare(h, DEL_SLICE_SQL[t], &h->del_slice[t]) < 0)
             return -1;
     return 0;
@@ -613,13 +650,16 @@ static int rebuild_1m(hist_db *h, uint32_t tag, int64_t bucket)
     return roll_put(h->put_1m, h->del_1m, tag, bucket, &r);
 }
 
-/* Rebuilds rollup_1h (tag, bucket) from its minute rows. */
-static int rebuild_1h(hist_db *h, uint32_t tag, int64_t bucket)
+/* Rebuilds the row (tag, bucket) of a coarser rollup (10 minutes or an
+ * hour wide, written by put/del) from its minute rows. */
+static int rebuild_from_1m(hist_db *h, uint32_t tag, int64_t bucket,
+                           int64_t width, sqlite3_stmt *put,
+                           sqlite3_stmt *del)
 {
     sqlite3_stmt *st = h->sel_1m;
     sqlite3_bind_int64(st, 1, tag);
     sqlite3_bind_int64(st, 2, bucket);
-    sqlite3_bind_int64(st, 3, bucket + HOUR_NS);
+    sqlite3_bind_int64(st, 3, bucket + width);
     hroll r = {0};
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -637,7 +677,7 @@ static int rebuild_1h(hist_db *h, uint32_t tag, int64_t bucket)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -1;
-    return roll_put(h->put_1h, h->del_1h, tag, bucket, &r);
+    return roll_put(put, del, tag, bucket, &r);
 }
 
 /* Writer thread: one transaction for the batch and the rollups it touches.
@@ -666,10 +706,11 @@ static int commit_batch(hist_db *h, hrec *b, size_t n, tbucket *tb)
             continue;
         if (rebuild_1m(h, tb[i].tag, tb[i].bucket) < 0)
             goto fail;
-        tb[nh++] = (tbucket){tb[i].tag, floor_to(tb[i].bucket, HOUR_NS)};
+        tb[nh++] = (tbucket){tb[i].tag, floor_to(tb[i].bucket, TENMIN_NS)};
     }
-    /* the hours are rebuilt later (hours_pass); the list of those waiting
-     * is committed with the samples, so a crash cannot lose it */
+    /* the 10 minutes and hours are rebuilt later (hours_pass); the list
+     * of the 10 minutes waiting is committed with the samples, so a crash
+     * cannot lose it */
     nh = tbucket_unique(tb, nh);
     for (size_t i = 0; i < nh; i++) {
         sqlite3_bind_int64(h->ins_dirty, 1, tb[i].tag);
@@ -688,9 +729,9 @@ fail:
     return -1;
 }
 
-/* Writer thread (and hist_open): rebuilds every hour listed in
- * rollup_dirty from its minute rows, in one transaction; on failure the
- * list stays in the file for the next pass. */
+/* Writer thread (and hist_open): rebuilds every 10 minutes listed in
+ * rollup_dirty, and the hours holding them, from their minute rows, in one
+ * transaction; on failure the list stays in the file for the next pass. */
 static int hours_pass(hist_db *h)
 {
     tbucket *d = NULL;
@@ -715,13 +756,25 @@ static int hours_pass(hist_db *h)
     sqlite3_reset(h->sel_dirty);
     if (rc != SQLITE_DONE)
         goto fail;
+    /* d is in (tag, bucket) order (the table's key), so each hour's
+     * ten-minute buckets are next to each other */
+    size_t nh = 0;
     for (size_t i = 0; i < n; i++) {
-        /* retention already removed some of this hour's minutes */
+        /* retention already removed some of these minutes */
         if (d[i].bucket < h->m1_cutoff)
             continue;
-        if (rebuild_1h(h, d[i].tag, d[i].bucket) < 0)
+        if (rebuild_from_1m(h, d[i].tag, d[i].bucket, TENMIN_NS, h->put_10m,
+                            h->del_10m) < 0)
             goto fail;
+        tbucket hr = {d[i].tag, floor_to(d[i].bucket, HOUR_NS)};
+        if (nh == 0 || d[nh - 1].tag != hr.tag || d[nh - 1].bucket != hr.bucket)
+            d[nh++] = hr;
     }
+    for (size_t i = 0; i < nh; i++)
+        if (d[i].bucket >= h->m1_cutoff &&
+            rebuild_from_1m(h, d[i].tag, d[i].bucket, HOUR_NS, h->put_1h,
+                            h->del_1h) < 0)
+            goto fail;
     if (exec_sql(h->db, "DELETE FROM rollup_dirty") < 0 ||
         exec_sql(h->db, "COMMIT") < 0)
         goto fail;
@@ -743,7 +796,8 @@ static int retention_start(hist_db *h, int64_t now, bool by_request)
     h->ret_cut[0] = now - (int64_t)h->raw_days * DAY_NS;
     /* a rollup row goes only when its whole bucket is older than the cut */
     h->ret_cut[1] = now - (int64_t)h->m1_days * DAY_NS - MIN_NS + 1;
-    h->ret_cut[2] = now - (int64_t)h->h1_days * DAY_NS - HOUR_NS + 1;
+    h->ret_cut[2] = now - (int64_t)h->m10_days * DAY_NS - TENMIN_NS + 1;
+    h->ret_cut[3] = now - (int64_t)h->h1_days * DAY_NS - HOUR_NS + 1;
     h->ret_table = 0;
     h->ret_tag_i = 0;
     h->ret_deleted = 0;
@@ -788,14 +842,14 @@ fail:
  * tried again (same tag, same table) after the back-off. */
 static int retention_slice(hist_db *h)
 {
-    if (h->ret_table >= 3) {
+    if (h->ret_table >= HIST_TABLES) {
         h->ret_active = false;
         return 0;
     }
     if (h->ret_tag_i >= h->ret_ntags) {
         h->ret_table++;
         h->ret_tag_i = 0;
-        if (h->ret_table >= 3)
+        if (h->ret_table >= HIST_TABLES)
             h->ret_active = false;
         return 0;
     }
@@ -1024,9 +1078,11 @@ static void hist_destroy(hist_db *h)
     sqlite3_finalize(h->put_1h);
     sqlite3_finalize(h->del_1m);
     sqlite3_finalize(h->del_1h);
+    sqlite3_finalize(h->put_10m);
+    sqlite3_finalize(h->del_10m);
     sqlite3_finalize(h->ins_dirty);
     sqlite3_finalize(h->sel_dirty);
-    for (int t = 0; t < 3; t++)
+    for (int t = 0; t < HIST_TABLES; t++)
         sqlite3_finalize(h->del_slice[t]);
     sqlite3_close(h->db);
     for (size_t i = 0; i < ring_len(&h->q); i++)
@@ -1057,7 +1113,8 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "history: no database path");
         return NULL;
     }
-    if (o->raw_days < 0 || o->rollup_1m_days < 0 || o->rollup_1h_days < 0) {
+    if (o->raw_days < 0 || o->rollup_1m_days < 0 || o->rollup_10m_days < 0 ||
+        o->rollup_1h_days < 0) {
         snprintf(err, errlen, "%s: retention days must not be negative",
                  o->path);
         return NULL;
@@ -1089,6 +1146,7 @@ hist_db *hist_open(const hist_opts *o, char *err, size_t errlen)
     }
     h->raw_days = o->raw_days ? o->raw_days : 30;
     h->m1_days = o->rollup_1m_days ? o->rollup_1m_days : 400;
+    h->m10_days = o->rollup_10m_days ? o->rollup_10m_days : 1100;
     h->h1_days = o->rollup_1h_days ? o->rollup_1h_days : 3650;
     h->cap = o->queue_cap ? o->queue_cap : 1000000;
     h->next_id = 1;
@@ -1476,6 +1534,24 @@ static int query_rollup(sqlite3 *db, const char *table, int64_t width,
     return emit_bucket(b, &q);
 }
 
+/* Where the 10-minute rollups begin to hold whole buckets: INT64_MIN in
+ * a database made with them, the upgrade's time in one upgraded from
+ * version 1, INT64_MAX when there are none yet (a version-1 database read
+ * by a tool before a bridge has opened it). */
+static int64_t rollup_10m_from(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta"
+                           " WHERE key = 'rollup_10m_from'", -1, &st, NULL)
+        != SQLITE_OK)
+        return INT64_MAX;
+    int64_t from = INT64_MIN;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        from = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return from;
+}
+
 int hist_query(hist_db *h, const char *const *tags, size_t n_tags,
                int64_t from_ns, int64_t to_ns, size_t points,
                hist_result **out, char *err, size_t errlen)
@@ -1503,6 +1579,10 @@ int hist_query(hist_db *h, const char *const *tags, size_t n_tags,
     int64_t now = clk_real_ns();
     int64_t raw_horizon = now - (int64_t)h->raw_days * DAY_NS;
     int64_t m1_horizon = now - (int64_t)h->m1_days * DAY_NS;
+    int64_t m10_from = rollup_10m_from(db);
+    int64_t m10_horizon = now - (int64_t)h->m10_days * DAY_NS;
+    if (m10_from < m10_horizon)
+        m10_from = m10_horizon;
     int rc = 0;
     for (size_t i = 0; i < n_tags && rc == 0; i++) {
         hist_series *s = &r->series[i];
@@ -1532,19 +1612,25 @@ int hist_query(hist_db *h, const char *const *tags, size_t n_tags,
             s->source = "raw";
         else if (span / HOUR_NS >= (int64_t)nb)
             s->source = "1h";
+        else if (span / TENMIN_NS >= (int64_t)nb && from_ns >= m10_from)
+            s->source = "10m";
         else if (span / MIN_NS >= (int64_t)nb)
             s->source = "1m";
         else if (raw_kept)
             s->source = "raw";           /* the rollups would be too coarse */
         else
-            s->source = from_ns >= m1_horizon ? "1m" : "1h";
+            s->source = from_ns >= m1_horizon ? "1m"
+                      : from_ns >= m10_from ? "10m" : "1h";
         sbuf b = {s, 0};
         int q;
         if (s->source[0] == 'r')
             q = query_raw(db, id, from_ns, to_ns, points, nb, w, &b);
-        else if (s->source[1] == 'm')
+        else if (strcmp(s->source, "1m") == 0)
             q = query_rollup(db, "rollup_1m", MIN_NS, id, from_ns, to_ns, nb,
                              &b);
+        else if (strcmp(s->source, "10m") == 0)
+            q = query_rollup(db, "rollup_10m", TENMIN_NS, id, from_ns, to_ns,
+                             nb, &b);
         else
             q = query_rollup(db, "rollup_1h", HOUR_NS, id, from_ns, to_ns, nb,
                              &b);

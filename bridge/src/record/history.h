@@ -5,7 +5,7 @@
  * the bridge's consumer thread through hist_submit(), which only copies them
  * into a bounded in-memory queue; a writer thread of the history's own
  * ("hist-writer" in top -H) commits them in batched transactions (at most
- * every 200 ms or 10,000 samples), keeps the 1-minute and 1-hour rollups up
+ * every 200 ms or 10,000 samples), keeps the 1-minute, 10-minute and 1-hour rollups up
  * to date and runs retention in small slices so writes never pause for
  * long.  Nothing here runs on the dashboard's service thread.
  *
@@ -31,10 +31,12 @@
  * Schema (documented in README.md):
  *   tags(id INTEGER PRIMARY KEY, name TEXT UNIQUE)         -- "plc.tag"
  *   samples(tag, ts, kind, value, text, quality, exc)      -- raw, ts in ns
- *   rollup_1m / rollup_1h(tag, bucket, n, good, nv, sum, min, min_ts, max,
- *                         max_ts, last, last_ts)  -- bucket start in ns;
+ *   rollup_1m / rollup_10m / rollup_1h(tag, bucket, n, good, nv, sum, min,
+ *                         min_ts, max, max_ts, last, last_ts)
+ *                                  -- bucket start in ns;
  *       min..last_ts over the nv good numeric samples; n counts all, good
  *       counts good ones (good-quality share = good / n)
+ *   meta(key, value)     -- 'rollup_10m_from': see history.c, SCHEMA_VERSION
  * (tag, ts) is the primary key of samples, so a replayed sample overwrites
  * itself.  `kind` is the val_kind; `value` has no declared type, so
  * integers stay exact 64-bit INTEGERs and reals stay REALs; booleans are
@@ -58,6 +60,7 @@ typedef struct {
     const char *path;          /* database file; directories are created */
     int raw_days;              /* raw samples kept (default 30) */
     int rollup_1m_days;        /* 1-minute rollups kept (default 400) */
+    int rollup_10m_days;       /* 10-minute rollups kept (default 1100) */
     int rollup_1h_days;        /* 1-hour rollups kept (default 3650) */
     size_t queue_cap;          /* samples buffered in memory (default 1M) */
     bool read_only;            /* queries only: no writer thread, no schema
@@ -128,7 +131,7 @@ typedef struct {
     size_t n;
     int64_t *ts;
     double *v;                 /* NaN where the sample had no good value */
-    const char *source;        /* "raw", "1m" or "1h" */
+    const char *source;        /* "raw", "1m", "10m" or "1h" */
 } hist_series;
 
 typedef struct {

@@ -38,6 +38,17 @@ async function answer(res) {
   };
 }
 
+/* The answer of a fetch() someone else started (early.js), as getJson's. */
+export async function fromFetch(pending) {
+  let res;
+  try {
+    res = await pending;
+  } catch (_) {
+    return { ok: false, status: 0, json: null, error: null, retryAfter: null };
+  }
+  return answer(res);
+}
+
 export async function getJson(path) {
   let res;
   try {

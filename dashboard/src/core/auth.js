@@ -21,7 +21,8 @@
  * Listeners get (before, after) on every change of user or role; main.js
  * decides what the page shows.
  */
-import { getJson, postJson } from "./api.js";
+import { getJson, postJson, fromFetch } from "./api.js";
+import { early } from "./early.js";
 
 export const ROLES = ["viewer", "operator", "engineer", "admin"];
 
@@ -88,7 +89,10 @@ export class Auth {
    * unreachable); nothing changes then. */
   async check() {
     this.lastCheck = Date.now();
-    const a = await getJson("/api/me");
+    /* the first: the request early.js sent */
+    const pending = early.me;
+    early.me = null;
+    const a = pending ? await fromFetch(pending) : await getJson("/api/me");
     if (a.status === 200 && a.json && a.json.user) {
       this.set(a.json);
       return { ok: true };

@@ -20,6 +20,10 @@
  * does not say why: onRefused() lets main.js ask /api/me.  pause()
  * drops the socket and stops reconnecting (a page showing its login
  * form has no business holding the live feed); resume() starts again.
+ *
+ * start(early) adopts the socket early.js opened before the page was
+ * built, with the messages it has already brought (usually the
+ * snapshot); without one it connects.
  */
 
 const LOST_MS = 5000;
@@ -48,9 +52,19 @@ export class Live {
     this.stats = { frames: 0, bytes: 0, reconnects: 0 };
   }
 
-  start() {
-    this.connect();
+  start(early) {
     this.watch = setInterval(() => this.check(), 500);
+    if (!early) {
+      this.connect();
+      return;
+    }
+    const ws = early.ws;
+    this.attach(ws);
+    if (early.opened) ws.onopen();
+    for (const data of early.queue) {
+      if (ws !== this.ws) break;
+      ws.onmessage({ data });
+    }
   }
 
   /* No socket, no reconnecting, every value not live, until resume(). */
@@ -100,6 +114,10 @@ export class Live {
       this.lost();
       return;
     }
+    this.attach(ws);
+  }
+
+  attach(ws) {
     this.ws = ws;
     this.connects++;
     this.connectAt = Date.now();

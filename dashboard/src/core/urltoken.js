@@ -33,4 +33,7 @@ function key(kv) {
   }
 }
 
-export const kioskToken = take();
+/* src/early.js (run before the bundle) took it already, if it ran. */
+const early = typeof window !== "undefined" ? window.__lbEarly : null;
+export const kioskToken = early ? early.token : take();
+if (early) early.token = null;

@@ -12,6 +12,11 @@
  * change of range refetches; a change of tags makes a new uPlot, a frame
  * never does.  Live follow appends the WebSocket's values to the columns,
  * drops what scrolled out of the window, and caps the rows.
+ *
+ * Each fetch leaves three User Timing marks (one of each kept, so a wall
+ * screen's timeline does not fill up): lb-trends-fetch when the request
+ * goes out, lb-trends-data when its answer is parsed, lb-trends-drawn
+ * when uPlot has drawn it (the page benchmark reads them).
  */
 import uPlot from "uplot";
 import { h, setText, toggle } from "../core/dom.js";
@@ -20,6 +25,7 @@ import { fmtValue, fmtFull, fmtHM, fmtMD, fmtYMD, fmtYM, fmtClock, zone, toLocal
 import { role } from "../core/station.js";
 import { makeHash, replaceHash } from "../core/router.js";
 import { getJson } from "../core/api.js";
+import { joinSeries } from "../core/series.js";
 
 const PRESETS = [
   ["1h", 3600e3], ["8h", 8 * 3600e3], ["24h", 24 * 3600e3],
@@ -48,6 +54,7 @@ export class TrendsView {
     this.redrawAt = 0;
     this.pending = false;
     this.wheelTimer = 0;
+    this.markDraw = false;
     this.el = h("section", { class: "view tr" });
     this.build();
   }
@@ -318,6 +325,11 @@ export class TrendsView {
       legend: { live: true },
       select: { show: true },
       hooks: {
+        draw: [() => {
+          if (!this.markDraw) return;
+          this.markDraw = false;
+          mark("lb-trends-drawn");
+        }],
         setSelect: [(u) => {
           if (u.select.width < 4) return;
           const a = u.posToVal(u.select.left, "x");
@@ -343,6 +355,12 @@ export class TrendsView {
 
   resize() {
     if (!this.u) return;
+    /* Hidden (another page is shown), the box measures 0 x 0: keep the
+     * size, or the plot would shrink to the 800 px fallback and the next
+     * show would fetch `points` for that before the observer grew it
+     * back (a 30-day trend at a third of the resolution, then redrawn). */
+    const r = this.plotBox.getBoundingClientRect();
+    if (!r.width || !r.height) return;
     const { width, height } = this.plotSize();
     if (Math.abs(width - this.u.width) > 2 || Math.abs(height - this.u.height) > 2) this.u.setSize({ width, height });
   }
@@ -422,7 +440,9 @@ export class TrendsView {
     this.csv.href = `/api/export.csv?${qs}`;
     this.csv.setAttribute("download", `${this.st.id}-${iso(this.from).replace(/[:.]/g, "")}.csv`);
     this.message(t("tr.loading"), false);
+    mark("lb-trends-fetch");
     const a = await getJson(`/api/history?${qs}&points=${points}`);
+    mark("lb-trends-data");
     if (!a.ok || !a.json) {
       if (gen === this.fetchGen) this.message(t("tr.error", { e: a.error || (a.status ? "HTTP " + a.status : t("login.network")) }), true);
       return;
@@ -435,10 +455,15 @@ export class TrendsView {
       return [x.t, x.v.map((v) => (typeof v === "boolean" ? +v : v))];
     });
     const sources = [...new Set(body.series.map((x) => x.source))];
-    this.data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    this.data = joinSeries(tables, this.from, this.to, points);
+    this.markDraw = true;
     this.u.setData(this.data, false);
     this.u.setScale("x", { min: this.from, max: this.to });
-    this.u.redraw(true, true);
+    /* Axes re-measured; not redraw(true): that would set x again to the
+     * range still in force, replacing the one just asked for (the plot
+     * kept the old range, or none on a first fetch, until a live frame
+     * redrew it). */
+    this.u.redraw(false, true);
     this.el.dataset.rows = String(this.data[0].length);
     this.message(t("tr.source", { s: sources.map((x) => t("tr.src." + x)).join(", ") || "—" }), false);
     this.el.dataset.loaded = String(gen);
@@ -573,6 +598,12 @@ export class TrendsView {
 }
 
 const FONT = `"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif`;
+
+/* One User Timing mark of that name, the newest. */
+function mark(name) {
+  performance.clearMarks(name);
+  performance.mark(name);
+}
 
 function iso(ms) {
   return new Date(Math.round(ms)).toISOString();

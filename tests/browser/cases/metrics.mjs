@@ -13,7 +13,9 @@ import { waitLive } from "./common.mjs";
 export const name = "metrics";
 export const about = "time to live overview, bytes transferred, memory flat over frames and rotations";
 
-async function counters(cdp) {
+/* JS heap after a forced GC (twice), DOM nodes, listeners, documents:
+ * what a page holds, for the soaks here and the page benchmark. */
+export async function counters(cdp) {
   await cdp.send("HeapProfiler.collectGarbage");
   await sleep(200);
   await cdp.send("HeapProfiler.collectGarbage");

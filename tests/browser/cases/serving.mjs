@@ -14,8 +14,8 @@ export const about = "hashed files cached a year, index revalidated with CSP, gz
 export async function run(env, c) {
   const base = env.st.bridge.url;
   const files = readdirSync(join(env.build, "dashboard")).filter((f) => !f.endsWith(".gz"));
-  const assets = files.filter((f) => /^app-[A-Z0-9]{8,}\.(js|css)$/.test(f));
-  c.ok(files.includes("index.html") && assets.length === 2, "the build wrote index.html and one hashed js and css", files.join(" "));
+  const assets = files.filter((f) => /^(app|early)-[A-Z0-9]{8,}\.(js|css)$/.test(f));
+  c.ok(files.includes("index.html") && assets.length === 3, "the build wrote index.html, one hashed js and css, and the early script", files.join(" "));
   let total = 0;
   for (const f of ["index.html", ...assets]) {
     const url = `${base}/${f === "index.html" ? "" : f}`;

@@ -23,6 +23,7 @@ const current = (page) => page.evaluate(() => {
     series: d ? d.slice(1).map((s) => ({ n: s.filter((x) => typeof x === "number").length, nulls: s.filter((x) => x === null).length })) : [],
     spanGaps: v.u ? v.u.series.slice(1).map((s) => s.spanGaps) : [],
     width: v.u ? v.u.bbox.width / devicePixelRatio : 0,
+    x: v.u ? [v.u.scales.x.min, v.u.scales.x.max] : null,
     loaded: +(v.el.dataset.loaded || 0),
     hash: location.hash,
   };
@@ -99,6 +100,8 @@ export async function run(env, c) {
   const chips = await p2.$$eval(".tr:not(.hidden) .chip", (els) => els.map((e) => e.dataset.tag));
   c.ok(!s2.follow && Math.abs(s2.from - s.from) <= 1 && Math.abs(s2.to - s.to) <= 1 && chips.join() === `${level},${leaf}`,
     "opening that URL restores tags and range", `${chips.join()} ${s2.from}..${s2.to}`);
+  c.ok(s2.x && Math.abs(s2.x[0] - s2.from) <= 1 && Math.abs(s2.x[1] - s2.to) <= 1,
+    "and the plot is drawn over that range as soon as its data is there", JSON.stringify(s2.x));
   await p2.closeAll();
 
   /* CSV: the link asks the export for the same tags and range. */
