@@ -35,6 +35,9 @@ import time
 SOURCE = os.environ.get("LB_SOURCE") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(SOURCE, os.environ.get("LB_BUILD", "build"))
+# The binaries carry ASan/UBSan or TSan (ctest says so): memory figures
+# include the sanitizer's shadow memory and quarantine.
+SANITIZED = os.environ.get("LB_SANITIZED") == "1"
 
 _issued = set()  # ports handed out by this process, never handed out twice
 
