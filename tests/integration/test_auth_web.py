@@ -394,6 +394,22 @@ def test_audit(port, cs):
           "from/to select a time range (none an hour ago)")
     st, _, _ = erin.req("GET", "/api/audit?from=yesterday-ish")
     check(st == 400, "a bad from -> 400")
+    check(json.loads(body).get("truncated") is False,
+          "... and says when nothing was left out")
+    st, _, body = erin.req("GET", "/api/audit?from=-1h&limit=3")
+    got = json.loads(body) if st == 200 else {}
+    check(st == 200 and got.get("audit") == rows[-3:] and
+          got.get("truncated") is True,
+          "limit=3: the newest 3 records, oldest first, truncated: true "
+          "(%d, %s)" % (st, got.get("truncated")))
+    st, _, body = erin.req("GET", "/api/audit?from=-1h&limit=%d" % len(rows))
+    got = json.loads(body) if st == 200 else {}
+    check(got.get("audit") == rows and got.get("truncated") is False,
+          "limit = the number of records: all of them, not truncated")
+    for bad in ("0", "-1", "x", "100001"):
+        st, _, body = erin.req("GET", "/api/audit?limit=" + bad)
+        check(st == 400 and b"limit" in body,
+              "limit=%s -> 400 naming limit (%d)" % (bad, st))
 
 
 def test_modes(data, when):

@@ -102,9 +102,12 @@ static void audit_text(sqlite3_stmt *st, int col, char *out, size_t len)
     snprintf(out, len, "%s", t ? (const char *)t : "");
 }
 
-int auth_audit_each(const char *state_dir, int64_t from_ns, int64_t to_ns,
-                    int (*cb)(void *, const auth_audit_row *), void *ctx,
-                    char *err, size_t errlen)
+/* limit 0: every record of the range; else the newest limit of them, and
+ * *truncated whether the range held more. */
+static int audit_query(const char *state_dir, int64_t from_ns, int64_t to_ns,
+                       size_t limit, bool *truncated,
+                       int (*cb)(void *, const auth_audit_row *), void *ctx,
+                       char *err, size_t errlen)
 {
     char *path = fs_join(state_dir, "audit.db");
     sqlite3 *db = NULL;
@@ -128,9 +131,13 @@ int auth_audit_each(const char *state_dir, int64_t from_ns, int64_t to_ns,
         goto out;
     }
     sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db, "SELECT ts, user, action, detail, address, "
-                           "result FROM audit WHERE ts >= ?1 AND ts < ?2 "
-                           "ORDER BY ts, id", -1, &st, NULL) != SQLITE_OK) {
+    const char *sql = limit == 0
+        ? "SELECT ts, user, action, detail, address, result FROM audit"
+          " WHERE ts >= ?1 AND ts < ?2 ORDER BY ts, id"
+        : "SELECT ts, user, action, detail, address, result FROM"
+          " (SELECT * FROM audit WHERE ts >= ?1 AND ts < ?2"
+          "  ORDER BY ts DESC, id DESC LIMIT ?3) ORDER BY ts, id";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         /* A file made but never given its table (a first open that
          * failed) holds no records either. */
         if (strstr(sqlite3_errmsg(db), "no such table"))
@@ -142,6 +149,26 @@ int auth_audit_each(const char *state_dir, int64_t from_ns, int64_t to_ns,
     sqlite3_bind_int64(st, 1, from_ns);
     sqlite3_bind_int64(st, 2, to_ns);
     int s;
+    if (limit) {
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+        sqlite3_stmt *c = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT count(*) > ?3 FROM audit"
+                               " WHERE ts >= ?1 AND ts < ?2", -1, &c,
+                               NULL) != SQLITE_OK) {
+            sqlutil_fail(db, path, err, errlen);
+            goto out;
+        }
+        sqlite3_bind_int64(c, 1, from_ns);
+        sqlite3_bind_int64(c, 2, to_ns);
+        sqlite3_bind_int64(c, 3, (sqlite3_int64)limit);
+        s = sqlite3_step(c);
+        *truncated = s == SQLITE_ROW && sqlite3_column_int(c, 0);
+        sqlite3_finalize(c);
+        if (s != SQLITE_ROW) {
+            sqlutil_fail(db, path, err, errlen);
+            goto out;
+        }
+    }
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         auth_audit_row r;
         r.ts_ns = sqlite3_column_int64(st, 0);
@@ -165,4 +192,26 @@ out:
     sqlite3_close(db);
     free(path);
     return rc;
+}
+
+int auth_audit_each(const char *state_dir, int64_t from_ns, int64_t to_ns,
+                    int (*cb)(void *, const auth_audit_row *), void *ctx,
+                    char *err, size_t errlen)
+{
+    return audit_query(state_dir, from_ns, to_ns, 0, NULL, cb, ctx, err,
+                       errlen);
+}
+
+int auth_audit_newest(const char *state_dir, int64_t from_ns, int64_t to_ns,
+                      size_t limit, bool *truncated,
+                      int (*cb)(void *, const auth_audit_row *), void *ctx,
+                      char *err, size_t errlen)
+{
+    *truncated = false;
+    if (limit == 0) {
+        snprintf(err, errlen, "audit: a limit of 0 records");
+        return -1;
+    }
+    return audit_query(state_dir, from_ns, to_ns, limit, truncated, cb, ctx,
+                       err, errlen);
 }

@@ -307,5 +307,12 @@ int auth_tokens_each(auth *a, int (*cb)(void *, const auth_token_info *),
 int auth_audit_each(const char *state_dir, int64_t from_ns, int64_t to_ns,
                     int (*cb)(void *, const auth_audit_row *), void *ctx,
                     char *err, size_t errlen);
+/* The same for the newest `limit` (> 0) records of the range only, still
+ * oldest first; *truncated says whether the range held more (a page
+ * shows the newest, and a wide range must not build a reply of years). */
+int auth_audit_newest(const char *state_dir, int64_t from_ns, int64_t to_ns,
+                      size_t limit, bool *truncated,
+                      int (*cb)(void *, const auth_audit_row *), void *ctx,
+                      char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@
 #include "web/internal.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,8 +480,13 @@ int web_api_tokens(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
     return 0;
 }
 
+/* /api/audit's default and largest `limit` */
+#define WEB_AUDIT_LIMIT 1000
+#define WEB_AUDIT_LIMIT_MAX 100000
+
 typedef struct {
     int64_t from, to;
+    size_t limit;
 } web_audit_q;
 
 static int web_audit_row(void *arg, const auth_audit_row *r)
@@ -508,19 +514,20 @@ static void web_audit_job(web_job *job, void *arg)
     web_audit_q *q = arg;
     char err[256];
     web_list_ctx x = {.b = &job->out, .first = true};
+    bool more = false;
     sb_puts(&job->out, "{\"audit\":[");
-    if (auth_audit_each(job->w->state_dir, q->from, q->to, web_audit_row, &x,
-                        err, sizeof err) < 0) {
+    if (auth_audit_newest(job->w->state_dir, q->from, q->to, q->limit, &more,
+                          web_audit_row, &x, err, sizeof err) < 0) {
         sb_reset(&job->out);
         web_job_error(job, 500, err);
         return;
     }
-    sb_puts(&job->out, "]}\n");
+    sb_printf(&job->out, "],\"truncated\":%s}\n", more ? "true" : "false");
 }
 
 int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
 {
-    static const char *const known[] = {"from", "to", NULL};
+    static const char *const known[] = {"from", "to", "limit", NULL};
     char err[300];
     if (web_args_only(a, known, err, sizeof err) < 0)
         return web_reply_error(wsi, pss, 400, "%s", err);
@@ -535,6 +542,21 @@ int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
         free(q);
         return web_reply_error(wsi, pss, 400, "from/to: RFC 3339 with a zone, "
                                "a date, now, or -2h/-7d, and to after from");
+    }
+    q->limit = WEB_AUDIT_LIMIT;
+    const char *lim = web_arg_get(a, "limit");
+    if (lim) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(lim, &end, 10);
+        if (!*lim || *end || errno || *lim == '-' || n < 1 ||
+            n > WEB_AUDIT_LIMIT_MAX) {
+            free(q);
+            return web_reply_error(wsi, pss, 400, "limit: a number of "
+                                   "records in 1..%d, got '%s'",
+                                   WEB_AUDIT_LIMIT_MAX, lim);
+        }
+        q->limit = (size_t)n;
     }
     if (web_worker_submit(w->worker, wsi, pss, web_audit_job, q, free) < 0)
         return web_reply_error(wsi, pss, 503, "too many queries waiting");

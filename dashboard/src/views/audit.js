@@ -2,8 +2,9 @@
  * audit.js - #/audit?from=-24h: the audit log (GET /api/audit?from=&to=,
  * engineer and above): who did what, when, from where, with what result
  * - every login and failed login, logout, password, user and token
- * change.  Newest first; at most MAX_ROWS drawn (the answer holds the
- * whole range: a narrower range shows older ones).  From/To take
+ * change.  Newest first; the newest MAX_ROWS asked for (`limit`; the
+ * answer says whether the range held more: a narrower range shows older
+ * ones).  From/To take
  * `YYYY-MM-DD HH:MM` in the station's zone, like the trends.
  */
 import { h, setText, toggle } from "../core/dom.js";
@@ -126,7 +127,7 @@ export class AuditView {
     replaceHash("#/audit?" + (preset ? "from=-" + preset[0] : `from=${Math.round(this.from)}&to=${Math.round(this.to)}`));
     this.say(t("tr.loading"), false);
     const qs = this.span ? "from=-" + preset[0] : `from=${new Date(this.from).toISOString()}&to=${new Date(this.to).toISOString()}`;
-    const a = await getJson("/api/audit?" + qs);
+    const a = await getJson(`/api/audit?${qs}&limit=${MAX_ROWS}`);
     if (gen !== this.gen) return;
     if (!a.ok) {
       this.say(t("tr.error", { e: a.status ? a.error || "HTTP " + a.status : t("login.network") }), true);
@@ -135,6 +136,7 @@ export class AuditView {
     const rows = a.json.audit;
     const n = rows.length;
     const shown = rows.slice(Math.max(0, n - MAX_ROWS)).reverse();
+    const more = !!a.json.truncated || n > shown.length;
     this.body.replaceChildren(this.hdr);
     for (const r of shown) {
       const ok = r.result === "ok";
@@ -151,7 +153,7 @@ export class AuditView {
       this.body.append(row);
     }
     if (!n) this.say(t("aud.none"), false);
-    else if (n > shown.length) this.say(t("aud.capped", { shown: shown.length, n }), false);
+    else if (more) this.say(t("aud.capped", { shown: shown.length }), false);
     else this.say(t("aud.count", { n }), false);
   }
 }
