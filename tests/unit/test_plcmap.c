@@ -684,8 +684,9 @@ static double load_capped(const char *path, const char *first)
     return secs;
 }
 
-/* 200,000 aliases of one tag (1.8 MB), and of one PLC: every duplicate id
- * is found in time linear in the run, and the report stops at the cap. */
+/* 200,000 aliases of one tag (1.8 MB), of one PLC, of one alarm, of one
+ * state code, of one station alarm: every repeat is found in time linear
+ * (or n log n) in the run, and the report stops at the cap. */
 static void test_many_duplicate_ids(void **state)
 {
     (void)state;
@@ -714,6 +715,51 @@ static void test_many_duplicate_ids(void **state)
     secs = load_capped(path, first);
     if (secs > HOSTILE_SECONDS)
         fail_msg("200,000 duplicate PLC ids took %.1f s", secs);
+
+    /* The same for alarms: 200,000 of one alarm on one tag, one code
+     * listed 200,000 times in a states alarm, 200,000 station alarms of
+     * one id. */
+    write_repeated(dir, "alarms.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - {id: a, table: holding, address: 0, type: f32, alarms:\n"
+                   "    [&al {id: high, above: 1},\n",
+                   "    *al,\n", 200000, path, sizeof path);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("    *al]}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(first, sizeof first, "%s:5:6: duplicate alarm id 'high' on tag "
+             "'a' (first defined at %s:5:6)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate alarm ids took %.1f s", secs);
+
+    write_repeated(dir, "codes.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - {id: a, table: holding, address: 0, type: u16, "
+                   "states: {1: x}, alarms: [{id: s, states: [&c 1,\n",
+                   "    *c,\n", 200000, path, sizeof path);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("    *c]}]}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(first, sizeof first, "%s:4:94: state code 1 is listed twice",
+             path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("a code listed 200,000 times took %.1f s", secs);
+
+    write_repeated(dir, "station_alarms.yaml",
+                   "station: {id: s}\nplcs:\n"
+                   "  - {id: g, host: h, tags: [{id: a, table: coil, "
+                   "address: 0, type: bool}]}\n"
+                   "alarms:\n  - &sa {id: x, when: g.a}\n",
+                   "  - *sa\n", 200000, path, sizeof path);
+    snprintf(first, sizeof first, "%s:5:5: duplicate station alarm id 'x' "
+             "(first defined at %s:5:5)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate station alarm ids took %.1f s", secs);
     assert_int_equal(tmpdir_remove(dir), 0);
 }
 

@@ -124,15 +124,23 @@ static const char *const alarm_keys[A_N] = {
 static const int cond_keys[] = {A_ABOVE, A_BELOW, A_WHEN, A_STATES, A_RATE,
                                 A_DEVIATION, A_QUALITY};
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static bool tag_is_numeric(const map_tag *t)
 {
     return t->type != MAP_BOOL && t->type != MAP_STRING;
+}
+
+typedef struct {
+    int64_t code;
+    const yaml_node_t *node;
+    size_t seq;
+} code_ref;
+
+static int cmp_code_ref(const void *a, const void *b)
+{
+    const code_ref *x = a, *y = b;
+    if (x->code != y->code)
+        return x->code < y->code ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void parse_states_cond(cfg_src *s, const yaml_node_t *n,
@@ -149,12 +157,12 @@ static void parse_states_cond(cfg_src *s, const yaml_node_t *n,
                    "none", t->id ? t->id : "?");
         return;
     }
-    size_t m = cfg_seq_len(n);
-    a->codes = cfg_calloc(m, sizeof *a->codes);
+    size_t m = cfg_seq_len(n), k = 0;
+    code_ref *cr = cfg_calloc(m, sizeof *cr);
     for (size_t i = 0; i < m; i++) {
         yaml_node_t *it = cfg_node(s, n->data.sequence.items.start[i]);
         if (!cfg_visit(s, it))
-            return;
+            break;
         const char *v = cfg_scalar(it);
         int64_t code;
         if (!v || cfg_parse_int(v, &code) < 0) {
@@ -164,11 +172,11 @@ static void parse_states_cond(cfg_src *s, const yaml_node_t *n,
         }
         if (type_ok && !map_state_label(t, code)) {
             char list[256] = "";
-            for (size_t k = 0; k < t->n_states; k++) {
+            for (size_t j = 0; j < t->n_states; j++) {
                 char one[32];
-                snprintf(one, sizeof one, "%s%lld", k ? ", " : "",
-                         (long long)t->states[k].value);
-                if (strlen(list) + strlen(one) + 4 >= sizeof list) {
+                snprintf(one, sizeof one, "%s%lld", j ? ", " : "",
+                         (long long)t->states[j].value);
+                if (strlen(list) + strlen(one) + 6 >= sizeof list) {
                     strcat(list, ", ...");
                     break;
                 }
@@ -179,17 +187,22 @@ static void parse_states_cond(cfg_src *s, const yaml_node_t *n,
                        list);
             continue;
         }
-        bool dup = false;
-        for (size_t k = 0; k < a->n_codes; k++)
-            dup |= a->codes[k] == code;
-        if (dup) {
-            cfg_err_at(s, it, "state code %lld is listed twice",
-                       (long long)code);
+        cr[k] = (code_ref){code, it, k};
+        k++;
+    }
+    /* Sorted, repeats are neighbours (a hostile list stays n log n), and
+     * the codes end up in the order the engine searches them in. */
+    qsort(cr, k, sizeof *cr, cmp_code_ref);
+    a->codes = cfg_calloc(k, sizeof *a->codes);
+    for (size_t i = 0; i < k; i++) {
+        if (a->n_codes && a->codes[a->n_codes - 1] == cr[i].code) {
+            cfg_err_at(s, cr[i].node, "state code %lld is listed twice",
+                       (long long)cr[i].code);
             continue;
         }
-        a->codes[a->n_codes++] = code;
+        a->codes[a->n_codes++] = cr[i].code;
     }
-    qsort(a->codes, a->n_codes, sizeof *a->codes, cmp_i64);
+    free(cr);
 }
 
 static void parse_deviation(cfg_src *s, const yaml_node_t *n, map_alarm *a)
@@ -390,18 +403,21 @@ void cfg_parse_tag_alarms(cfg_src *s, const yaml_node_t *n,
         t->n_alarms++;
         parse_tag_alarm(s, it, plc, t, type_ok, &t->alarms[i]);
     }
-    /* A tag has a handful of alarms: a quadratic scan is the simple way. */
+    const char **ids = cfg_calloc(t->n_alarms, sizeof *ids);
+    size_t *first = cfg_calloc(t->n_alarms, sizeof *first);
     for (size_t i = 0; i < t->n_alarms; i++)
-        for (size_t j = 0; j < i && t->alarms[i].id; j++)
-            if (t->alarms[j].id &&
-                strcmp(t->alarms[i].id, t->alarms[j].id) == 0) {
-                cfg_err_pos(s, t->alarms[i].line, t->alarms[i].col,
-                            "duplicate alarm id '%s' on tag '%s' (first "
-                            "defined at %s:%d:%d)", t->alarms[i].id,
-                            t->id ? t->id : "?", s->file, t->alarms[j].line,
-                            t->alarms[j].col);
-                break;
-            }
+        ids[i] = t->alarms[i].id;
+    cfg_find_dups(ids, t->n_alarms, first);
+    for (size_t i = 0; i < t->n_alarms; i++) {
+        if (first[i] == i)
+            continue;
+        const map_alarm *a = &t->alarms[i], *f = &t->alarms[first[i]];
+        cfg_err_pos(s, a->line, a->col, "duplicate alarm id '%s' on tag '%s' "
+                    "(first defined at %s:%d:%d)", a->id, t->id ? t->id : "?",
+                    s->file, f->line, f->col);
+    }
+    free(ids);
+    free(first);
 }
 
 /* ---- a PLC's comm alarm ------------------------------------------------- */

@@ -26,11 +26,34 @@ static const char *const mode_keys[M_N] = {"tag", "states", "suppress"};
 static const char *const prio_names[MAP_PRIO_N] = {"critical", "high",
                                                    "medium", "low"};
 
-static map_mode *mode_named(map_modes *m, const char *name)
+/* The modes sorted by name, for looking names up: a hostile map with
+ * thousands of modes stays n log n. */
+typedef struct {
+    const char *name;
+    size_t idx;
+} name_ref;
+
+static int cmp_name_ref(const void *a, const void *b)
 {
-    for (size_t i = 0; i < m->n_modes; i++)
-        if (strcmp(m->modes[i].name, name) == 0)
-            return &m->modes[i];
+    const name_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static map_mode *mode_named(map_modes *m, const name_ref *by_name,
+                            const char *name)
+{
+    size_t lo = 0, hi = m->n_modes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(name, by_name[mid].name);
+        if (c == 0)
+            return &m->modes[by_name[mid].idx];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return NULL;
 }
 
@@ -56,6 +79,36 @@ static void parse_mode_tag(cfg_src *s, const yaml_node_t *n, map_station *st,
     *tag = t;
 }
 
+typedef struct {
+    int64_t code;
+    char *name;
+    const yaml_node_t *key;
+    size_t seq;
+} code_ref;
+
+static int cmp_code(const void *a, const void *b)
+{
+    const code_ref *x = a, *y = b;
+    if (x->code != y->code)
+        return x->code < y->code ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_name_seq(const void *a, const void *b)
+{
+    const code_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    const code_ref *x = a, *y = b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* code: name pairs into modes (in the order their names first appear),
+ * each with its codes; repeated codes are reported. */
 static void parse_mode_states(cfg_src *s, const yaml_node_t *n,
                               map_modes *m, const map_tag *tag)
 {
@@ -66,49 +119,77 @@ static void parse_mode_states(cfg_src *s, const yaml_node_t *n,
                    CFG_GOT(n));
         return;
     }
-    size_t cap = cfg_map_len(n);
-    m->modes = cfg_calloc(cap, sizeof *m->modes);
-    int64_t *seen = cfg_calloc(cap, sizeof *seen);
-    size_t n_seen = 0;
+    size_t cap = cfg_map_len(n), k = 0;
+    code_ref *cr = cfg_calloc(cap, sizeof *cr);
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
          p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = cfg_node(s, p->key), *v = cfg_node(s, p->value);
-        if (!cfg_visit(s, k))
+        yaml_node_t *key = cfg_node(s, p->key), *v = cfg_node(s, p->value);
+        if (!cfg_visit(s, key))
             break;
-        const char *ks = cfg_scalar(k);
+        const char *ks = cfg_scalar(key);
         int64_t code;
         if (!ks || cfg_parse_int(ks, &code) < 0) {
-            cfg_err_at(s, k, "mode code must be an integer, got %s",
-                       CFG_GOT(k));
-            continue;
-        }
-        bool dup = false;
-        for (size_t i = 0; i < n_seen; i++)
-            dup |= seen[i] == code;
-        if (dup) {
-            cfg_err_at(s, k, "duplicate mode code %lld", (long long)code);
+            cfg_err_at(s, key, "mode code must be an integer, got %s",
+                       CFG_GOT(key));
             continue;
         }
         if (tag && tag->n_states && !map_state_label(tag, code)) {
-            cfg_err_at(s, k, "mode code %lld is not a state of tag '%s'",
+            cfg_err_at(s, key, "mode code %lld is not a state of tag '%s'",
                        (long long)code, tag->full_id);
             continue;
         }
         char *name = NULL;
         if (cfg_get_id(s, "mode name", v, &name) < 0)
             continue;
-        seen[n_seen++] = code;
-        map_mode *md = mode_named(m, name);
-        if (!md) {
-            md = &m->modes[m->n_modes++];
-            md->name = name;
-            md->codes = cfg_calloc(cap, sizeof *md->codes);
-        } else {
-            free(name);
-        }
-        md->codes[md->n_codes++] = code;
+        cr[k] = (code_ref){code, name, key, k};
+        k++;
     }
-    free(seen);
+    /* Repeated codes are neighbours once sorted by code. */
+    qsort(cr, k, sizeof *cr, cmp_code);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (u && cr[u - 1].code == cr[i].code) {
+            cfg_err_at(s, cr[i].key, "duplicate mode code %lld",
+                       (long long)cr[i].code);
+            free(cr[i].name);
+            continue;
+        }
+        cr[u++] = cr[i];
+    }
+    /* Then by name, a mode is a run; each run goes where its first code
+     * was written. */
+    qsort(cr, u, sizeof *cr, cmp_name_seq);
+    m->modes = cfg_calloc(u, sizeof *m->modes);
+    code_ref *firsts = cfg_calloc(u, sizeof *firsts);
+    size_t nf = 0;
+    for (size_t i = 0; i < u; i++)
+        if (i == 0 || strcmp(cr[i].name, cr[i - 1].name) != 0)
+            firsts[nf++] = cr[i];
+    qsort(firsts, nf, sizeof *firsts, cmp_seq);
+    for (size_t i = 0; i < nf; i++) {
+        map_mode *md = &m->modes[m->n_modes++];
+        md->name = cfg_strdup(firsts[i].name);
+    }
+    name_ref *by_name = cfg_calloc(nf, sizeof *by_name);
+    for (size_t i = 0; i < nf; i++)
+        by_name[i] = (name_ref){m->modes[i].name, i};
+    qsort(by_name, nf, sizeof *by_name, cmp_name_ref);
+    size_t *count = cfg_calloc(nf, sizeof *count);
+    for (size_t i = 0; i < u; i++)
+        count[mode_named(m, by_name, cr[i].name) - m->modes]++;
+    for (size_t i = 0; i < nf; i++)
+        m->modes[i].codes = cfg_calloc(count[i], sizeof *m->modes[i].codes);
+    /* codes in the order they were written */
+    qsort(cr, u, sizeof *cr, cmp_seq);
+    for (size_t i = 0; i < u; i++) {
+        map_mode *md = mode_named(m, by_name, cr[i].name);
+        md->codes[md->n_codes++] = cr[i].code;
+        free(cr[i].name);
+    }
+    free(count);
+    free(by_name);
+    free(firsts);
+    free(cr);
 }
 
 static void parse_suppress(cfg_src *s, const yaml_node_t *n, map_modes *m)
@@ -120,13 +201,17 @@ static void parse_suppress(cfg_src *s, const yaml_node_t *n, map_modes *m)
                    "dewatered: all}, got %s", CFG_GOT(n));
         return;
     }
+    name_ref *by_name = cfg_calloc(m->n_modes, sizeof *by_name);
+    for (size_t i = 0; i < m->n_modes; i++)
+        by_name[i] = (name_ref){m->modes[i].name, i};
+    qsort(by_name, m->n_modes, sizeof *by_name, cmp_name_ref);
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
          p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = cfg_node(s, p->key), *v = cfg_node(s, p->value);
         if (!cfg_visit(s, k))
-            return;
+            break;
         const char *name = cfg_scalar(k);
-        map_mode *md = name ? mode_named(m, name) : NULL;
+        map_mode *md = name ? mode_named(m, by_name, name) : NULL;
         if (!md) {
             char list[256] = "";
             for (size_t i = 0; i < m->n_modes; i++) {
@@ -154,13 +239,14 @@ static void parse_suppress(cfg_src *s, const yaml_node_t *n, map_modes *m)
         for (size_t i = 0; i < cfg_seq_len(v); i++) {
             yaml_node_t *it = cfg_node(s, v->data.sequence.items.start[i]);
             if (!cfg_visit(s, it))
-                return;
+                break;
             int x;
             if (cfg_get_enum(s, "a suppressed priority", it, prio_names,
                              MAP_PRIO_N, &x) == 0)
                 md->suppress[x] = true;
         }
     }
+    free(by_name);
 }
 
 /* Read once the PLCs are loaded: the mode tag may be in any of them. */
