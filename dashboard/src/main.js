@@ -4,11 +4,22 @@
  * one view per hash route.
  *
  *   #/overview  #/equipment/<plc>  #/trends?tags=..&from=..&to=..  #/displays
+ *   #/login  #/admin (admin)  #/audit?from=-24h (engineer)
  *
  * URL parameters (before the #): kiosk=1 (wall screen: full screen, no
  * controls), display=NAME (report to the bridge as that wall screen),
  * rotate=SECONDS and pages=overview,equipment:levels (rotate through
- * pages), lang=zh|en.
+ * pages), lang=zh|en, token=SECRET (a kiosk token: exchanged for a
+ * session cookie and taken out of the address bar first thing, see
+ * core/urltoken.js).
+ *
+ * Who may see what is the bridge's to say (GET /api/me, core/auth.js):
+ * before the station is loaded the page logs a kiosk token in, and shows
+ * the login page when reading needs a login (auth.anonymous: none).
+ * When a session ends while the page is open, reads fall back to
+ * anonymous where that is allowed (a notice says so), else the views are
+ * replaced by the login page and the live feed is dropped: never a blank
+ * screen, never last values shown as live.
  *
  * Views are made once and kept (one per route key, bounded by the
  * station's PLC count); switching hides one and shows another, so a wall
@@ -17,6 +28,8 @@
  * ages.  Both run through requestAnimationFrame, so a screen whose page
  * is not being painted stops reporting "drawn", which is the point.
  */
+/* First, before any other module runs: the kiosk token out of the URL. */
+import { kioskToken } from "./core/urltoken.js";
 /* What src/early.js (its own script, run before this bundle) started. */
 import { early, takeEarlySocket } from "./core/early.js";
 import "uplot/dist/uPlot.min.css";
@@ -27,15 +40,25 @@ import { setZone, fmtClock, fmtDate, fmtAge } from "./core/fmt.js";
 import { makeStation } from "./core/station.js";
 import { Store } from "./core/store.js";
 import { Live } from "./core/live.js";
+import { Auth, roleAtLeast } from "./core/auth.js";
+import { onUnauthorized } from "./core/api.js";
 import { parseHash, pageName, replaceHash } from "./core/router.js";
 import { OverviewView } from "./views/overview.js";
 import { EquipmentView } from "./views/equipment.js";
 import { TrendsView } from "./views/trends.js";
 import { DisplaysView } from "./views/displays.js";
+import { LoginView } from "./views/login.js";
+import { UserMenu } from "./views/usermenu.js";
+import { AdminView } from "./views/admin.js";
+import { AuditView } from "./views/audit.js";
 
 const REPORT_MS = 5000;
 const FIRST_WAIT_MS = 500;
+/* The pages a wall screen may rotate through and anyone who reads sees. */
 const PAGES = ["overview", "equipment", "trends", "displays"];
+/* Pages for a role: in the navigation only for it. */
+const ROLE_PAGES = { admin: "admin", audit: "engineer" };
+const NAV = [...PAGES, ...Object.keys(ROLE_PAGES)];
 
 const params = new URLSearchParams(location.search);
 const kiosk = params.get("kiosk") === "1";
@@ -43,7 +66,8 @@ const display = /^[A-Za-z0-9._-]{1,64}$/.test(params.get("display") || "") ? par
 const rotateS = Math.max(0, Math.min(3600, parseFloat(params.get("rotate")) || 0));
 const t0 = performance.now();
 
-const lb = (window.__lb = { metrics: {}, kiosk, display });
+const auth = new Auth();
+const lb = (window.__lb = { metrics: {}, kiosk, display, auth });
 
 initLang(params);
 document.documentElement.classList.toggle("kiosk", kiosk);
@@ -53,7 +77,22 @@ boot();
 async function boot() {
   const root = h("div", { class: "app" });
   document.body.append(root);
-  const { json, text } = await loadStation(root);
+  let tokenRefused = false, tokenTried = false;
+  let loaded = null;
+  while (!loaded) {
+    if (kioskToken && !tokenTried) {
+      tokenTried = true;
+      tokenRefused = !(await exchangeToken(root, kioskToken));
+    }
+    await askWho(root);
+    if (!auth.canRead()) {
+      await loginPage(root, tokenRefused ? "token" : kiosk ? "kiosk" : "required");
+      tokenRefused = false;
+    }
+    /* null: the session ended in between (401); round again */
+    loaded = await loadStation(root);
+  }
+  const { json, text } = loaded;
   const station = makeStation(json);
   setZone(station.timezone);
   const store = new Store(station);
@@ -62,15 +101,101 @@ async function boot() {
   lb.store = store;
   lb.app = app;
   app.start();
+  if (tokenRefused) app.notice("token.anon", "lockbridge token add NAME -c FILE");
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* A note on an otherwise empty page while the bridge is waited for. */
+function bootNote(root, text) {
+  let note = root.querySelector(".boot-note");
+  if (!text) {
+    if (note) note.remove();
+    return;
+  }
+  if (!note) root.append((note = h("div", { class: "boot-note", role: "status" })));
+  setText(note, text);
+}
+
+/* POST /api/login {token}: true once exchanged, false when the bridge
+ * refuses the token (401, 400: unknown, deleted or mangled).  A bridge
+ * that cannot be reached, is busy or throttles this address is tried
+ * again: a wall screen switched on before the bridge must not need a
+ * person to come and press a key. */
+async function exchangeToken(root, token) {
+  let wait = 1000;
+  for (;;) {
+    const a = await auth.loginToken(token);
+    if (a.ok) {
+      bootNote(root, null);
+      return true;
+    }
+    if (a.status === 401 || a.status === 400) {
+      bootNote(root, null);
+      return false;
+    }
+    let s = Math.round(wait / 1000);
+    if (a.status === 429) {
+      s = Math.max(1, a.retryAfter || 30);
+      bootNote(root, t("token.throttled", { s }));
+    } else {
+      bootNote(root, a.status === 0 ? t("token.network", { s }) : t("token.failed", { e: a.error || "HTTP " + a.status, s }));
+      wait = Math.min(10000, wait * 2);
+    }
+    await sleep(s * 1000);
+  }
+}
+
+/* GET /api/me until the bridge answers. */
+async function askWho(root) {
+  let wait = 1000;
+  for (;;) {
+    const r = await auth.check();
+    if (r.ok) {
+      bootNote(root, null);
+      return;
+    }
+    bootNote(root, t("link.me_failed", { s: Math.round(wait / 1000) }));
+    await sleep(wait);
+    wait = Math.min(10000, wait * 2);
+  }
+}
+
+/* The login page on its own (no station yet): resolves once logged in. */
+function loginPage(root, reason) {
+  return new Promise((done) => {
+    let view = null;
+    const make = () => {
+      if (view) view.destroy();
+      view = new LoginView({
+        auth, kiosk, reason,
+        onDone: () => {
+          view.destroy();
+          view.el.remove();
+          done();
+        },
+        onLang: () => {
+          setLang(getLang() === "zh" ? "en" : "zh");
+          make();
+        },
+      });
+      root.replaceChildren(view.el);
+      root.dataset.page = "login";
+      view.show();
+    };
+    make();
+  });
 }
 
 /* /api/station, retried until the bridge answers: a wall screen may be
- * switched on before the bridge. */
+ * switched on before the bridge.  null when it answers 401 (a login is
+ * needed after all). */
 async function loadStation(root) {
   let wait = 1000;
-  const note = h("div", { class: "boot-note" });
-  /* The answer to the request early.js sent, if it came. */
+  /* The answer to the request early.js sent, if it came (once: a later
+   * round, after a login, asks again). */
   const first = early.station && (await early.station);
+  early.station = null;
   if (first) {
     try {
       return { json: JSON.parse(first), text: first };
@@ -83,15 +208,15 @@ async function loadStation(root) {
       const res = await fetch("/api/station", { cache: "no-store" });
       if (res.ok) {
         const text = await res.text();
-        note.remove();
+        bootNote(root, null);
         return { json: JSON.parse(text), text };
       }
+      if (res.status === 401) return null;
     } catch (_) {
       /* not up yet */
     }
-    if (!note.isConnected) root.append(note);
-    setText(note, t("link.station_failed", { s: Math.round(wait / 1000) }));
-    await new Promise((r) => setTimeout(r, wait));
+    bootNote(root, t("link.station_failed", { s: Math.round(wait / 1000) }));
+    await sleep(wait);
     wait = Math.min(10000, wait * 2);
   }
 }
@@ -126,16 +251,31 @@ class App {
     this.pendingKind = "delta";
     this.raf = 0;
     this.lastDrawn = 0;
+    this.locked = false;
+    this.loginView = null;
+    this.noticeKey = null;
+    this.loggingOut = false;
     this.ctx = {
-      station, store, kiosk,
+      station, store, kiosk, auth,
       resubscribe: () => this.resubscribe(),
     };
     this.live = new Live(store, {
       onState: () => this.drawLink(),
-      onReconnect: () => this.checkForUpdates(),
+      /* the bridge may have restarted without this page's session */
+      onReconnect: () => {
+        this.checkForUpdates();
+        auth.recheck();
+      },
+      /* a refused socket may be an ended session */
+      onRefused: () => auth.recheck(),
     });
     this.ctx.live = this.live;
     lb.live = this.live;
+    /* Sessions end on the bridge's clock. */
+    auth.now = () => store.now();
+    auth.schedule();
+    auth.listen((before, after) => this.onAuth(before, after));
+    onUnauthorized(() => auth.recheck());
     this.buildShell();
   }
 
@@ -163,30 +303,140 @@ class App {
 
   buildShell() {
     this.nav = {};
-    const navEl = h("nav", { class: "nav" }, PAGES.map((p) => {
+    const navEl = (this.navEl = h("nav", { class: "nav" }, NAV.map((p) => {
       const a = h("a", { href: "#/" + p, class: "nav-" + p, text: t("nav." + p) });
       this.nav[p] = a;
       return a;
-    }));
+    })));
     this.linkEl = h("span", { class: "link", role: "status" });
     this.clockTime = h("span", { class: "clock-time" });
     this.clockDate = h("span", { class: "clock-date" });
     this.langBtn = h("button", { type: "button", class: "btn lang", title: t("lang.switch.title"), text: t("lang.switch") });
     this.langBtn.addEventListener("click", () => this.switchLang());
     this.stName = h("span", { class: "st-name", text: pick(this.station.name) });
+    if (this.userMenu) this.userMenu.destroy();
+    this.userMenu = new UserMenu(auth, { logout: () => this.logout() });
     this.header = h("header", { class: "top" }, [
       this.stName, navEl, h("span", { class: "spacer" }), this.linkEl,
-      h("span", { class: "clock" }, [this.clockTime, this.clockDate]), this.langBtn,
+      h("span", { class: "clock" }, [this.clockTime, this.clockDate]), this.langBtn, this.userMenu.el,
     ]);
     this.bannerText = h("span");
     this.banner = h("div", { class: "banner hidden", role: "alert" }, [this.bannerText]);
+    this.noticeText = h("span", { class: "notice-text" });
+    const close = h("button", { type: "button", class: "btn notice-x", "aria-label": t("notice.close"), title: t("notice.close"), text: "×" });
+    close.addEventListener("click", () => this.notice(null));
+    this.noticeEl = h("div", { class: "notice hidden", role: "status" }, [this.noticeText, close]);
     this.main = h("main", { class: "views" });
-    this.root.replaceChildren(this.header, this.banner, this.main);
+    this.root.replaceChildren(this.header, this.banner, this.noticeEl, this.main);
     document.title = pick(this.station.name) + " · lockbridge";
+    this.drawNav();
+    if (this.noticeKey) this.notice(this.noticeKey, this.noticeCmd);
+  }
+
+  /* The role pages are in the navigation only for their roles (not
+   * merely hidden: a link one may not follow is not on the page). */
+  drawNav() {
+    const role = auth.me ? auth.me.role : null;
+    for (const [p, need] of Object.entries(ROLE_PAGES)) {
+      if (roleAtLeast(role, need)) this.navEl.append(this.nav[p]);
+      else this.nav[p].remove();
+    }
+  }
+
+  /* A calm line under the header (not the magenta of "not live"): key
+   * of its text and a command to show with it, or null to clear. */
+  notice(key, cmd) {
+    this.noticeKey = key;
+    this.noticeCmd = cmd || null;
+    toggle(this.noticeEl, "hidden", !key);
+    this.noticeEl.dataset.notice = key || "";
+    this.noticeText.replaceChildren();
+    if (!key) return;
+    this.noticeText.append(t(key));
+    if (cmd) this.noticeText.append(" ", h("code", { class: "cmd", text: cmd }));
+  }
+
+  /* ---- sessions ------------------------------------------------------- */
+
+  async logout() {
+    this.loggingOut = true;
+    try {
+      return await auth.logout();
+    } finally {
+      this.loggingOut = false;
+    }
+  }
+
+  /* The user or role changed: a login, a logout, or a session that
+   * ended while the page was open. */
+  async onAuth(before, after) {
+    this.userMenu.draw();
+    this.drawNav();
+    if (after) {
+      if (this.noticeKey === "notice.expired") this.notice(null);
+      if (this.locked) this.unlock();
+      else if (this.current && this.current.authChanged) this.current.authChanged();
+      return;
+    }
+    /* A wall screen whose token session ended logs in again with the
+     * token it was opened with, if the bridge still knows it. */
+    if (before && before.token && kioskToken && !this.loggingOut) {
+      const a = await auth.loginToken(kioskToken);
+      if (a.ok) return;
+    }
+    const tokenGone = !!(before && before.token && !this.loggingOut);
+    if (!auth.canRead()) {
+      this.lock(tokenGone ? (kioskToken ? "token" : "token-ended") : before && !this.loggingOut ? "expired" : "required");
+      return;
+    }
+    if (tokenGone) this.notice("token.anon", "lockbridge token add NAME -c FILE");
+    else if (before && !this.loggingOut) this.notice("notice.expired");
+    if (this.current && this.current.authChanged) this.current.authChanged();
+  }
+
+  /* Reading needs a login: the login page instead of the views, and no
+   * live feed (nothing on screen can be taken for live). */
+  lock(reason) {
+    if (this.locked) return;
+    this.locked = true;
+    this.live.pause();
+    if (this.current) {
+      if (this.current.hide) this.current.hide();
+      this.current.el.classList.add("hidden");
+      this.current = null;
+      this.currentKey = "";
+    }
+    this.lockReason = reason;
+    this.loginView = new LoginView({ auth, kiosk, reason });
+    this.main.append(this.loginView.el);
+    this.loginView.show();
+    this.root.dataset.page = "login";
+    toggle(this.root, "locked", true);
+    this.drawLink();
+  }
+
+  unlock() {
+    this.locked = false;
+    if (this.loginView) {
+      this.loginView.destroy();
+      this.loginView.el.remove();
+      this.loginView = null;
+    }
+    toggle(this.root, "locked", false);
+    this.live.resume();
+    if (parseHash(location.hash).page === "login") location.replace("#/overview");
+    else this.route();
+    this.drawLink();
   }
 
   switchLang() {
     setLang(getLang() === "zh" ? "en" : "zh");
+    const locked = this.locked;
+    if (this.loginView) {
+      this.loginView.destroy();
+      this.loginView = null;
+    }
+    this.locked = false;
     /* Every label is made in the language of the moment: make them
      * again.  Views are dropped with their listeners and timers. */
     for (const v of this.views.values()) {
@@ -199,16 +449,22 @@ class App {
     this.currentKey = "";
     setZone(this.station.timezone);
     this.buildShell();
-    this.route();
+    if (locked) {
+      this.locked = false;
+      this.lock(this.lockReason);
+    } else {
+      this.route();
+    }
     this.tick();
   }
 
   drawLink() {
     const s = this.store;
-    const state = this.live.state;
-    setText(this.linkEl, t(state === "live" ? "link.live" : state === "lost" ? "link.lost" : "link.connecting"));
+    const state = this.locked ? "locked" : this.live.state;
+    setText(this.linkEl, t(state === "live" ? "link.live" : state === "lost" ? "link.lost" : state === "locked" ? "link.locked" : "link.connecting"));
     this.linkEl.dataset.state = state;
-    const down = !s.linkUp;
+    /* The login page says why nothing is shown; no banner over it. */
+    const down = !s.linkUp && !this.locked;
     toggle(this.banner, "hidden", !down);
     toggle(document.documentElement, "link-lost", down);
     if (down) {
@@ -219,12 +475,15 @@ class App {
   /* ---- routes --------------------------------------------------------- */
 
   route() {
+    /* The login page stands in for every page until someone logs in. */
+    if (this.locked) return;
     const r = parseHash(location.hash);
     let page = r.page, arg = r.arg;
-    if (!PAGES.includes(page)) {
+    if (!NAV.includes(page) && page !== "login") {
       location.replace("#/overview");
       return;
     }
+    if (page !== "login") this.lastHash = location.hash;
     if (page === "equipment" && !arg) {
       arg = this.station.plcs.length ? this.station.plcs[0].id : null;
       if (arg) replaceHash("#/equipment/" + encodeURIComponent(arg));
@@ -235,7 +494,14 @@ class App {
       if (page === "overview") view = new OverviewView(this.ctx);
       else if (page === "equipment") view = new EquipmentView(this.ctx, arg);
       else if (page === "trends") view = new TrendsView(this.ctx);
-      else view = new DisplaysView(this.ctx);
+      else if (page === "displays") view = new DisplaysView(this.ctx);
+      else if (page === "admin") view = new AdminView(this.ctx);
+      else if (page === "audit") view = new AuditView(this.ctx);
+      else {
+        /* #/login: back to where the "Log in" button was pressed. */
+        const back = () => location.replace(this.lastHash || "#/overview");
+        view = new LoginView({ auth, kiosk, reason: "asked", onDone: back, onAnon: back });
+      }
       /* An unknown PLC's page is not kept: the cache stays bounded. */
       if (page !== "equipment" || this.station.plcById.has(arg)) this.views.set(key, view);
       view.el.classList.add("hidden");
@@ -253,11 +519,11 @@ class App {
       this.resubscribe();
       if (view.show) view.show(r.query);
       view.frame(null, "show");
-    } else if (view.show && page === "trends") {
+    } else if (view.show && (page === "trends" || page === "audit")) {
       view.show(r.query);
     }
     this.page = pageName(page, page === "equipment" ? arg : null);
-    for (const p of PAGES) toggle(this.nav[p], "on", p === page);
+    for (const p of NAV) toggle(this.nav[p], "on", p === page);
     this.nav.equipment.href = "#/equipment/" + encodeURIComponent(page === "equipment" ? arg : (this.station.plcs[0] || {}).id || "");
     this.root.dataset.page = this.page;
   }

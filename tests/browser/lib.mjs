@@ -6,8 +6,15 @@
  * Node's standard library only, plus playwright-core from the dashboard's
  * node_modules (`npm ci` in dashboard/).  Every process started here is
  * remembered and stopped by its PID when the run ends, also on Ctrl-C.
+ *
+ * A station may be given auth: keys (auth: {anonymous: none}) and web.tls
+ * (a throwaway certificate from selfSigned()); its users and kiosk tokens
+ * are made with the real CLI (`lockbridge user add ... --password-stdin`,
+ * `lockbridge token add`), as an operator would.
  */
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createServer, createConnection } from "node:net";
 import { createRequire } from "node:module";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync, openSync, closeSync, rmSync, existsSync } from "node:fs";
@@ -103,9 +110,11 @@ export async function freePort() {
 
 /* Copies a station directory (every *.yaml) into dest, each distinct
  * `port:` renumbered to a free port; the station file's web: section
- * is replaced to listen on webPort and serve root; data_dir is set.
- * Returns the copied station file's path. */
-export async function copyStation({ src, dest, webPort, root, dataDir }) {
+ * is replaced to listen on webPort and serve root (plus `web`, more keys
+ * of it: "tls: {cert: ..., key: ...}"); data_dir is set, and `extra`
+ * (top-level YAML: "auth: {anonymous: none}") appended.  Returns the
+ * copied station file's path. */
+export async function copyStation({ src, dest, webPort, root, dataDir, web, extra }) {
   src = src || join(SOURCE, "plc-maps", "station.yaml");
   const srcDir = dirname(src);
   mkdirSync(dest, { recursive: true });
@@ -118,8 +127,9 @@ export async function copyStation({ src, dest, webPort, root, dataDir }) {
     text = text.replace(/(\bport:\s*)(\d+)/g, (m, a, b) => a + renumber.get(b));
     if (join(srcDir, name) === src) {
       text = text.replace(/^web:.*$/m, "");
-      text += `\nweb: {listen: 127.0.0.1:${webPort}, root: ${JSON.stringify(root)}}\n`;
+      text += `\nweb: {listen: 127.0.0.1:${webPort}, root: ${JSON.stringify(root)}${web ? ", " + web : ""}}\n`;
       text += `data_dir: ${JSON.stringify(dataDir)}\n`;
+      if (extra) text += extra.replace(/\n?$/, "\n");
     }
     writeFileSync(join(dest, name), text);
   }
@@ -195,12 +205,15 @@ export class Sim {
 /* ---- the bridge --------------------------------------------------------------- */
 
 export class Bridge {
-  constructor(build, station, dir, port) {
+  /* tls: the station serves HTTPS (web.tls); its certificate is not
+   * checked here (a throwaway one). */
+  constructor(build, station, dir, port, { tls = false } = {}) {
     this.bin = join(build, "lockbridge");
     this.station = station;
     this.dir = dir;
     this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
+    this.tls = tls;
+    this.url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
     this.log = join(dir, "bridge.log");
     this.starts = 0;
   }
@@ -213,10 +226,10 @@ export class Bridge {
     while (Date.now() < end) {
       if (this.proc.exitCode !== null) break;
       try {
-        const r = await fetch(this.url + "/healthz");
-        if (r.ok) {
+        const r = await this.request("/healthz");
+        if (r.status === 200) {
           /* every enabled PLC answered once */
-          const h = await r.json();
+          const h = JSON.parse(r.body);
           if (h.plcs.every((p) => p.state === "up" || p.state === "disabled")) return;
         }
       } catch (_) {
@@ -233,10 +246,74 @@ export class Bridge {
     return rc;
   }
 
+  /* One HTTP(S) request: {status, headers, body (text)}.  opts: method,
+   * json (a body sent as application/json), cookie ("lb_session=..."). */
+  request(path, { method, json, cookie } = {}) {
+    const body = json !== undefined ? JSON.stringify(json) : null;
+    const headers = {};
+    if (body !== null) {
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = Buffer.byteLength(body);
+    }
+    if (cookie) headers.Cookie = cookie;
+    const req = this.tls ? httpsRequest : httpRequest;
+    return new Promise((res, rej) => {
+      const r = req(this.url + path, { method: method || (body !== null ? "POST" : "GET"), headers, rejectUnauthorized: false }, (resp) => {
+        let text = "";
+        resp.setEncoding("utf8");
+        resp.on("data", (d) => (text += d));
+        resp.on("end", () => res({ status: resp.statusCode, headers: resp.headers, body: text }));
+      });
+      r.on("error", rej);
+      r.setTimeout(15000, () => r.destroy(new Error(`${path}: no answer in 15 s`)));
+      if (body !== null) r.write(body);
+      r.end();
+    });
+  }
+
   async json(path) {
-    const r = await fetch(this.url + path);
-    if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return r.json();
+    const r = await this.request(path);
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body);
+  }
+
+  /* `lockbridge ARGS... -c STATION` with input on stdin: its stdout;
+   * throws with its stderr when it fails. */
+  cli(args, input) {
+    try {
+      return execFileSync(this.bin, [...args, "-c", this.station], { input: input || "", encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], timeout: 30000 });
+    } catch (e) {
+      throw new Error(`lockbridge ${args.join(" ")}: ${(e.stderr || e.message || "").trim()}`);
+    }
+  }
+
+  /* A user as an admin makes one; the running bridge reloads its users
+   * file within a second: wait until /api/me counts it. */
+  async addUser(name, role, password) {
+    const before = await this.userCount();
+    this.cli(["user", "add", name, "--role", role, "--password-stdin"], password + "\n");
+    await until(async () => (await this.userCount()) > before, 5000, 100);
+  }
+
+  async userCount() {
+    const r = await this.request("/api/me");
+    try {
+      return JSON.parse(r.body).users;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /* The kiosk URL `lockbridge token add NAME` prints. */
+  addToken(name, role) {
+    return this.cli(["token", "add", name, ...(role ? ["--role", role] : [])]).trim();
+  }
+
+  /* POST /api/login: the session cookie ("lb_session=...") or null. */
+  async login(user, password) {
+    const r = await this.request("/api/login", { json: { user, password } });
+    const set = [].concat(r.headers["set-cookie"] || []).find((c) => c.startsWith("lb_session="));
+    return r.status === 200 && set ? set.split(";")[0] : null;
   }
 
   /* {tag: {value, quality, ts, unit}} */
@@ -246,18 +323,34 @@ export class Bridge {
   }
 }
 
+/* A throwaway self-signed certificate for localhost in dir: {cert, key}. */
+export function selfSigned(dir) {
+  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+    "-subj", "/CN=localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
+  return { cert, key };
+}
+
 /* ---- the station with both running --------------------------------------------- */
 
+/* opts: src (a station file), speed, seed, extra (top-level YAML such as
+ * "auth: {anonymous: none}"), tls (true: web.tls with a throwaway
+ * certificate made in the directory). */
 export async function startStation(build, opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), "lb-browser-"));
   const webPort = await freePort();
+  let web = null;
+  if (opts.tls) {
+    const { cert, key } = selfSigned(dir);
+    web = `tls: {cert: ${JSON.stringify(cert)}, key: ${JSON.stringify(key)}}`;
+  }
   const station = await copyStation({
     src: opts.src, dest: join(dir, "maps"), webPort,
-    root: resolve(build, "dashboard"), dataDir: join(dir, "data"),
+    root: resolve(build, "dashboard"), dataDir: join(dir, "data"), web, extra: opts.extra,
   });
   const sim = new Sim(build, station, dir, opts);
   await sim.start();
-  const bridge = new Bridge(build, station, dir, webPort);
+  const bridge = new Bridge(build, station, dir, webPort, { tls: !!opts.tls });
   await bridge.start();
   return {
     dir, sim, bridge, station,

@@ -29,10 +29,13 @@ import * as metrics from "./cases/metrics.mjs";
 import * as generic from "./cases/generic.mjs";
 import * as serving from "./cases/serving.mjs";
 import * as firefox from "./cases/firefox.mjs";
+import * as auth from "./cases/auth.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
- * history, and restart restarts the bridge under everything after it. */
-const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, restart, metrics];
+ * history, auth adds a user and a token to the shipped station (after
+ * the cases that see it as a fresh one), and restart restarts the
+ * bridge under everything after it. */
+const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, auth, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -80,8 +83,8 @@ try {
     url: (hash, query) => `${st.bridge.url}/${query ? "?" + query : ""}${hash || ""}`,
     /* A page in a context of its own: viewport, browser locale; JS
      * errors and CSP violations are collected for the last check. */
-    async page({ width = 1600, height = 1000, locale = "zh-CN" } = {}) {
-      const ctx = await browser.newContext({ viewport: { width, height }, locale, timezoneId: "Europe/Paris", acceptDownloads: true });
+    async page({ width = 1600, height = 1000, locale = "zh-CN", ignoreHTTPSErrors = false } = {}) {
+      const ctx = await browser.newContext({ viewport: { width, height }, locale, timezoneId: "Europe/Paris", acceptDownloads: true, ignoreHTTPSErrors });
       await ctx.addInitScript(() => {
         document.addEventListener("securitypolicyviolation", (e) => {
           (window.__csp = window.__csp || []).push(e.violatedDirective + " " + e.blockedURI);

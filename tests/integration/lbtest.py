@@ -35,6 +35,9 @@ import time
 SOURCE = os.environ.get("LB_SOURCE") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(SOURCE, os.environ.get("LB_BUILD", "build"))
+# The binaries carry ASan/UBSan or TSan (ctest says so): memory figures
+# include the sanitizer's shadow memory and quarantine.
+SANITIZED = os.environ.get("LB_SANITIZED") == "1"
 
 _issued = set()  # ports handed out by this process, never handed out twice
 
@@ -516,6 +519,77 @@ class Daemon:
             self.proc.wait()
 
 
+# ---- the dashboard's API with a session ---------------------------------------
+
+class AuthClient:
+    """HTTP(S) to the bridge's API holding one lb_session cookie (sid).
+    tls=True: HTTPS without verifying the (test) certificate.  source: the
+    local address to connect from (another 127.x is another client to the
+    bridge's per-address throttle).  Every request is a connection of its
+    own, as a browser's may be."""
+
+    def __init__(self, port, tls=False, host="127.0.0.1", source=None):
+        self.port = port
+        self.tls = tls
+        self.host = host
+        self.source = (source, 0) if source else None
+        self.sid = None
+
+    def req(self, method, path, body=None, ctype="application/json",
+            cookie=None, headers=None):
+        """(status, {lower-case header: value}, body bytes).  body: a dict
+        or list (sent as JSON), str or bytes; cookie overrides sid."""
+        import http.client
+        if self.tls:
+            import ssl
+            ctx = ssl._create_unverified_context()
+            c = http.client.HTTPSConnection(self.host, self.port, timeout=30,
+                                            context=ctx,
+                                            source_address=self.source)
+        else:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=30,
+                                           source_address=self.source)
+        h = dict(headers or {})
+        if ctype and body is not None:
+            h["Content-Type"] = ctype
+        sid = cookie if cookie is not None else self.sid
+        if sid:
+            h["Cookie"] = "lb_session=" + sid
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return (r.status, dict((k.lower(), v) for k, v in r.getheaders()),
+                    data)
+        finally:
+            c.close()
+
+    def login(self, user, password):
+        """POST /api/login; on 200 keeps the new cookie's id as sid."""
+        st, h, body = self.req("POST", "/api/login",
+                               {"user": user, "password": password})
+        m = re.match(r"lb_session=([0-9a-f]+);", h.get("set-cookie", ""))
+        if st == 200 and m:
+            self.sid = m.group(1)
+        return st, h, body
+
+    @staticmethod
+    def wait_up(port, proc, tls=False, timeout=20):
+        """True once /healthz answers 200; False if proc exits first."""
+        c = AuthClient(port, tls)
+        end = time.time() + timeout
+        while time.time() < end and proc.poll() is None:
+            try:
+                if c.req("GET", "/healthz")[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+
 # ---- a WebSocket client (RFC 6455), standard library only --------------------
 
 class WsClosed(Exception):
@@ -533,7 +607,7 @@ class Ws:
     the Origin header to send (None: none, as a non-browser tool)."""
 
     def __init__(self, host, port, path="/ws", origin=None, timeout=10,
-                 headers=None, rcvbuf=None):
+                 headers=None, rcvbuf=None, tls=False):
         import base64
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -542,6 +616,12 @@ class Ws:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
+        if tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE     # a test certificate
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ["GET %s HTTP/1.1" % path, "Host: %s:%d" % (host, port),
                "Upgrade: websocket", "Connection: Upgrade",

@@ -178,6 +178,43 @@ static void test_parse_time(void **st)
     }
 }
 
+/* Found by the HTTP argument fuzzer: times beyond int64 nanoseconds
+ * overflowed (undefined; in practice a wrapped, wrong instant) and
+ * "-311111d" converted a double past 2^64 to an integer.  The edges of
+ * what int64 ns hold are accepted exactly, one step past them refused. */
+static void test_parse_time_range(void **st)
+{
+    (void)st;
+    const int64_t now = 1764000000LL * S;
+    int64_t t;
+    assert_int_equal(clk_parse_time("1677-09-21T00:12:44Z", now, &t), 0);
+    assert_int_equal(t, -9223372036LL * S);
+    assert_int_equal(clk_parse_time("1677-09-21T00:12:43.145224192Z", now,
+                                    &t), 0);
+    assert_int_equal(t, INT64_MIN);
+    assert_int_equal(clk_parse_time("2262-04-11T23:47:16.854775807Z", now,
+                                    &t), 0);
+    assert_int_equal(t, INT64_MAX);
+    assert_int_equal(clk_parse_time("-106751d", now, &t), 0);
+    assert_int_equal(t, now - 106751LL * 86400 * S);
+    const char *bad[] = {"1677-09-21T00:12:43.145Z",
+                         "1677-09-21T00:12:43.145224191Z",
+                         "2262-04-11T23:47:16.854775808Z",
+                         "2262-04-11T23:47:17Z", "2262-04-12",
+                         "0000-01-01", "9999-12-31T23:59:59Z",
+                         "2262-04-11T23:47:16-00:01",
+                         "-106752d", "-311111d", "-1000000d", NULL};
+    for (size_t i = 0; bad[i]; i++) {
+        if (clk_parse_time(bad[i], now, &t) != -1)
+            fail_msg("accepted '%s' as %lld", bad[i], (long long)t);
+    }
+    /* "now" at the very edge stays exact; relative times may not go
+     * past it. */
+    assert_int_equal(clk_parse_time("now", INT64_MIN, &t), 0);
+    assert_int_equal(t, INT64_MIN);
+    assert_int_equal(clk_parse_time("-1us", INT64_MIN, &t), -1);
+}
+
 static void test_sleep_until(void **st)
 {
     (void)st;
@@ -205,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_mono_monotonic),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_parse_time_range),
         cmocka_unit_test(test_sleep_until),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,8 @@
  * every field type, precisions and errors; number formatting checked for
  * round trip and shortness over millions of doubles; and a property test
  * that parses 100,000 random encoded lines back with a small line-protocol
- * parser written here (InfluxDB's unescaping rules) and requires every part
- * to come back exactly.
+ * parser (tests/support/lpparse.c, InfluxDB's unescaping rules; the fuzzer
+ * uses it too) and requires every part to come back exactly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "record/lineproto.h"
+#include "support/lpparse.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -121,139 +122,6 @@ static int shortest_digits(double v)
         }
     }
     return 99;
-}
-
-/* ---- a line-protocol parser, for the tests ------------------------------ */
-
-enum { PT_FLOAT, PT_INT, PT_UINT, PT_BOOL, PT_STR };
-
-typedef struct {
-    int type;
-    char key[256];
-    double f;
-    int64_t i;
-    uint64_t u;
-    bool b;
-    char s[512];
-} pfield;
-
-typedef struct {
-    char meas[256];
-    int ntags;
-    char tk[8][256], tv[8][256];
-    int nfields;
-    pfield fld[8];
-    int64_t ts;
-} pline;
-
-/* Reads a name up to an unescaped stop character.  A backslash before one
- * of `esc` stands for that character; any other backslash is itself (as
- * in InfluxDB).  Returns the position after the name, NULL if empty. */
-static const char *p_name(const char *s, const char *stop, const char *esc,
-                          char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s && !strchr(stop, *s)) {
-        char c = *s++;
-        if (c == '\\' && *s && strchr(esc, *s))
-            c = *s++;
-        if (n + 1 >= cap)
-            return NULL;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return n ? s : NULL;
-}
-
-/* Parses one line (through its '\n'); returns the next line or NULL. */
-static const char *p_line(const char *s, pline *pl)
-{
-    memset(pl, 0, sizeof *pl);
-    s = p_name(s, ", \n", ", ", pl->meas, sizeof pl->meas);
-    if (!s)
-        return NULL;
-    while (*s == ',') {
-        if (pl->ntags == 8)
-            return NULL;
-        s = p_name(s + 1, "=,\n ", ",= ", pl->tk[pl->ntags], 256);
-        if (!s || *s != '=')
-            return NULL;
-        s = p_name(s + 1, ", \n=", ",= ", pl->tv[pl->ntags], 256);
-        if (!s)
-            return NULL;
-        pl->ntags++;
-    }
-    if (*s != ' ')
-        return NULL;
-    do {
-        if (pl->nfields == 8)
-            return NULL;
-        pfield *f = &pl->fld[pl->nfields++];
-        s = p_name(s + 1, "=,\n ", ",= ", f->key, sizeof f->key);
-        if (!s || *s != '=')
-            return NULL;
-        s++;
-        if (*s == '"') {
-            size_t n = 0;
-            s++;
-            while (*s != '"') {
-                char c = *s++;
-                if (c == '\0' || c == '\n')
-                    return NULL;
-                if (c == '\\') {
-                    c = *s++;
-                    if (c == 'n')
-                        c = '\n';
-                    else if (c != '"' && c != '\\')
-                        return NULL;
-                }
-                if (n + 1 >= sizeof f->s)
-                    return NULL;
-                f->s[n++] = c;
-            }
-            f->s[n] = '\0';
-            s++;
-            f->type = PT_STR;
-            continue;
-        }
-        char tok[64];
-        size_t n = strcspn(s, ", \n");
-        if (n == 0 || n >= sizeof tok)
-            return NULL;
-        memcpy(tok, s, n);
-        tok[n] = '\0';
-        s += n;
-        char *end;
-        if (!strcmp(tok, "true") || !strcmp(tok, "false")) {
-            f->type = PT_BOOL;
-            f->b = tok[0] == 't';
-        } else if (tok[n - 1] == 'i') {
-            f->type = PT_INT;
-            f->i = strtoll(tok, &end, 10);
-            if (end != tok + n - 1)
-                return NULL;
-        } else if (tok[n - 1] == 'u') {
-            f->type = PT_UINT;
-            f->u = strtoull(tok, &end, 10);
-            if (end != tok + n - 1 || tok[0] == '-')
-                return NULL;
-        } else {
-            /* Line-protocol floats: digits, '.', exponent; no inf/nan/hex. */
-            if (strspn(tok, "0123456789.-+e") != n)
-                return NULL;
-            f->type = PT_FLOAT;
-            f->f = strtod(tok, &end);
-            if (*end)
-                return NULL;
-        }
-    } while (*s == ',');
-    if (*s != ' ')
-        return NULL;
-    char *end;
-    pl->ts = strtoll(s + 1, &end, 10);
-    if (end == s + 1 || *end != '\n')
-        return NULL;
-    return end + 1;
 }
 
 /* ---- exact lines -------------------------------------------------------- */
@@ -644,20 +512,6 @@ static void rnd_text(char *out, size_t cap, bool allow_empty)
     }
 }
 
-/* The encoder's contract for names, stated independently. */
-static bool name_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        if (*s == '\n')
-            return false;
-        if (*s == '\\' && (s[1] == '\0' || strchr(",= \"\\", s[1])))
-            return false;
-    }
-    return true;
-}
-
 static int64_t floor_div(int64_t a, int64_t d)
 {
     int64_t q = a / d;
@@ -669,9 +523,9 @@ static void test_property_round_trip(void **st)
     (void)st;
     lp_buf b;
     lp_buf_init(&b);
-    pline *want = calloc(100, sizeof *want);
+    lpp_line *want = calloc(100, sizeof *want);
     bool *ok = calloc(100, sizeof *ok);
-    pline *got = malloc(sizeof *got);
+    lpp_line *got = malloc(sizeof *got);
     assert_non_null(want);
     assert_non_null(ok);
     assert_non_null(got);
@@ -679,42 +533,42 @@ static void test_property_round_trip(void **st)
     for (int round = 0; round < 1000; round++) {
         lp_buf_reset(&b);
         for (int k = 0; k < 100; k++) {
-            pline *w = &want[k];
+            lpp_line *w = &want[k];
             memset(w, 0, sizeof *w);
             bool good = true;
             size_t before = b.len;
             rnd_text(w->meas, 64, false);
-            good &= name_ok(w->meas) && w->meas[0] != '#';
+            good &= lpp_name_ok(w->meas) && w->meas[0] != '#';
             int rc = lp_begin(&b, w->meas);
             w->ntags = (int)(rnd() % 4);
             for (int t = 0; t < w->ntags; t++) {
                 rnd_text(w->tk[t], 64, false);
                 rnd_text(w->tv[t], 64, false);
-                good &= name_ok(w->tk[t]) && name_ok(w->tv[t]);
+                good &= lpp_name_ok(w->tk[t]) && lpp_name_ok(w->tv[t]);
                 if (rc == 0)
                     rc = lp_tag(&b, w->tk[t], w->tv[t]);
             }
             w->nfields = 1 + (int)(rnd() % 5);
             for (int f = 0; f < w->nfields; f++) {
-                pfield *pf = &w->fld[f];
+                lpp_field *pf = &w->fld[f];
                 rnd_text(pf->key, 64, false);
-                good &= name_ok(pf->key);
+                good &= lpp_name_ok(pf->key);
                 pf->type = (int)(rnd() % 5);
                 int r = 0;
                 switch (pf->type) {
-                case PT_FLOAT:
+                case LPP_FLOAT:
                     pf->f = rnd_double((int)(rnd() % 8));
                     r = lp_field_float(&b, pf->key, pf->f);
                     break;
-                case PT_INT:
+                case LPP_INT:
                     pf->i = (int64_t)rnd() >> (rnd() % 64);
                     r = lp_field_int(&b, pf->key, pf->i);
                     break;
-                case PT_UINT:
+                case LPP_UINT:
                     pf->u = rnd() >> (rnd() % 64);
                     r = lp_field_uint(&b, pf->key, pf->u);
                     break;
-                case PT_BOOL:
+                case LPP_BOOL:
                     pf->b = rnd() & 1;
                     r = lp_field_bool(&b, pf->key, pf->b);
                     break;
@@ -749,11 +603,11 @@ static void test_property_round_trip(void **st)
             if (!ok[k])
                 continue;
             const char *line = s;
-            s = p_line(s, got);
+            s = lpp_parse_line(s, got);
             if (!s)
                 fail_msg("unparsable line: %.*s", (int)strcspn(line, "\n"),
                          line);
-            const pline *w = &want[k];
+            const lpp_line *w = &want[k];
             assert_string_equal(got->meas, w->meas);
             assert_int_equal(got->ntags, w->ntags);
             for (int t = 0; t < w->ntags; t++) {
@@ -762,17 +616,17 @@ static void test_property_round_trip(void **st)
             }
             assert_int_equal(got->nfields, w->nfields);
             for (int f = 0; f < w->nfields; f++) {
-                const pfield *g = &got->fld[f], *e = &w->fld[f];
+                const lpp_field *g = &got->fld[f], *e = &w->fld[f];
                 assert_string_equal(g->key, e->key);
                 assert_int_equal(g->type, e->type);
                 switch (e->type) {
-                case PT_FLOAT:
+                case LPP_FLOAT:
                     /* Bit for bit, negative zero included. */
                     assert_memory_equal(&g->f, &e->f, sizeof e->f);
                     break;
-                case PT_INT: assert_int_equal(g->i, e->i); break;
-                case PT_UINT: assert_int_equal(g->u, e->u); break;
-                case PT_BOOL: assert_int_equal(g->b, e->b); break;
+                case LPP_INT: assert_int_equal(g->i, e->i); break;
+                case LPP_UINT: assert_int_equal(g->u, e->u); break;
+                case LPP_BOOL: assert_int_equal(g->b, e->b); break;
                 default: assert_string_equal(g->s, e->s);
                 }
             }

@@ -626,6 +626,69 @@ static void test_descriptor_above_fd_setsize(void **st)
         close(fds[i]);
 }
 
+/* mbtcp_check_reply on its own: every prefix of a good reply is fine so
+ * far, the first wrong field is named however many bytes follow it, and
+ * an exception shortens the reply to 9 bytes. */
+static void test_check_reply_pure(void **state)
+{
+    (void)state;
+    const mbtcp_expect x = {.tid = 0x1234, .unit = 7, .fc = 3, .nbytes = 4};
+    uint8_t good[] = {0x12, 0x34, 0, 0, 0, 7, 7, 3, 4, 0xab, 0xcd, 0, 1};
+    char err[160];
+    for (size_t have = 0; have <= sizeof good; have++) {
+        size_t want = MBTCP_HEAD_LEN + x.nbytes;
+        err[0] = '\0';
+        assert_int_equal(mbtcp_check_reply(&x, good, have, &want, err,
+                                           sizeof err), MBTCP_OK);
+        assert_int_equal(want, 13);
+        assert_string_equal(err, "");
+    }
+    uint16_t regs[2];
+    mbtcp_reply_regs(good, 2, regs);
+    assert_int_equal(regs[0], 0xabcd);
+    assert_int_equal(regs[1], 1);
+    uint8_t bits[16];
+    mbtcp_reply_bits(good, 16, bits);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(bits[i], (i == 0 || i == 1 || i == 3 || i == 5 ||
+                                   i == 7 || i == 8 || i == 10 || i == 11 ||
+                                   i == 14 || i == 15) ? 1 : 0);
+
+    uint8_t b[13];
+    size_t want = 13;
+    memcpy(b, good, sizeof b);
+    b[5] = 8;           /* MBAP length wrong: named once its bytes are in */
+    assert_int_equal(mbtcp_check_reply(&x, b, 5, &want, err, sizeof err),
+                     MBTCP_OK);
+    assert_int_equal(mbtcp_check_reply(&x, b, 6, &want, err, sizeof err),
+                     MBTCP_MALFORMED);
+    assert_string_equal(err, "MBAP length 8, expected 7");
+    assert_int_equal(mbtcp_check_reply(&x, b, 13, &want, err, sizeof err),
+                     MBTCP_MALFORMED);
+    assert_string_equal(err, "MBAP length 8, expected 7");
+
+    const uint8_t exc[] = {0x12, 0x34, 0, 0, 0, 3, 7, 0x83, 2, 0xff};
+    want = 13;
+    assert_int_equal(mbtcp_check_reply(&x, exc, 7, &want, err, sizeof err),
+                     MBTCP_OK);
+    assert_int_equal(want, 13);
+    assert_int_equal(mbtcp_check_reply(&x, exc, 8, &want, err, sizeof err),
+                     MBTCP_OK);
+    assert_int_equal(want, MBTCP_HEAD_LEN);
+    assert_int_equal(mbtcp_check_reply(&x, exc, 9, &want, err, sizeof err),
+                     MBTCP_OK);
+    assert_int_equal(mbtcp_check_reply(&x, exc, 10, &want, err, sizeof err),
+                     MBTCP_MALFORMED);
+    assert_string_equal(err, "1 bytes after an exception reply");
+
+    /* A short error buffer is cut, never overrun. */
+    char tiny[8];
+    want = 13;
+    assert_int_equal(mbtcp_check_reply(&x, b, 13, &want, tiny, sizeof tiny),
+                     MBTCP_MALFORMED);
+    assert_string_equal(tiny, "MBAP le");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_connect_deadline_and_stop),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_descriptor_above_fd_setsize),
+        cmocka_unit_test(test_check_reply_pure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,38 @@ static void test_golden(void **state)
     map_free(st);
     map_errors_free(&errs);
     free(got);
+
+    /* The same bytes from memory (map_load_buffer, what the map fuzzer
+     * feeds) give the same lines, unless the case includes PLC files,
+     * which memory refuses. */
+    char *data = slurp(path);
+    assert_non_null(data);
+    st = map_load_buffer(path, data, strlen(data), &errs);
+    bool includes = false;
+    got = calloc(1, 1);
+    size_t glen = 0;
+    for (size_t i = 0; i < errs.n; i++) {
+        includes |= strstr(errs.msgs[i], "cannot be included") != NULL;
+        size_t ml = strlen(errs.msgs[i]);
+        got = realloc(got, glen + ml + 2);
+        assert_non_null(got);
+        memcpy(got + glen, errs.msgs[i], ml);
+        got[glen + ml] = '\n';
+        glen += ml + 1;
+        got[glen] = '\0';
+    }
+    if (!includes && strcmp(got, expected) != 0) {
+        print_error("case %s from memory: errors differ\n--- expected\n%s"
+                    "--- got\n%s", name, expected, got);
+        fail_msg("case %s (map_load_buffer)", name);
+    }
+    if ((st != NULL) != (errs.n == 0))
+        fail_msg("case %s: map_load_buffer returned %s with %zu errors", name,
+                 st ? "a station" : "NULL", errs.n);
+    map_free(st);
+    map_errors_free(&errs);
+    free(got);
+    free(data);
     free(expected);
 }
 
@@ -611,6 +643,107 @@ static void test_alarms(void **state)
     map_free(st);
 }
 
+/* auth: the defaults (users file in data_dir, anonymous viewer but not
+ * written, 30 min / 12 h / 30 d, failures counted 15 min) and every key
+ * as written, days included;
+ * a short session_max pulls the default idle time down with it. */
+static void test_auth_section(void **state)
+{
+    (void)state;
+    map_station *st = load_ok(CONFIG_DIR "/good_data_dir/station.yaml");
+    assert_string_equal(st->auth.users, "/var/lib/lockbridge/users");
+    assert_int_equal(st->auth.anonymous, MAP_ANON_VIEWER);
+    assert_false(st->auth.anonymous_set);
+    assert_int_equal(st->auth.session_idle_ns, 1800000000000ull);
+    assert_int_equal(st->auth.session_max_ns, 43200000000000ull);
+    assert_int_equal(st->auth.token_session_ns, 2592000000000000ull);
+    assert_int_equal(st->auth.throttle_window_ns, 900000000000ull);
+    assert_int_equal(st->auth.line, 0);
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_single_plc/station.yaml");
+    assert_string_equal(st->auth.users, "data/users");
+    map_free(st);
+
+    st = load_ok(CONFIG_DIR "/good_auth/station.yaml");
+    assert_string_equal(st->auth.users, "/etc/lockbridge/users");
+    assert_int_equal(st->auth.anonymous, MAP_ANON_NONE);
+    assert_true(st->auth.anonymous_set);
+    assert_int_equal(st->auth.session_idle_ns, 600000000000ull);
+    assert_int_equal(st->auth.session_max_ns, 129600000000000ull);
+    assert_int_equal(st->auth.token_session_ns, 604800000000000ull);
+    assert_int_equal(st->auth.throttle_window_ns, 120000000000ull);
+    assert_int_equal(st->auth.line, 5);
+    assert_int_equal(st->auth.col, 7);
+    map_free(st);
+
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/station.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: [{id: x, "
+          "table: holding, address: 0, type: u16}]}]\n"
+          "auth: {session_max: 10m, anonymous: viewer}\n", f);
+    assert_int_equal(fclose(f), 0);
+    st = load_ok(path);
+    assert_int_equal(st->auth.session_max_ns, 600000000000ull);
+    assert_int_equal(st->auth.session_idle_ns, 600000000000ull);
+    assert_int_equal(st->auth.anonymous, MAP_ANON_VIEWER);
+    assert_true(st->auth.anonymous_set);
+    map_free(st);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* web.tls naming files that exist: loaded as written (whether they hold
+ * a certificate and a key that match is the start's to check); with
+ * insecure, plain HTTP on every interface is allowed. */
+static void test_web_tls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lb-plcmap-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], cert[64], key[64];
+    snprintf(path, sizeof path, "%s/station.yaml", dir);
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(i ? key : cert, "w");
+        assert_non_null(f);
+        assert_int_equal(fclose(f), 0);
+    }
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: "
+            "[{id: x, table: holding, address: 0, type: u16}]}]\n"
+            "web: {listen: 0.0.0.0:8443, tls: {cert: %s, key: %s}}\n",
+            cert, key);
+    assert_int_equal(fclose(f), 0);
+    map_station *st = load_ok(path);
+    assert_string_equal(st->web.listen, "0.0.0.0:8443");
+    assert_string_equal(st->web.tls_cert, cert);
+    assert_string_equal(st->web.tls_key, key);
+    assert_false(st->web.insecure);
+    map_free(st);
+
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("station: {id: s}\nplcs: [{id: g, host: 127.0.0.1, tags: "
+          "[{id: x, table: holding, address: 0, type: u16}]}]\n"
+          "web: {listen: 0.0.0.0:8080, insecure: true}\n", f);
+    assert_int_equal(fclose(f), 0);
+    st = load_ok(path);
+    assert_true(st->web.insecure);
+    assert_null(st->web.tls_cert);
+    map_free(st);
+    unlink(path);
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+}
+
 static void test_errors_and_free(void **state)
 {
     (void)state;
@@ -637,6 +770,59 @@ static void test_errors_and_free(void **state)
     map_errors_free(&e);
     /* Without an error list the loader still fails cleanly. */
     assert_null(map_load("tests/data/config/no_such_case/station.yaml", NULL));
+}
+
+/* map_load_buffer: a map from memory is the whole map (no includes), named
+ * as the caller says, held to a file's limits. */
+static void test_load_buffer(void **state)
+{
+    (void)state;
+    map_errors e = {0};
+    char *data = slurp(CONFIG_DIR "/good_includes/station.yaml");
+    assert_non_null(data);
+    assert_null(map_load_buffer("mem/station.yaml", data, strlen(data), &e));
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.msgs[0], "mem/station.yaml:2:8: 'upper-gate.yaml' "
+                        "cannot be included: this map was not read from a "
+                        "file (write the PLC map inline)");
+    assert_string_equal(e.msgs[1], "mem/station.yaml:2:25: 'lower-gate.yaml' "
+                        "cannot be included: this map was not read from a "
+                        "file (write the PLC map inline)");
+    map_errors_free(&e);
+    free(data);
+
+    /* Not NUL-terminated: only len bytes are read. */
+    static const char plc[] = "id: p\nhost: 127.0.0.1\ntags:\n"
+                              "  - {id: t, table: holding, address: 0, "
+                              "type: u16}\nGARBAGE";
+    map_station *st = map_load_buffer(NULL, plc, sizeof plc - 1 - 7, &e);
+    assert_non_null(st);
+    assert_int_equal(e.n, 0);
+    assert_string_equal(st->file, "(memory)");
+    assert_string_equal(st->plcs[0].tags[0].full_id, "p.t");
+    assert_ptr_equal(map_find_tag(st, "p.t"), &st->plcs[0].tags[0]);
+    map_free(st);
+
+    assert_null(map_load_buffer("m.yaml", "", 0, &e));
+    assert_null(map_load_buffer("m.yaml", NULL, 0, &e));
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.msgs[0], "m.yaml:1:1: the file is empty (expected "
+                        "a station or a PLC map)");
+    assert_string_equal(e.msgs[1], e.msgs[0]);
+    map_errors_free(&e);
+
+    /* A NUL byte is libyaml's to refuse, with its position. */
+    assert_null(map_load_buffer("m.yaml", "id: a\0b\n", 8, &e));
+    assert_int_equal(e.n, 1);
+    assert_non_null(strstr(e.msgs[0], "m.yaml:1:6: "));
+    map_errors_free(&e);
+
+    /* The file limit, without reading the bytes. */
+    assert_null(map_load_buffer("big.yaml", plc, ((size_t)16 << 20) + 1, &e));
+    assert_int_equal(e.n, 1);
+    assert_string_equal(e.msgs[0], "big.yaml: file is too large (more than "
+                        "16 MiB)");
+    map_errors_free(&e);
 }
 
 /* ---- hostile input ------------------------------------------------------- */
@@ -936,7 +1122,10 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_alarms),
+        cmocka_unit_test(test_auth_section),
+        cmocka_unit_test(test_web_tls),
         cmocka_unit_test(test_errors_and_free),
+        cmocka_unit_test(test_load_buffer),
         cmocka_unit_test(test_many_duplicate_ids),
         cmocka_unit_test(test_select_tags),
         cmocka_unit_test(test_select_handmade),

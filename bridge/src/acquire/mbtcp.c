@@ -21,12 +21,7 @@
 
 #include "core/clock.h"
 
-/* Implementation Guide 3.1.3: the MBAP header, and the largest ADU. */
-#define MBTCP_MBAP_LEN 7
-#define MBTCP_ADU_MAX 260
 #define MBTCP_REQ_LEN 12     /* MBAP + fc + start (2) + quantity (2) */
-/* A reply's fixed part: MBAP + fc + byte count (or exception code). */
-#define MBTCP_HEAD_LEN 9
 
 _Static_assert(MBTCP_HEAD_LEN + MBTCP_MAX_REGS * 2 <= MBTCP_ADU_MAX,
                "a register reply fits the buffer");
@@ -45,13 +40,6 @@ struct mbtcp {
     char err[160];
     uint8_t buf[MBTCP_ADU_MAX];
 };
-
-/* What one request expects back. */
-typedef struct {
-    uint16_t tid;
-    uint8_t fc;
-    size_t nbytes;            /* the byte count a normal reply must carry */
-} mbtcp_expect;
 
 static void mbtcp_fail(mbtcp *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -225,27 +213,26 @@ mbtcp_rc mbtcp_connect(mbtcp *c)
     return rc;
 }
 
-/* Checks every field of the reply whose bytes have arrived (have of them
- * in c->buf), in header order; *want becomes the exception reply's size
- * once the function code says it is one.  MBTCP_OK while nothing is
- * wrong so far. */
-static mbtcp_rc mbtcp_check(mbtcp *c, const mbtcp_expect *x, size_t have,
-                            size_t *want)
+/* Pure: see mbtcp.h.  The client calls it after every recv with what has
+ * arrived so far; the fuzzer (tests/fuzz/modbus/) with arbitrary bytes. */
+mbtcp_rc mbtcp_check_reply(const mbtcp_expect *x, const uint8_t *b,
+                           size_t have, size_t *want, char *err,
+                           size_t errlen)
 {
-    const uint8_t *b = c->buf;
     unsigned normal = 3u + (unsigned)x->nbytes; /* unit + fc + count + data */
     unsigned len = 0;
     if (have >= 2) {
         unsigned tid = (unsigned)b[0] << 8 | b[1];
         if (tid != x->tid) {
-            mbtcp_fail(c, "transaction id %u, expected %u", tid, x->tid);
+            snprintf(err, errlen, "transaction id %u, expected %u", tid,
+                     x->tid);
             return MBTCP_MALFORMED;
         }
     }
     if (have >= 4) {
         unsigned proto = (unsigned)b[2] << 8 | b[3];
         if (proto != 0) {
-            mbtcp_fail(c, "protocol id %u, expected 0", proto);
+            snprintf(err, errlen, "protocol id %u, expected 0", proto);
             return MBTCP_MALFORMED;
         }
     }
@@ -253,48 +240,66 @@ static mbtcp_rc mbtcp_check(mbtcp *c, const mbtcp_expect *x, size_t have,
         len = (unsigned)b[4] << 8 | b[5];
         /* 3 may still be an exception reply: the function code decides. */
         if (len != normal && len != 3) {
-            mbtcp_fail(c, "MBAP length %u, expected %u", len, normal);
+            snprintf(err, errlen, "MBAP length %u, expected %u", len, normal);
             return MBTCP_MALFORMED;
         }
     }
-    if (have >= 7 && b[6] != c->unit) {
-        mbtcp_fail(c, "unit id %u, expected %u", b[6], c->unit);
+    if (have >= 7 && b[6] != x->unit) {
+        snprintf(err, errlen, "unit id %u, expected %u", b[6], x->unit);
         return MBTCP_MALFORMED;
     }
     if (have < 8)
         return MBTCP_OK;
     bool exc = b[7] == (x->fc | 0x80);
     if (!exc && b[7] != x->fc) {
-        mbtcp_fail(c, "function code 0x%02x, expected 0x%02x", b[7], x->fc);
+        snprintf(err, errlen, "function code 0x%02x, expected 0x%02x", b[7],
+                 x->fc);
         return MBTCP_MALFORMED;
     }
     if (exc) {
         if (len != 3) {
-            mbtcp_fail(c, "MBAP length %u, expected 3 for an exception", len);
+            snprintf(err, errlen, "MBAP length %u, expected 3 for an "
+                     "exception", len);
             return MBTCP_MALFORMED;
         }
         *want = MBTCP_HEAD_LEN;
     } else if (len != normal) {
-        mbtcp_fail(c, "MBAP length %u, expected %u", len, normal);
+        snprintf(err, errlen, "MBAP length %u, expected %u", len, normal);
         return MBTCP_MALFORMED;
     }
     if (have < 9)
         return MBTCP_OK;
     if (exc) {
         if (b[8] == 0) {
-            mbtcp_fail(c, "exception code 0");
+            snprintf(err, errlen, "exception code 0");
             return MBTCP_MALFORMED;
         }
         if (have > MBTCP_HEAD_LEN) {
-            mbtcp_fail(c, "%zu bytes after an exception reply",
-                       have - MBTCP_HEAD_LEN);
+            snprintf(err, errlen, "%zu bytes after an exception reply",
+                     have - MBTCP_HEAD_LEN);
             return MBTCP_MALFORMED;
         }
     } else if (b[8] != x->nbytes) {
-        mbtcp_fail(c, "byte count %u, expected %zu", b[8], x->nbytes);
+        snprintf(err, errlen, "byte count %u, expected %u", b[8],
+                 (unsigned)x->nbytes);
         return MBTCP_MALFORMED;
     }
     return MBTCP_OK;
+}
+
+void mbtcp_reply_regs(const uint8_t *reply, uint16_t count, uint16_t *regs)
+{
+    const uint8_t *d = reply + MBTCP_HEAD_LEN;
+    for (size_t i = 0; i < count; i++)
+        regs[i] = (uint16_t)(d[2 * i] << 8 | d[2 * i + 1]);
+}
+
+void mbtcp_reply_bits(const uint8_t *reply, uint16_t count, uint8_t *bits)
+{
+    /* Application Protocol 6.1: the first bit is the low bit of byte 0. */
+    const uint8_t *d = reply + MBTCP_HEAD_LEN;
+    for (size_t i = 0; i < count; i++)
+        bits[i] = (uint8_t)(d[i / 8] >> (i % 8) & 1u);
 }
 
 /* One transaction: send the request, receive and check the reply into
@@ -309,7 +314,8 @@ static mbtcp_rc mbtcp_transact(mbtcp *c, int fc, uint16_t start,
         mbtcp_fail(c, "not connected");
         return MBTCP_CONN;
     }
-    mbtcp_expect x = {.tid = c->tid++, .fc = (uint8_t)fc, .nbytes = nbytes};
+    mbtcp_expect x = {.tid = c->tid++, .unit = c->unit, .fc = (uint8_t)fc,
+                      .nbytes = (uint16_t)nbytes};
     uint8_t req[MBTCP_REQ_LEN] = {
         (uint8_t)(x.tid >> 8), (uint8_t)x.tid, 0, 0, 0, 6, c->unit,
         (uint8_t)fc, (uint8_t)(start >> 8), (uint8_t)start,
@@ -348,7 +354,8 @@ static mbtcp_rc mbtcp_transact(mbtcp *c, int fc, uint16_t start,
         ssize_t n = recv(c->fd, c->buf + have, want - have, 0);
         if (n > 0) {
             have += (size_t)n;
-            if ((rc = mbtcp_check(c, &x, have, &want)) != MBTCP_OK)
+            if ((rc = mbtcp_check_reply(&x, c->buf, have, &want, c->err,
+                                        sizeof c->err)) != MBTCP_OK)
                 goto fail;
         } else if (n == 0) {
             rc = MBTCP_CONN;
@@ -406,9 +413,7 @@ mbtcp_rc mbtcp_read_regs(mbtcp *c, int fc, uint16_t start, uint16_t count,
     mbtcp_rc rc = mbtcp_transact(c, fc, start, count, (size_t)count * 2);
     if (rc != MBTCP_OK)
         return rc;
-    const uint8_t *d = c->buf + MBTCP_HEAD_LEN;
-    for (size_t i = 0; i < count; i++)
-        regs[i] = (uint16_t)(d[2 * i] << 8 | d[2 * i + 1]);
+    mbtcp_reply_regs(c->buf, count, regs);
     return MBTCP_OK;
 }
 
@@ -424,10 +429,7 @@ mbtcp_rc mbtcp_read_bits(mbtcp *c, int fc, uint16_t start, uint16_t count,
     mbtcp_rc rc = mbtcp_transact(c, fc, start, count, (count + 7u) / 8u);
     if (rc != MBTCP_OK)
         return rc;
-    /* Application Protocol 6.1: the first bit is the low bit of byte 0. */
-    const uint8_t *d = c->buf + MBTCP_HEAD_LEN;
-    for (size_t i = 0; i < count; i++)
-        bits[i] = (uint8_t)(d[i / 8] >> (i % 8) & 1u);
+    mbtcp_reply_bits(c->buf, count, bits);
     return MBTCP_OK;
 }
 

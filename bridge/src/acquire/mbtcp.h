@@ -72,6 +72,12 @@
 #define MBTCP_MAX_BITS 2000
 #define MBTCP_MAX_REGS 125
 
+/* Implementation Guide 3.1.3: the MBAP header, and the largest ADU. */
+#define MBTCP_MBAP_LEN 7
+#define MBTCP_ADU_MAX 260
+/* A reply's fixed part: MBAP + fc + byte count (or exception code). */
+#define MBTCP_HEAD_LEN 9
+
 typedef enum {
     MBTCP_OK = 0,
     MBTCP_EXCEPTION,   /* the device answered with an exception code */
@@ -123,5 +129,37 @@ uint16_t mbtcp_next_tid(const mbtcp *c);
  * exception" for codes the specification does not define. */
 const char *mbtcp_exception_name(uint8_t code);
 const char *mbtcp_rc_name(mbtcp_rc rc);
+
+/* ---- reply validation (pure; any thread) ------------------------------- */
+
+/* What one read request expects back. */
+typedef struct {
+    uint16_t tid;             /* the request's transaction id */
+    uint8_t unit;             /* the PLC's unit id */
+    uint8_t fc;               /* the request's function code (1-4) */
+    uint16_t nbytes;          /* the byte count a normal reply carries:
+                                 registers x 2, or bits rounded up to
+                                 bytes; at most MBTCP_ADU_MAX - 9 */
+} mbtcp_expect;
+
+/* Checks the first `have` bytes of a reply at b against x, every field
+ * whose bytes are there, in the order listed at the top of this file:
+ * MBTCP_OK while nothing is wrong so far (however few bytes have come),
+ * MBTCP_MALFORMED with the reason in err ("MBAP length 27, expected 7")
+ * at the first wrong one.  *want is the size the reply must reach, which
+ * the caller sets to MBTCP_HEAD_LEN + x->nbytes before the first call; it
+ * becomes MBTCP_HEAD_LEN once the function code says the reply is an
+ * exception.  A complete reply (have == *want, no error) is a normal one
+ * when b[7] == x->fc, else an exception with code b[8] (never 0).  The
+ * client calls this after every recv; nothing else decides whether a
+ * reply is believed. */
+mbtcp_rc mbtcp_check_reply(const mbtcp_expect *x, const uint8_t *b,
+                           size_t have, size_t *want, char *err,
+                           size_t errlen);
+/* The values of a complete, checked normal reply: count registers (host
+ * order) or count bits (one 0/1 byte each, the first bit being the low
+ * bit of the first data byte, Application Protocol 6.1). */
+void mbtcp_reply_regs(const uint8_t *reply, uint16_t count, uint16_t *regs);
+void mbtcp_reply_bits(const uint8_t *reply, uint16_t count, uint8_t *bits);
 
 #endif

@@ -6,6 +6,9 @@
  *   lockbridge read   -c FILE [--json]  poll every PLC once and print all tags
  *   lockbridge run    -c FILE           the daemon (cmd_run.c)
  *   lockbridge export -c FILE --from T [--to T] [--tags ...] [--csv]
+ *   lockbridge user add|list|passwd|del|role ... -c FILE   (cmd_user.c)
+ *   lockbridge token add|list|del ... -c FILE              (cmd_token.c)
+ *   lockbridge audit -c FILE --from T [--to T] [--csv]     (cmd_audit.c)
  *
  * Everything here runs on the main thread; `run` turns the main thread
  * into the consumer thread (core/dispatch.h has the thread table).
@@ -15,6 +18,7 @@
 
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/log.h"
 
@@ -31,6 +35,10 @@ typedef struct {
     bool log_changes;
     const char *web;       /* run --web ADDR|off: overrides web.listen */
     log_level level;
+    const char *role;      /* user add, token add: --role */
+    bool password_stdin;   /* user add, user passwd: --password-stdin */
+    char **args;           /* the words after the command (user, token) */
+    int nargs;
 } cli_opts;
 
 /* Loads the map, printing every error to stderr; NULL on failure. */
@@ -40,5 +48,27 @@ int cmd_check(const cli_opts *o);
 int cmd_read(const cli_opts *o);
 int cmd_run(const cli_opts *o);
 int cmd_export(const cli_opts *o);
+int cmd_user(const cli_opts *o);
+int cmd_token(const cli_opts *o);
+int cmd_audit(const cli_opts *o);
+
+/* ---- the auth commands (authctx.c, prompt.c) ---- */
+
+/* The station's auth handle: its users file and data_dir, warnings
+ * printed; NULL (the reason printed) when it cannot be opened. */
+auth *cli_auth_open(const map_station *st);
+/* The local Unix user acting (the audit's who): getpwuid(geteuid()). */
+void cli_who(char *out, size_t len);
+/* "http://127.0.0.1:8080" ("https://..." under web.tls): where the
+ * dashboard is, for a token's URL;
+ * *note (or NULL) is what to tell the user about it (every interface,
+ * dashboard off). */
+bool cli_web_base(const map_station *st, char *out, size_t len,
+                  const char **note);
+/* A new password for user who: asked twice on the terminal (no echo), or
+ * one line from stdin; checked against the rule.  0, or -1 with the reason
+ * printed (a usage error).  out needs AUTH_PASSWORD_MAX + 2 bytes. */
+int cli_read_password(const char *who, bool from_stdin, char *out,
+                      size_t len);
 
 #endif

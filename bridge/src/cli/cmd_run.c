@@ -75,6 +75,42 @@ static char *run_web_root(void)
     return NULL;
 }
 
+/* auth's warnings (a mode tightened, a users file with bad lines): any
+ * thread. */
+static void run_auth_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    log_warn("auth", "%s", msg);
+}
+
+static int run_open_auth(run_ctx *r)
+{
+    const map_auth *ma = &r->st->auth;
+    char err[256];
+    auth_opts ao = {
+        .users_path = ma->users,
+        .state_dir = r->st->data_dir,
+        .session_idle_ns = ma->session_idle_ns,
+        .session_max_ns = ma->session_max_ns,
+        .token_session_ns = ma->token_session_ns,
+        .throttle_window_ns = ma->throttle_window_ns,
+        .warn = run_auth_warn,
+    };
+    r->auth = auth_open(&ao, err, sizeof err);
+    if (!r->auth) {
+        log_error("auth", "%s", err);
+        return -1;
+    }
+    size_t n = auth_user_count(r->auth);
+    if (n == 0)
+        log_warn("auth", "no users yet: nobody can log in or act until one "
+                 "is added (lockbridge user add NAME --role admin -c %s)",
+                 r->o->config);
+    else
+        log_info("auth", "%zu users in %s", n, ma->users);
+    return 0;
+}
+
 static int run_open_web(run_ctx *r)
 {
     const map_web *mw = &r->st->web;
@@ -87,22 +123,41 @@ static int run_open_web(run_ctx *r)
         .n_origins = mw->n_origins,
         .rate_hz = mw->rate_hz,
         .stuck_ns = mw->stuck_after_ns,
+        .tls_cert = mw->tls_cert,
+        .tls_key = mw->tls_key,
+        .insecure = mw->insecure,
     };
+    /* Anonymous viewers by default only on loopback: a dashboard that
+     * other machines reach shows nothing until someone logs in, unless
+     * the map says anonymous: viewer. */
+    const map_auth *ma = &r->st->auth;
+    bool loop = map_listen_is_loopback(wo.listen);
+    wo.anonymous = ma->anonymous_set
+                       ? (ma->anonymous == MAP_ANON_NONE ? AUTH_NONE
+                                                         : AUTH_VIEWER)
+                       : (loop ? AUTH_VIEWER : AUTH_NONE);
     web_sources src = {.hist = r->hist, .influx = r->influx,
-                       .pollers = r->pollers, .config = r->o->config};
+                       .pollers = r->pollers, .config = r->o->config,
+                       .auth = r->auth, .state_dir = r->st->data_dir};
     r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
     if (!r->web) {
-        log_error("web", "%s", err);
+        /* web_new's messages start "web: " for callers without a log
+         * prefix; here the prefix says it already. */
+        log_error("web", "%s", strncmp(err, "web: ", 5) == 0 ? err + 5 : err);
         free(root);
         return -1;
     }
     if (root)
-        log_info("web", "dashboard on http://%s/ (files from %s)",
-                 web_address(r->web), root);
+        log_info("web", "dashboard on %s://%s/ (files from %s)",
+                 web_scheme(r->web), web_address(r->web), root);
     else
-        log_warn("web", "serving the API on http://%s/ but no built "
+        log_warn("web", "serving the API on %s://%s/ but no built "
                  "dashboard was found (./run build builds it; or set "
-                 "web.root)", web_address(r->web));
+                 "web.root)", web_scheme(r->web), web_address(r->web));
+    if (!mw->tls_cert && !map_listen_is_loopback(wo.listen))
+        log_warn("web", "%s is reachable from other machines over plain "
+                 "HTTP (web.insecure): logins and data travel unencrypted; "
+                 "give web.tls {cert, key}", web_address(r->web));
     free(root);
     return 0;
 }
@@ -201,9 +256,10 @@ static int run_setup(run_ctx *r)
     }
     /* The state directory first, with a clear message when it cannot be
      * made; the writers then create their own files and directories. */
-    if (st->history.enabled || st->influx.enabled) {
+    if (st->history.enabled || st->influx.enabled || st->web.enabled) {
         char *failed = NULL;
-        if (fs_mkdirs(st->data_dir, 0750, &failed) < 0) {
+        /* 0700: it holds users, sessions and the audit log (issue 8). */
+        if (fs_mkdirs(st->data_dir, 0700, &failed) < 0) {
             int e = errno;
             log_error("main", "data_dir %s: cannot create %s: %s",
                       st->data_dir, failed ? failed : st->data_dir,
@@ -230,7 +286,7 @@ static int run_setup(run_ctx *r)
     /* The web server subscribes after the recorder: the time series come
      * first in every batch. */
     bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
-    if (web_on && run_open_web(r) < 0)
+    if (web_on && (run_open_auth(r) < 0 || run_open_web(r) < 0))
         return -1;
     for (size_t p = 0; p < st->n_plcs; p++) {
         const map_plc *plc = &st->plcs[p];
@@ -277,6 +333,11 @@ static void run_teardown(run_ctx *r)
     run_dispatch = NULL;
     run_web = NULL;
     web_free(r->web);
+    if (r->auth) {
+        /* the sessions' last use, so idle timers carry over a restart */
+        auth_flush(r->auth, clk_real_ns());
+        auth_close(r->auth);
+    }
     dispatch_free(r->d);
     rec_free(r->rec);
     hist_close(r->hist);

@@ -25,15 +25,22 @@ static void main_usage(FILE *f)
             "  run     run the bridge until SIGINT/SIGTERM\n"
             "  export  print recorded history: --tags plc.tag,plc.* --from T\n"
             "          [--to T] [--csv]  (T: RFC 3339, a date, now, -2h, -7d)\n"
+            "  user    add NAME --role ROLE | list | passwd NAME | role NAME ROLE |\n"
+            "          del NAME   (roles: viewer, operator, engineer, admin)\n"
+            "  token   add NAME [--role ROLE] | list | del NAME   (wall-screen URLs)\n"
+            "  audit   print the audit log: --from T [--to T] [--csv]\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
-            "  --json               read: print one JSON array\n"
+            "  --json               read, user list, token list: print JSON\n"
             "  --summary SECONDS    run: per-PLC summary interval (default 5)\n"
             "  --log-changes        run: log every value change\n"
             "  --web ADDR|off       run: serve the dashboard on ADDR:PORT instead of\n"
             "                       web.listen, or not at all\n"
             "  -v, --verbose        run: debug logging\n"
+            "  --role ROLE          user add, token add: the role\n"
+            "  --password-stdin     user add, user passwd: read the password as one\n"
+            "                       line from stdin instead of asking twice\n"
             "  --version            print the version\n");
 }
 
@@ -80,6 +87,8 @@ int main(int argc, char **argv)
         {"log-changes", no_argument, NULL, 'L'},
         {"web", required_argument, NULL, 'W'},
         {"verbose", no_argument, NULL, 'v'},
+        {"role", required_argument, NULL, 'R'},
+        {"password-stdin", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -108,6 +117,8 @@ int main(int argc, char **argv)
         case 'L': o.log_changes = true; break;
         case 'W': o.web = optarg; break;
         case 'v': o.level = LOG_DEBUG; break;
+        case 'R': o.role = optarg; break;
+        case 'P': o.password_stdin = true; break;
         case 's': {
             char *end;
             errno = 0;
@@ -124,7 +135,13 @@ int main(int argc, char **argv)
         default: main_usage(stderr); return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
+    /* user and token take words (add NAME ...); getopt has moved them
+     * behind the options. */
+    bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0;
+    if (words) {
+        o.args = argv + optind;
+        o.nargs = argc - optind;
+    } else if (optind < argc) {
         fprintf(stderr, "lockbridge: unexpected argument '%s'\n", argv[optind]);
         return CLI_EXIT_USAGE;
     }
@@ -141,7 +158,13 @@ int main(int argc, char **argv)
         return cmd_run(&o);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(&o);
-    fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, export)\n",
-            cmd);
+    if (strcmp(cmd, "user") == 0)
+        return cmd_user(&o);
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(&o);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(&o);
+    fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, "
+            "export, user, token, audit)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -16,6 +16,7 @@
 #include "record/history.h"
 #include "record/influx.h"
 #include "record/recorder.h"
+#include "auth/auth.h"
 #include "web/web.h"
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
     dispatch *d;
     recorder *rec;
     web *web;                  /* the dashboard's server; NULL when off */
+    auth *auth;                /* users and sessions; NULL without web */
     hist_db *hist;
     influx_writer *influx;
     char *secrets[2];          /* resolved influx password and token */

@@ -6,6 +6,8 @@
  *   web: {listen: 127.0.0.1:8080, origins: [https://scada.lock1.example],
  *         rate: 10, root: /usr/local/share/lockbridge/dashboard,
  *         stuck_after: 30s}
+ *   web: {listen: 0.0.0.0:8443, tls: {cert: PATH, key: PATH}}
+ *   web: {listen: 0.0.0.0:8080, insecure: true}     (plain HTTP, warned)
  *   web: off
  */
 #include "config/parse.h"
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void web_defaults(map_station *st)
 {
@@ -75,9 +78,37 @@ static bool web_origin_ok(const char *o)
     return true;
 }
 
-enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_N };
+bool map_listen_is_loopback(const char *s)
+{
+    if (!s)
+        return false;
+    if (strncmp(s, "[::1]:", 6) == 0)
+        return true;
+    return strncmp(s, "127.", 4) == 0;
+}
+
+/* A certificate or key that is not there is a map error, so that `check`
+ * finds it before a start does.  Whether the file can be read and the
+ * two match is the start's to say (web_new): `check` may run as another
+ * user than the daemon, who alone can read a key kept 0600. */
+static void web_tls_file(cfg_src *s, const char *what, const yaml_node_t *n,
+                         const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        cfg_err_at(s, n, "'%s' file %s: %s", what, path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        cfg_err_at(s, n, "'%s' file %s is not a regular file", what, path);
+}
+
+enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_TLS,
+       W_INSECURE, W_N };
 static const char *const web_keys[W_N] = {"enabled", "listen", "root",
-                                          "origins", "rate", "stuck_after"};
+                                          "origins", "rate", "stuck_after",
+                                          "tls", "insecure"};
+
+enum { T_CERT, T_KEY, T_N };
+static const char *const tls_keys[T_N] = {"cert", "key"};
 
 static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
 {
@@ -115,6 +146,31 @@ static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     if (val[W_STUCK])
         cfg_get_duration(s, "'stuck_after'", val[W_STUCK],
                          &w->stuck_after_ns);
+    if (val[W_INSECURE])
+        cfg_get_bool(s, "'insecure'", val[W_INSECURE], &w->insecure);
+    const yaml_node_t *t = val[W_TLS];
+    if (t && t->type != YAML_MAPPING_NODE) {
+        cfg_err_at(s, t, "'tls' must be a mapping such as {cert: "
+                   "/etc/lockbridge/cert.pem, key: /etc/lockbridge/key.pem}, "
+                   "got %s", CFG_GOT(t));
+    } else if (t) {
+        yaml_node_t *tv[T_N], *tk[T_N];
+        cfg_get_keys(s, t, "tls", tls_keys, T_N, tv, tk);
+        if (cfg_require(s, t, "tls", "cert", tv[T_CERT]) &&
+            cfg_get_str(s, "'cert'", tv[T_CERT], &w->tls_cert) == 0)
+            web_tls_file(s, "cert", tv[T_CERT], w->tls_cert);
+        if (cfg_require(s, t, "tls", "key", tv[T_KEY]) &&
+            cfg_get_str(s, "'key'", tv[T_KEY], &w->tls_key) == 0)
+            web_tls_file(s, "key", tv[T_KEY], w->tls_key);
+    }
+    /* The CISA/EPA checklist for HMIs: nothing reachable from the network
+     * without encryption unless someone wrote down that they mean it. */
+    if (w->enabled && w->listen && web_listen_ok(w->listen) &&
+        !map_listen_is_loopback(w->listen) && !t && !w->insecure)
+        cfg_err_at(s, val[W_LISTEN] ? val[W_LISTEN] : n, "'listen' %s is "
+                   "reachable from other machines: give 'tls: {cert, key}' "
+                   "for HTTPS and WSS, or 'insecure: true' to serve plain "
+                   "HTTP anyway", w->listen);
     const yaml_node_t *o = val[W_ORIGINS];
     if (o && o->type != YAML_SEQUENCE_NODE) {
         cfg_err_at(s, o, "'origins' must be a list such as "

@@ -155,9 +155,12 @@ void map_free(map_station *st)
         free(strs[i]);
     free(st->web.listen);
     free(st->web.root);
+    free(st->web.tls_cert);
+    free(st->web.tls_key);
     for (size_t i = 0; i < st->web.n_origins; i++)
         free(st->web.origins[i]);
     free(st->web.origins);
+    free(st->auth.users);
     for (size_t i = 0; i < st->n_schematic; i++) {
         for (size_t k = 0; k < st->schematic[i].n_tags; k++)
             free(st->schematic[i].tags[k]);
@@ -188,8 +191,10 @@ const map_plc *map_find_plc(const map_station *st, const char *id)
 {
     if (!st || !id)
         return NULL;
+    /* While a map with mistakes is loading (the schematic's check runs
+     * then), a PLC or tag may have no id. */
     for (size_t i = 0; i < st->n_plcs; i++)
-        if (strcmp(st->plcs[i].id, id) == 0)
+        if (st->plcs[i].id && strcmp(st->plcs[i].id, id) == 0)
             return &st->plcs[i];
     return NULL;
 }
@@ -211,19 +216,21 @@ static const map_tag *find_tag(const map_station *st, const char *full_id,
             *pos = e->pos;
         return e ? e->tag : NULL;
     }
-    /* A station put together by hand (tests): scan. */
+    /* A station put together by hand (tests), or one still loading (the
+     * schematic's check): scan. */
     const char *dot = strchr(full_id, '.');
     if (!dot)
         return NULL;
     size_t plen = (size_t)(dot - full_id), base = 0;
     for (size_t i = 0; i < st->n_plcs; i++) {
         const map_plc *p = &st->plcs[i];
-        if (strlen(p->id) != plen || memcmp(p->id, full_id, plen) != 0) {
+        if (!p->id || strlen(p->id) != plen ||
+            memcmp(p->id, full_id, plen) != 0) {
             base += p->n_tags;
             continue;
         }
         for (size_t j = 0; j < p->n_tags; j++)
-            if (strcmp(p->tags[j].id, dot + 1) == 0) {
+            if (p->tags[j].id && strcmp(p->tags[j].id, dot + 1) == 0) {
                 if (pos)
                     *pos = base + j;
                 return &p->tags[j];

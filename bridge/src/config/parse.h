@@ -53,6 +53,7 @@ typedef struct {
     int n_files;        /* files opened so far: the next file's rank */
     size_t visits;      /* mapping pairs and sequence items walked */
     bool stop;          /* too many errors or visits: walk no further */
+    bool in_memory;     /* map_load_buffer: no other file may be read */
 } cfg_loader;
 
 /* One parsed file. */
@@ -186,6 +187,11 @@ void cfg_find_dups(const char *const *ids, size_t n, size_t *first);
  * the reason reported (s->doc is then empty).  0: the document has a root
  * node.  cfg_file_unload frees the document either way. */
 int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path);
+/* The same for a map the caller holds (len bytes at data, not necessarily
+ * NUL-terminated, which the caller keeps); name stands for the file in
+ * messages. */
+int cfg_buffer_load(cfg_loader *ld, cfg_src *s, const char *name,
+                    const char *data, size_t len);
 void cfg_file_unload(cfg_src *s);
 
 /* ---- PLC maps (plc.c) --------------------------------------------------- */
@@ -255,6 +261,7 @@ void cfg_alarm_free(map_alarm *a);
 extern const cfg_section cfg_history_section;
 extern const cfg_section cfg_influx_section;
 extern const cfg_section cfg_web_section;
+extern const cfg_section cfg_auth_section;
 extern const cfg_section cfg_schematic_section;
 extern const cfg_section cfg_alarms_section;
 extern const cfg_section cfg_modes_section;

@@ -166,8 +166,33 @@ typedef struct {
                                  default 10 */
     uint64_t stuck_after_ns;  /* a client that cannot take a frame for
                                  this long is dropped; default 30 s */
+    char *tls_cert, *tls_key; /* `tls: {cert, key}`: HTTPS and WSS */
+    bool insecure;            /* plain HTTP beyond loopback, on purpose */
     int line, col;
 } map_web;
+
+/* Whether a listen address ("127.0.0.1:8080", "[::1]:8080") reaches only
+ * this machine (127.0.0.0/8 or ::1). */
+bool map_listen_is_loopback(const char *listen);
+
+/* `auth:` in a station file: who may act (auth/). */
+typedef enum { MAP_ANON_VIEWER, MAP_ANON_NONE } map_anonymous;
+
+typedef struct {
+    char *users;              /* the users file; default "<data_dir>/users",
+                                 a path written in the file as written */
+    map_anonymous anonymous;  /* what a browser that has not logged in
+                                 gets; default viewer */
+    bool anonymous_set;       /* `anonymous` was written (the web server
+                                 makes the default none beyond loopback) */
+    uint64_t session_idle_ns; /* default 30 min (never above session_max) */
+    uint64_t session_max_ns;  /* default 12 h */
+    uint64_t token_session_ns;/* a kiosk token's session, default 30 days */
+    uint64_t throttle_window_ns; /* 5 failed logins within this start a
+                                    wait, which grows up to this; default
+                                    15 min, 1 s to 1 day */
+    int line, col;            /* the section, 0 when absent */
+} map_auth;
 
 /* `schematic:` in a station file: which tag plays which part in the
  * overview's drawing of the lock (a role such as "chamber_level" and one
@@ -198,6 +223,7 @@ typedef struct {
     map_history history;
     map_influx influx;
     map_web web;
+    map_auth auth;
     map_binding *schematic;   /* in file order; NULL when none */
     size_t n_schematic;
     map_alarm *alarms;        /* station `alarms:` (expressions) */
@@ -222,6 +248,15 @@ typedef struct {
  * appended to errs (which the caller frees with map_errors_free).  I/O
  * errors are reported the same way ("file: cannot open: reason"). */
 map_station *map_load(const char *path, map_errors *errs);
+/* The same for a map held in memory: len bytes at data (not necessarily
+ * NUL-terminated; the caller keeps them), reported and recorded
+ * (st->file) as `name` (NULL: "(memory)").  Nothing is read from disk
+ * but the time zone database: a station's `plcs:` entries must be inline
+ * PLC maps, and a file name there is an error ("'gate.yaml' cannot be
+ * included: ...").  The same limits and the same messages as a file,
+ * otherwise; this is what the map fuzzer feeds (tests/fuzz/map/). */
+map_station *map_load_buffer(const char *name, const char *data, size_t len,
+                             map_errors *errs);
 void map_free(map_station *st);
 
 void map_errors_free(map_errors *errs);

@@ -3,13 +3,13 @@
  * sections listed in `sections` below) or a single PLC file, the
  * station-wide check pass, and map_load itself.
  *
- * map_load reads the file, fills every section's defaults, parses what is
- * there, loads each PLC (inline or from its own file, relative to the
- * station file), checks the station as a whole (duplicate PLC ids, two
- * PLCs on one endpoint), indexes the tags, checks the alarms that refer to
- * other tags, lets each section finish (sections that name tags read
- * their value then), and only then hands the messages over, sorted into
- * reading order.
+ * map_load reads the file (map_load_buffer takes it from memory), fills
+ * every section's defaults, parses what is there, loads each PLC (inline
+ * or from its own file, relative to the station file; from memory, inline
+ * only), checks the station as a whole (duplicate PLC ids, two PLCs on one
+ * endpoint), indexes the tags, checks the alarms that refer to other tags,
+ * lets each section finish (sections that name tags read their value
+ * then), and only then hands the messages over, sorted into reading order.
  */
 #include "config/parse.h"
 #include "core/fsutil.h"
@@ -124,6 +124,7 @@ static const cfg_section *const sections[] = {
     &cfg_history_section,
     &cfg_influx_section,
     &cfg_web_section,
+    &cfg_auth_section,
     &cfg_schematic_section,
     &cfg_alarms_section,
     &cfg_modes_section,
@@ -239,6 +240,14 @@ static void parse_plcs(cfg_src *s, const yaml_node_t *n, map_station *st,
                        "a PLC mapping, got %s", CFG_GOT(item));
             continue;
         }
+        if (s->ld->in_memory) {
+            /* A map handed over in memory is the whole map: reading files
+             * it names would make the result depend on the disk of
+             * whoever loads it. */
+            cfg_err_at(s, item, "'%s' cannot be included: this map was not "
+                       "read from a file (write the PLC map inline)", rel);
+            continue;
+        }
         char *path = join_path(s->file, rel);
         cfg_src sub;
         if (cfg_file_load(s->ld, &sub, path) == 0) {
@@ -270,14 +279,14 @@ static int cmp_err_pos(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-map_station *map_load(const char *path, map_errors *errs)
+/* map_load and map_load_buffer: the file at path, or (data != NULL) the
+ * len bytes at data standing for it. */
+static map_station *load(const char *path, const char *data, size_t len,
+                         map_errors *errs)
 {
-    if (!path) {
-        map_errors_add(errs, "(null): cannot open: no file given");
-        return NULL;
-    }
     cfg_loader ld = {0};
     ld.errs = &ld.own;
+    ld.in_memory = data != NULL;
     map_station *st = cfg_calloc(1, sizeof *st);
     st->file = cfg_strdup(path);
     for (size_t i = 0; i < CFG_COUNT(sections); i++)
@@ -285,7 +294,8 @@ map_station *map_load(const char *path, map_errors *errs)
             sections[i]->defaults(st);
     cfg_plc_aux *pa = NULL;
     cfg_src s;
-    if (cfg_file_load(&ld, &s, path) < 0)
+    if ((data ? cfg_buffer_load(&ld, &s, path, data, len)
+              : cfg_file_load(&ld, &s, path)) < 0)
         goto done;
     yaml_node_t *root = yaml_document_get_root_node(&s.doc);
     char got[64];
@@ -352,4 +362,20 @@ done:
     map_errors_free(&ld.own);
     free(ld.pos);
     return st;
+}
+
+map_station *map_load(const char *path, map_errors *errs)
+{
+    if (!path) {
+        map_errors_add(errs, "(null): cannot open: no file given");
+        return NULL;
+    }
+    return load(path, NULL, 0, errs);
+}
+
+map_station *map_load_buffer(const char *name, const char *data, size_t len,
+                             map_errors *errs)
+{
+    return load(name ? name : "(memory)", data ? data : "", data ? len : 0,
+                errs);
 }

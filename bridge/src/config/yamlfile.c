@@ -1,5 +1,6 @@
 /*
- * yamlfile.c - reads one map file and builds its libyaml document.
+ * yamlfile.c - reads one map file (or takes a map the caller holds in
+ * memory) and builds its libyaml document.
  *
  * The file is read whole (at most CFG_FILE_MAX bytes) before libyaml sees
  * it, so that positions in messages come from one buffer and a file that
@@ -238,16 +239,12 @@ static void refuse_tags(cfg_src *s, const char *buf, size_t len)
     yaml_parser_delete(&parser);
 }
 
-int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path)
+/* Parses buf (len bytes, as read from the file or given by the caller)
+ * into s->doc, reporting against s->file; the caller owns buf. */
+static int parse_buffer(cfg_src *s, const char *buf, size_t len)
 {
-    s->ld = ld;
-    s->file = path;
-    s->rank = ld->n_files++;
-    memset(&s->doc, 0, sizeof s->doc);
-    char *buf;
-    size_t len;
-    if (read_file(ld, s, path, &buf, &len) < 0)
-        return -1;
+    cfg_loader *ld = s->ld;
+    const char *path = s->file;
     int rc = -1;
 
     int dl, dc;
@@ -318,12 +315,45 @@ int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path)
     }
     yaml_parser_delete(&parser);
 out:
-    free(buf);
     if (rc < 0) {
         yaml_document_delete(&s->doc);
         memset(&s->doc, 0, sizeof s->doc);
     }
     return rc;
+}
+
+static void src_init(cfg_loader *ld, cfg_src *s, const char *name)
+{
+    s->ld = ld;
+    s->file = name;
+    s->rank = ld->n_files++;
+    memset(&s->doc, 0, sizeof s->doc);
+}
+
+int cfg_file_load(cfg_loader *ld, cfg_src *s, const char *path)
+{
+    src_init(ld, s, path);
+    char *buf;
+    size_t len;
+    if (read_file(ld, s, path, &buf, &len) < 0)
+        return -1;
+    int rc = parse_buffer(s, buf, len);
+    free(buf);
+    return rc;
+}
+
+int cfg_buffer_load(cfg_loader *ld, cfg_src *s, const char *name,
+                    const char *data, size_t len)
+{
+    src_init(ld, s, name);
+    /* The same bound as a file's, so that a map is accepted or refused
+     * the same way whichever way it arrives. */
+    if (len > CFG_FILE_MAX) {
+        cfg_add(ld, s->rank, 0, 0, "%s: file is too large (more than %zu "
+                "MiB)", name, CFG_FILE_MAX >> 20);
+        return -1;
+    }
+    return parse_buffer(s, data ? data : "", data ? len : 0);
 }
 
 void cfg_file_unload(cfg_src *s)

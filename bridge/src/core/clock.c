@@ -119,7 +119,9 @@ int clk_parse_duration(const char *s, uint64_t *ns)
     return 0;
 }
 
-/* "-7d", "-0.5d": days, which durations in maps do not need. */
+/* "-7d", "-0.5d": days, which durations in maps do not need.  At most
+ * what int64 nanoseconds hold (106,751 days): beyond it the conversion
+ * of the double would be undefined. */
 static int clk_parse_days(const char *s, uint64_t *ns)
 {
     char *end;
@@ -127,10 +129,12 @@ static int clk_parse_days(const char *s, uint64_t *ns)
     if (!isdigit((unsigned char)s[0]))
         return -1;
     double d = strtod(s, &end);
-    if (errno || end == s || strcmp(end, "d") != 0 || !(d >= 0) ||
-        d > 1e6)
+    if (errno || end == s || strcmp(end, "d") != 0 || !(d >= 0))
         return -1;
-    *ns = (uint64_t)(d * 86400e9);
+    double x = d * 86400e9;
+    if (!(x < 9223372036854775808.0))  /* 2^63 */
+        return -1;
+    *ns = (uint64_t)x;
     return 0;
 }
 
@@ -193,7 +197,14 @@ int clk_parse_time(const char *s, int64_t now_ns, int64_t *out)
     }
     if (*rest)
         return -1;
+    /* strptime takes years 0 to 9999; int64 nanoseconds reach only from
+     * 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z,
+     * and a time outside them is refused rather than wrapped around. */
     time_t t = timegm(&tm);
-    *out = ((int64_t)t - offset_s) * NS_PER_S + frac_ns;
+    __extension__ typedef __int128 i128;
+    i128 ns = ((i128)t - offset_s) * NS_PER_S + frac_ns;
+    if (ns < INT64_MIN || ns > INT64_MAX)
+        return -1;
+    *out = (int64_t)ns;
     return 0;
 }

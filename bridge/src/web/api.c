@@ -15,65 +15,6 @@
 #include "core/clock.h"
 #include "core/tagfmt.h"
 
-/* ---- tag selections ---------------------------------------------------- */
-
-static size_t web_plc_index(const web *w, const map_plc *p)
-{
-    return (size_t)(p - w->st->plcs);
-}
-
-int web_select(const web *w, const char *spec, uint8_t *bits,
-               uint32_t *order, size_t *n_order, char *err, size_t errlen)
-{
-    size_t n = 0;
-    char item[200];
-    const char *s = spec;
-    while (*s) {
-        while (*s == ',' || *s == ' ')
-            s++;
-        if (!*s)
-            break;
-        size_t len = strcspn(s, ", ");
-        if (len >= sizeof item) {
-            snprintf(err, errlen, "tags: '%.40s...' is not a tag id", s);
-            return -1;
-        }
-        memcpy(item, s, len);
-        item[len] = '\0';
-        s += len;
-        size_t il = strlen(item);
-        if (il > 2 && strcmp(item + il - 2, ".*") == 0) {
-            item[il - 2] = '\0';
-            const map_plc *plc = map_find_plc(w->st, item);
-            if (!plc) {
-                snprintf(err, errlen, "tags: no PLC '%s' in the station",
-                         item);
-                return -1;
-            }
-            uint32_t b = tag_store_base(w->ts, web_plc_index(w, plc));
-            for (size_t t = 0; t < plc->n_tags; t++) {
-                uint32_t idx = b + (uint32_t)t;
-                if (!(bits[idx / 8] & (1u << (idx % 8))) && order)
-                    order[n++] = idx;
-                bits[idx / 8] |= (uint8_t)(1u << (idx % 8));
-            }
-            continue;
-        }
-        long idx = tag_store_find(w->ts, item);
-        if (idx < 0) {
-            snprintf(err, errlen, "tags: no tag '%s' in the station (use "
-                     "plc.tag or plc.*)", item);
-            return -1;
-        }
-        if (!(bits[idx / 8] & (1u << (idx % 8))) && order)
-            order[n++] = (uint32_t)idx;
-        bits[idx / 8] |= (uint8_t)(1u << (idx % 8));
-    }
-    if (n_order)
-        *n_order = n;
-    return 0;
-}
-
 /* ---- /api/tags --------------------------------------------------------- */
 
 int web_api_tags(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
@@ -94,7 +35,8 @@ int web_api_tags(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
             free(order);
             return web_reply_error(wsi, pss, 500, "out of memory");
         }
-        if (web_select(w, spec, bits, order, &n, err, sizeof err) < 0) {
+        if (web_select(w->st, w->ts, spec, bits, order, &n, err,
+                       sizeof err) < 0) {
             free(bits);
             free(order);
             return web_reply_error(wsi, pss, 400, "%s", err);

@@ -16,6 +16,8 @@
 
 void web_pss_reset(web_pss *pss)
 {
+    pss->post = 0;
+    sb_free(&pss->req_body);
     sb_free(&pss->body);
     pss->sent = 0;
     pss->head_only = false;
@@ -26,77 +28,24 @@ void web_pss_reset(web_pss *pss)
 
 /* ---- query arguments --------------------------------------------------- */
 
+/* lws decodes the fragments; what they mean is params.c's. */
 int web_args_parse(struct lws *wsi, web_args *a, char *err, size_t errlen)
 {
-    a->n = 0;
+    web_args_init(a);
     char frag[WEB_MAX_ARG + 1];
     for (int i = 0;; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag,
                                       WSI_TOKEN_HTTP_URI_ARGS, i);
         if (n < 0) {
             /* -1: no such fragment; anything else: it did not fit */
-            if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) >
-                WEB_MAX_ARG) {
-                snprintf(err, errlen, "query argument %d is longer than %d "
-                         "bytes", i + 1, WEB_MAX_ARG);
-                return -1;
-            }
+            int fl = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+            if (fl > WEB_MAX_ARG)
+                return web_args_add(a, (size_t)i, NULL, (size_t)fl, err,
+                                    errlen);
             break;
         }
-        if (n == 0)
-            continue;
-        if (a->n == WEB_MAX_ARGS) {
-            snprintf(err, errlen, "more than %d query arguments",
-                     WEB_MAX_ARGS);
+        if (web_args_add(a, (size_t)i, frag, (size_t)n, err, errlen) < 0)
             return -1;
-        }
-        char *eq = strchr(frag, '=');
-        size_t kl = eq ? (size_t)(eq - frag) : strlen(frag);
-        if (kl == 0 || kl >= sizeof a->args[0].name) {
-            snprintf(err, errlen, "malformed query argument '%.40s'", frag);
-            return -1;
-        }
-        web_arg *g = &a->args[a->n];
-        memcpy(g->name, frag, kl);
-        g->name[kl] = '\0';
-        for (size_t j = 0; j < a->n; j++)
-            if (strcmp(a->args[j].name, g->name) == 0) {
-                snprintf(err, errlen, "query argument '%s' given twice",
-                         g->name);
-                return -1;
-            }
-        g->value = a->store + a->n * WEB_MAX_ARG;
-        snprintf(g->value, WEB_MAX_ARG, "%s", eq ? eq + 1 : "");
-        a->n++;
-    }
-    return 0;
-}
-
-const char *web_arg_get(const web_args *a, const char *name)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->args[i].name, name) == 0)
-            return a->args[i].value;
-    return NULL;
-}
-
-int web_args_only(const web_args *a, const char *const *allowed, char *err,
-                  size_t errlen)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        bool ok = false;
-        for (const char *const *p = allowed; *p && !ok; p++)
-            ok = strcmp(a->args[i].name, *p) == 0;
-        if (!ok) {
-            char list[160] = "";
-            for (const char *const *p = allowed; *p; p++) {
-                strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
-                strncat(list, *p, sizeof list - strlen(list) - 1);
-            }
-            snprintf(err, errlen, "unknown query argument '%s' (known: %s)",
-                     a->args[i].name, list[0] ? list : "none");
-            return -1;
-        }
     }
     return 0;
 }
@@ -250,7 +199,7 @@ int web_http_writeable(web *w, struct lws *wsi, web_pss *pss)
         }
         if (eof) {
             pss->final_sent = true;
-            web_worker_detach(w->worker, pss->job);
+            web_worker_detach(pss->job_worker, pss->job);
             pss->job = NULL;
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
@@ -294,22 +243,41 @@ static const struct {
     {"/api/history", web_api_history},
     {"/api/export.csv", web_api_export},
     {"/api/displays", web_api_displays},
+    {"/api/users", web_api_users},
+    {"/api/tokens", web_api_tokens},
+    {"/api/audit", web_api_audit},
     {"/healthz", web_api_healthz},
 };
+
+bool web_route_exists(const char *uri)
+{
+    for (size_t i = 0; i < sizeof web_routes / sizeof *web_routes; i++)
+        if (strcmp(uri, web_routes[i].path) == 0)
+            return true;
+    return false;
+}
 
 int web_http_request(web *w, struct lws *wsi, web_pss *pss, const char *uri)
 {
     if (pss->kind == WEB_PSS_HTTP && pss->job)
-        web_worker_detach(w->worker, pss->job);
+        web_worker_detach(pss->job_worker, pss->job);
     web_pss_reset(pss);
     pss->kind = WEB_PSS_HTTP;
     w->stats.http_requests++;
-    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    bool head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-    if (!get && !head)
-        return web_reply_error(wsi, pss, 405, "method not allowed: only "
-                               "GET and HEAD are served here");
-    pss->head_only = head;
+    web_method m = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 ? WEB_GET
+                   : lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0
+                       ? WEB_HEAD
+                   : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0
+                       ? WEB_POST
+                       : WEB_OTHER;
+    if (m == WEB_OTHER)
+        return web_reply_error(wsi, pss, 405, "method not allowed: GET and "
+                               "HEAD read, POST acts");
+    pss->head_only = m == WEB_HEAD;
+    bool handled;
+    int hrc = web_session_request(w, wsi, pss, uri, m, &handled);
+    if (handled)
+        return hrc;
     static web_args args;       /* one request at a time: service thread */
     char err[256];
     for (size_t i = 0; i < sizeof web_routes / sizeof *web_routes; i++) {

@@ -7,6 +7,8 @@
  *   server.c   context, listening socket, the one protocol callback, the
  *              event loop and the dispatcher's timer
  *   http.c     one HTTP transaction: query arguments, answers, sending
+ *   params.c   what query arguments and tag selections say (pure:
+ *              params.h, no lws)
  *   api.c      /api/tags, /api/station, /healthz, /api/displays
  *   query.c    /api/history and /api/export.csv (run on the worker)
  *   files.c    the dashboard's static files, confined to the web root
@@ -21,11 +23,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "core/strbuf.h"
+#include "web/params.h"
 #include "web/web.h"
 
-#define WEB_MAX_ARGS 16          /* query arguments per request */
-#define WEB_MAX_ARG 4096         /* bytes of one "name=value" */
 #define WEB_HEAD_MAX 8192        /* request head (lws max_http_header_data) */
 #define WEB_CHUNK 32768          /* bytes per write of a body */
 #define WEB_SNDBUF (128 * 1024)  /* a WebSocket's SO_SNDBUF; Linux doubles
@@ -54,29 +56,24 @@ typedef struct web_worker web_worker;
 /* A response body being sent, or a worker job producing one. */
 typedef enum { WEB_PSS_NONE, WEB_PSS_HTTP, WEB_PSS_WS } web_pss_kind;
 
+typedef enum { WEB_GET, WEB_HEAD, WEB_POST, WEB_OTHER } web_method;
+
 typedef struct {
     web_pss_kind kind;
     /* HTTP */
+    char peer[64];             /* the client's address */
+    int post;                  /* a POST whose body is arriving: which */
+    strbuf req_body;
     strbuf body;
     size_t sent;
     bool head_only;            /* HEAD: headers, no body */
     bool chunked;              /* streamed (Transfer-Encoding: chunked) */
     bool final_sent;
     web_job *job;              /* the worker job answering this request */
+    web_worker *job_worker;    /* ... and the worker it is queued on */
     /* WebSocket */
     web_client *client;
 } web_pss;
-
-typedef struct {
-    char name[32];
-    char *value;               /* decoded, NUL-terminated */
-} web_arg;
-
-typedef struct {
-    web_arg args[WEB_MAX_ARGS];
-    size_t n;
-    char store[WEB_MAX_ARGS * WEB_MAX_ARG];
-} web_args;
 
 /* A wall screen that reported over its WebSocket. */
 typedef struct web_display {
@@ -99,6 +96,7 @@ struct web {
     int listen_port;
     char address[80];
     char *root;                /* realpath of the web root, or NULL */
+    bool tls;                  /* HTTPS and WSS (cookies get Secure) */
     char **origins;
     const map_station *st;
     tag_store *ts;
@@ -132,7 +130,14 @@ struct web {
     uint64_t snap_mono;
     web_display *displays;
 
-    web_worker *worker;
+    web_worker *worker;        /* history queries, exports, listings */
+    web_worker *login_worker;  /* password hashing, one at a time */
+    auth *auth;                /* NULL: no logins (reading only) */
+    auth_role anonymous;       /* what a request without a session may do */
+    char *state_dir;           /* data_dir, for the audit log */
+    lws_sorted_usec_list_t sul_auth;   /* sessions' last use to disk */
+    lws_sorted_usec_list_t sul_ws_auth; /* WebSockets' sessions asked
+                                           again */
     web_stats stats;
 };
 
@@ -144,13 +149,9 @@ uint64_t web_now_mono(void);
 bool web_origin_ok(const web *w, struct lws *wsi, const char *origin);
 
 /* ---- http.c ------------------------------------------------------------ */
-/* Parses the query string; -1 with a message when an argument is too long
- * or there are too many. */
+/* Parses the query string (lws's fragments, through web_args_add); -1
+ * with a message when an argument is too long or there are too many. */
 int web_args_parse(struct lws *wsi, web_args *a, char *err, size_t errlen);
-const char *web_arg_get(const web_args *a, const char *name);
-/* Refuses names not in allowed (NULL-terminated): 0, or -1 with err. */
-int web_args_only(const web_args *a, const char *const *allowed, char *err,
-                  size_t errlen);
 /* Answers with status and body (moved into the pss) and starts sending.
  * Returns what the lws callback must return. */
 int web_reply(struct lws *wsi, web_pss *pss, unsigned status,
@@ -166,6 +167,9 @@ int web_reply_stream(struct lws *wsi, web_pss *pss, const char *ctype,
                      const char *extra_headers);
 /* LWS_CALLBACK_HTTP_WRITEABLE: sends the next part.  Callback's return. */
 int web_http_writeable(web *w, struct lws *wsi, web_pss *pss);
+/* Whether uri is one of the API's GET endpoints (so another method there
+ * is 405, not 404). */
+bool web_route_exists(const char *uri);
 /* LWS_CALLBACK_HTTP: routes the request.  Callback's return. */
 int web_http_request(web *w, struct lws *wsi, web_pss *pss, const char *uri);
 /* Frees what a transaction holds (end of request, connection closed). */
@@ -180,14 +184,30 @@ int web_api_displays(web *w, struct lws *wsi, web_pss *pss,
 int web_station_json_build(web *w);
 /* Does the request accept Content-Encoding: gzip? */
 bool web_accepts_gzip(struct lws *wsi);
-/* Resolves "a.b,plc.*" into a bitmap over tag indices (n_tags bits) and,
- * when order is not NULL, the indices in the order given.  -1 with err. */
-int web_select(const web *w, const char *spec, uint8_t *bits,
-               uint32_t *order, size_t *n_order, char *err, size_t errlen);
 
 /* ---- query.c ----------------------------------------------------------- */
 int web_api_history(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_export(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+
+/* ---- session.c --------------------------------------------------------- */
+/* The lb_session cookie's id, if well formed (AUTH_SID_LEN lowercase hex
+ * into sid, AUTH_SID_LEN + 1 bytes); whether it names a live session is
+ * not looked at. */
+bool web_session_sid(struct lws *wsi, char *sid);
+/* The request's session, if its cookie names a live one. */
+bool web_session_of(web *w, struct lws *wsi, auth_session *out);
+/* Its role, or the anonymous role without a session. */
+auth_role web_role_of(web *w, struct lws *wsi, auth_session *out);
+/* Logins, POSTs and the access policy of a request, before routing:
+ * *handled false means "route it as usual".  Callback's return. */
+int web_session_request(web *w, struct lws *wsi, web_pss *pss,
+                        const char *uri, web_method method, bool *handled);
+int web_session_body(web *w, struct lws *wsi, web_pss *pss, const void *in,
+                     size_t len);
+int web_session_body_done(web *w, struct lws *wsi, web_pss *pss);
+int web_api_users(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_api_tokens(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 
 /* ---- files.c ----------------------------------------------------------- */
 int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri);
@@ -197,6 +217,10 @@ int web_ws_subscribe_dispatch(web *w);
 int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
                     web_pss *pss, void *in, size_t len);
 void web_ws_close_all(web *w);
+/* Every WEB_WS_RECHECK_US: ends the live feed of WebSockets whose session
+ * has ended (see ws.c). */
+#define WEB_WS_RECHECK_US 1000000
+void web_ws_sessions(web *w);
 void web_frame_release(web_frame *f);
 
 /* ---- worker.c ---------------------------------------------------------- */
@@ -213,13 +237,15 @@ struct web_job {
     void (*free_arg)(void *arg);
     /* results: */
     unsigned status;
+    char headers[256];         /* extra response headers (Set-Cookie, ...) */
     strbuf out;                /* whole body, or the next stream chunks */
     bool streaming;            /* chunks, not one body */
     bool done;
     atomic_bool cancelled;     /* the client went away: stop early */
 };
 
-web_worker *web_worker_new(web *w);
+/* name: the thread's, for top -H ("web-worker", "web-login"). */
+web_worker *web_worker_new(web *w, const char *name);
 void web_worker_free(web_worker *k);
 /* Queues a job; -1 when the queue is full (answer 503).  Takes arg. */
 int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,

@@ -1,7 +1,8 @@
 /*
  * query.c - /api/history and /api/export.csv: the arguments are checked
  * on the service thread (so a bad request is answered at once with what
- * is wrong), the reading happens on the worker thread.
+ * is wrong; web_points_parse and web_query_parse in params.c), the
+ * reading happens on the worker thread.
  */
 #include "web/internal.h"
 
@@ -14,95 +15,6 @@
 
 #include "core/clock.h"
 #include "core/tagfmt.h"
-
-#define WEB_POINTS_DEFAULT 1000
-#define WEB_POINTS_MIN 2
-#define WEB_POINTS_MAX 100000
-
-typedef struct {
-    const char **tags;         /* full ids, pointing into the map */
-    size_t n_tags;
-    int64_t from, to;
-    size_t points;
-} web_query;
-
-static void web_query_free(void *arg)
-{
-    web_query *q = arg;
-    if (!q)
-        return;
-    free(q->tags);
-    free(q);
-}
-
-/* tags, from, to as `export` takes them; NULL with err on a bad one. */
-static web_query *web_query_parse(web *w, const web_args *a, bool tags_needed,
-                                  const char *from_default, char *err,
-                                  size_t errlen)
-{
-    const char *spec = web_arg_get(a, "tags");
-    const char *from = web_arg_get(a, "from");
-    const char *to = web_arg_get(a, "to");
-    if (tags_needed && (!spec || !*spec)) {
-        snprintf(err, errlen, "tags: give one or more tag ids or plc.* "
-                 "(tags=upper_gate.left_leaf_position,levels.*)");
-        return NULL;
-    }
-    if (!from)
-        from = from_default;
-    if (!from) {
-        snprintf(err, errlen, "from: required (RFC 3339 such as "
-                 "2026-11-24T08:00:00Z, a date, now, or -2h/-7d)");
-        return NULL;
-    }
-    int64_t now = clk_real_ns();
-    web_query *q = calloc(1, sizeof *q);
-    uint8_t *bits = calloc((w->n_tags + 7) / 8 + 1, 1);
-    uint32_t *order = calloc(w->n_tags + 1, sizeof *order);
-    if (!q || !bits || !order) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if (clk_parse_time(from, now, &q->from) < 0) {
-        snprintf(err, errlen, "from: not a time: '%.60s' (RFC 3339 with a "
-                 "zone, a date, now, or -2h/-7d)", from);
-        goto fail;
-    }
-    q->to = now;
-    if (to && clk_parse_time(to, now, &q->to) < 0) {
-        snprintf(err, errlen, "to: not a time: '%.60s' (RFC 3339 with a "
-                 "zone, a date, now, or -2h/-7d)", to);
-        goto fail;
-    }
-    if (q->to <= q->from) {
-        snprintf(err, errlen, "to must be after from");
-        goto fail;
-    }
-    size_t n = 0;
-    if (spec && *spec) {
-        if (web_select(w, spec, bits, order, &n, err, errlen) < 0)
-            goto fail;
-    } else {
-        for (size_t i = 0; i < w->n_tags; i++)
-            order[n++] = (uint32_t)i;
-    }
-    q->tags = calloc(n ? n : 1, sizeof *q->tags);
-    if (!q->tags) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < n; i++)
-        q->tags[i] = tag_store_tag(w->ts, order[i])->full_id;
-    q->n_tags = n;
-    free(bits);
-    free(order);
-    return q;
-fail:
-    free(bits);
-    free(order);
-    web_query_free(q);
-    return NULL;
-}
 
 /* ---- /api/history ------------------------------------------------------ */
 
@@ -176,20 +88,12 @@ int web_api_history(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
     if (!w->src.hist)
         return web_reply_error(wsi, pss, 404, "the history is turned off "
                                "in the station file (history: off)");
-    size_t points = WEB_POINTS_DEFAULT;
-    const char *ps = web_arg_get(a, "points");
-    if (ps) {
-        char *end;
-        errno = 0;
-        long v = strtol(ps, &end, 10);
-        if (errno || end == ps || *end || v < WEB_POINTS_MIN ||
-            v > WEB_POINTS_MAX)
-            return web_reply_error(wsi, pss, 400, "points: '%.40s' is not a "
-                                   "whole number from %d to %d", ps,
-                                   WEB_POINTS_MIN, WEB_POINTS_MAX);
-        points = (size_t)v;
-    }
-    web_query *q = web_query_parse(w, a, true, "-1h", err, sizeof err);
+    size_t points;
+    if (web_points_parse(web_arg_get(a, "points"), &points, err,
+                         sizeof err) < 0)
+        return web_reply_error(wsi, pss, 400, "%s", err);
+    web_query *q = web_query_parse(w->st, w->ts, a, true, "-1h",
+                                   clk_real_ns(), err, sizeof err);
     if (!q)
         return web_reply_error(wsi, pss, 400, "%s", err);
     q->points = points;
@@ -259,7 +163,8 @@ int web_api_export(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
     if (!w->src.hist)
         return web_reply_error(wsi, pss, 404, "the history is turned off "
                                "in the station file (history: off)");
-    web_query *q = web_query_parse(w, a, false, NULL, err, sizeof err);
+    web_query *q = web_query_parse(w->st, w->ts, a, false, NULL,
+                                   clk_real_ns(), err, sizeof err);
     if (!q)
         return web_reply_error(wsi, pss, 400, "%s", err);
     if (web_worker_submit(w->worker, wsi, pss, web_export_job, q,

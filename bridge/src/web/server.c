@@ -18,6 +18,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,33 @@ void web_wake(web *w)
         lws_cancel_service(w->ctx);
 }
 
+/* Every minute the sessions' last use goes to disk, on the login worker
+ * (the service thread never writes). */
+#define WEB_AUTH_FLUSH_US (60 * 1000000)
+
+static void web_auth_flush_job(web_job *job, void *arg)
+{
+    (void)arg;
+    auth_flush(job->w->auth, clk_real_ns());
+}
+
+static void web_sul_auth_cb(lws_sorted_usec_list_t *sul)
+{
+    web *w = lws_container_of(sul, web, sul_auth);
+    web_worker_submit(w->login_worker, NULL, NULL, web_auth_flush_job, NULL,
+                      NULL);
+    lws_sul_schedule(w->ctx, 0, &w->sul_auth, web_sul_auth_cb,
+                     WEB_AUTH_FLUSH_US);
+}
+
+static void web_sul_ws_auth_cb(lws_sorted_usec_list_t *sul)
+{
+    web *w = lws_container_of(sul, web, sul_ws_auth);
+    web_ws_sessions(w);
+    lws_sul_schedule(w->ctx, 0, &w->sul_ws_auth, web_sul_ws_auth_cb,
+                     WEB_WS_RECHECK_US);
+}
+
 static void web_sul_stop_cb(lws_sorted_usec_list_t *sul)
 {
     web *w = lws_container_of(sul, web, sul_stop);
@@ -116,11 +146,22 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Someone called lws_cancel_service(): pollers with news, the
+        /* Someone called lws_cancel_service(): pollers with news, a
          * worker with an answer, or the stop handler. */
         web_worker_collect(w->worker);
+        web_worker_collect(w->login_worker);
         web_dispatch_due(w);
         return 0;
+
+    case LWS_CALLBACK_HTTP_BODY:
+        if (!pss || !pss->post)
+            return 0;
+        return web_session_body(w, wsi, pss, in, len);
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!pss)
+            return -1;
+        return web_session_body_done(w, wsi, pss);
 
     case LWS_CALLBACK_HTTP:
         if (!pss)
@@ -139,7 +180,7 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss && pss->kind == WEB_PSS_HTTP) {
             if (pss->job)
-                web_worker_detach(w->worker, pss->job);
+                web_worker_detach(pss->job_worker, pss->job);
             web_pss_reset(pss);
         }
         return 0;
@@ -202,6 +243,70 @@ bad:
     return -1;
 }
 
+/* lws reports a bad certificate or key only as "failed to create vhost":
+ * check them first with OpenSSL itself, so the message says which file
+ * and why.  The key is read on its own (not with
+ * SSL_CTX_use_PrivateKey_file, which also compares it with the
+ * certificate) so that a key that is fine but belongs to another
+ * certificate is told apart from a file that is no key. */
+/* A key with a passphrase is refused, never asked for: a daemon has
+ * nobody at a terminal (OpenSSL's default callback would prompt on one). */
+static int web_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+static int web_tls_check(const char *cert, const char *key, char *err,
+                         size_t errlen)
+{
+    FILE *f;
+    if (!(f = fopen(cert, "r"))) {
+        snprintf(err, errlen, "web: tls cert %s: %s", cert, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    if (!(f = fopen(key, "r"))) {
+        snprintf(err, errlen, "web: tls key %s: %s", key, strerror(errno));
+        return -1;
+    }
+    ERR_clear_error();
+    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, web_no_passphrase, NULL);
+    fclose(f);
+    SSL_CTX *ctx = pkey ? SSL_CTX_new(TLS_server_method()) : NULL;
+    char why[160] = "";
+    int rc = -1;
+    if (!pkey) {
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        snprintf(err, errlen, "web: tls key %s is not a PEM private key "
+                 "without a passphrase: %s", key, why);
+    } else if (!ctx) {
+        snprintf(err, errlen, "web: tls: cannot create an OpenSSL context");
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        snprintf(err, errlen, "web: tls cert %s is not a PEM certificate: %s",
+                 cert, why);
+    } else if (X509_check_private_key(SSL_CTX_get0_certificate(ctx),
+                                      pkey) != 1) {
+        snprintf(err, errlen, "web: tls key %s does not match the "
+                 "certificate %s", key, cert);
+    } else {
+        rc = 0;
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+static bool web_is_loopback(const char *host, bool v6)
+{
+    return v6 ? strcmp(host, "::1") == 0 : strncmp(host, "127.", 4) == 0;
+}
+
 static struct lws_protocols web_protocols[] = {
     {"lockbridge", web_callback, sizeof(web_pss), 4096, 0, NULL,
      WEB_TX_PACKET},
@@ -235,6 +340,10 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
     w->d = d;
     if (src)
         w->src = *src;
+    w->auth = w->src.auth;
+    w->anonymous = o->anonymous;
+    if (w->src.state_dir && !(w->state_dir = strdup(w->src.state_dir)))
+        goto oom;
     w->n_tags = tag_store_count(ts);
     w->started_ns = clk_real_ns();
     sb_init(&w->station_json, 0);
@@ -246,6 +355,15 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
         goto fail;
     snprintf(w->address, sizeof w->address, v6 ? "[%s]:%d" : "%s:%d",
              w->listen_host, w->listen_port);
+    w->tls = o->tls_cert && o->tls_key;
+    if (!w->tls && !o->insecure && !web_is_loopback(w->listen_host, v6)) {
+        snprintf(err, errlen, "web: %s is reachable from other machines: give "
+                 "web.tls {cert, key} for HTTPS and WSS, or web.insecure: true "
+                 "to serve plain HTTP anyway", w->address);
+        goto fail;
+    }
+    if (w->tls && web_tls_check(o->tls_cert, o->tls_key, err, errlen) < 0)
+        goto fail;
     if (o->root) {
         char real[PATH_MAX];
         if (!realpath(o->root, real)) {
@@ -276,7 +394,8 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+                   (w->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     web_protocols[0].user = w;
     info.protocols = web_protocols;
@@ -307,6 +426,15 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
                  (v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
                            LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
                      : LWS_SERVER_OPTION_DISABLE_IPV6);
+    if (w->tls) {
+        /* HTTP/1.1 only (alpn above), TLS 1.2 at least, OpenSSL's default
+         * ciphers. */
+        vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* per vhost */
+        vi.ssl_cert_filepath = o->tls_cert;
+        vi.ssl_private_key_filepath = o->tls_key;
+        vi.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+                             SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    }
     errno = 0;
     w->vh = lws_create_vhost(w->ctx, &vi);
     if (!w->vh) {
@@ -315,8 +443,9 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
                  e ? strerror(e) : "address in use or not local");
         goto fail;
     }
-    if (!(w->worker = web_worker_new(w))) {
-        snprintf(err, errlen, "web: cannot start the worker thread");
+    if (!(w->worker = web_worker_new(w, "web-worker")) ||
+        !(w->login_worker = web_worker_new(w, "web-login"))) {
+        snprintf(err, errlen, "web: cannot start the worker threads");
         goto fail;
     }
     if (web_ws_subscribe_dispatch(w) < 0)
@@ -331,6 +460,8 @@ fail:
 
 const char *web_address(const web *w) { return w->address; }
 
+const char *web_scheme(const web *w) { return w->tls ? "https" : "http"; }
+
 void web_get_stats(const web *w, web_stats *out) { *out = w->stats; }
 
 int web_run(web *w, const atomic_int *stop)
@@ -341,6 +472,12 @@ int web_run(web *w, const atomic_int *stop)
     web_dispatch_due(w);
     lws_sul_schedule(w->ctx, 0, &w->sul_stop, web_sul_stop_cb,
                      WEB_STOP_POLL_US);
+    if (w->auth) {
+        lws_sul_schedule(w->ctx, 0, &w->sul_auth, web_sul_auth_cb,
+                         WEB_AUTH_FLUSH_US);
+        lws_sul_schedule(w->ctx, 0, &w->sul_ws_auth, web_sul_ws_auth_cb,
+                         WEB_WS_RECHECK_US);
+    }
     int rc = 0;
     while (!atomic_load(stop)) {
         if (lws_service(w->ctx, 0) < 0) {
@@ -352,6 +489,8 @@ int web_run(web *w, const atomic_int *stop)
     lws_sul_cancel(&w->sul_stop);
     lws_sul_cancel(&w->sul_dispatch);
     lws_sul_cancel(&w->sul_frame);
+    lws_sul_cancel(&w->sul_auth);
+    lws_sul_cancel(&w->sul_ws_auth);
     w->running = false;
     return rc;
 }
@@ -367,6 +506,8 @@ void web_free(web *w)
     w->ctx = NULL;
     web_ws_close_all(w);
     web_worker_free(w->worker);
+    web_worker_free(w->login_worker);
+    free(w->state_dir);
     web_display *dp = w->displays;
     while (dp) {
         web_display *n = dp->next;

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "acquire/poller.h"
+#include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/dispatch.h"
 #include "core/tagstore.h"
@@ -47,6 +48,11 @@ typedef struct {
     size_t ws_max_message;       /* largest client message (16 KiB) */
     uint64_t stuck_ns;           /* a client that cannot take a frame for
                                     this long is dropped (30 s) */
+    const char *tls_cert;        /* PEM certificate (chain): HTTPS + WSS */
+    const char *tls_key;         /* PEM private key */
+    bool insecure;               /* plain HTTP beyond loopback, on purpose */
+    auth_role anonymous;         /* without a session: AUTH_VIEWER (read)
+                                    or AUTH_NONE (log in first) */
 } web_opts;
 
 /* What the HTTP API reports on; any may be NULL.  All must outlive the
@@ -56,6 +62,8 @@ typedef struct {
     influx_writer *influx;
     poll_plc *const *pollers;
     const char *config;          /* the map file, for messages */
+    auth *auth;                  /* NULL: nobody can log in */
+    const char *state_dir;       /* data_dir: the audit log */
 } web_sources;
 
 typedef struct {
@@ -87,8 +95,10 @@ int web_run(web *w, const atomic_int *stop);
 /* Wakes web_run; any thread. */
 void web_wake(web *w);
 
-/* The address actually bound ("127.0.0.1:8080"). */
+/* The address actually bound ("127.0.0.1:8080"), and the scheme it
+ * serves ("https" under TLS, else "http"). */
 const char *web_address(const web *w);
+const char *web_scheme(const web *w);
 
 /* Consumer thread (or after web_run has returned). */
 void web_get_stats(const web *w, web_stats *out);

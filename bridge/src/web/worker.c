@@ -97,7 +97,7 @@ static void *web_worker_main(void *arg)
     return NULL;
 }
 
-web_worker *web_worker_new(web *w)
+web_worker *web_worker_new(web *w, const char *name)
 {
     web_worker *k = calloc(1, sizeof *k);
     if (!k)
@@ -110,7 +110,7 @@ web_worker *web_worker_new(web *w)
         web_worker_free(k);
         return NULL;
     }
-    pthread_setname_np(k->thread, "web-worker");
+    pthread_setname_np(k->thread, name);
     k->started = true;
     return k;
 }
@@ -176,7 +176,10 @@ int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,
         k->queue = &j->job;
     k->queue_tail = &j->job;
     k->queued++;
-    pss->job = &j->job;
+    if (pss) {
+        pss->job = &j->job;
+        pss->job_worker = k;
+    }
     pthread_cond_signal(&k->wake);
     pthread_mutex_unlock(&k->mu);
     return 0;
@@ -237,7 +240,7 @@ void web_worker_collect(web_worker *k)
             web_live_remove(k, j);
             pthread_mutex_unlock(&k->mu);
             if (web_reply(wsi, pss, status, "application/json", &body,
-                          NULL) < 0)
+                          j->job.headers[0] ? j->job.headers : NULL) < 0)
                 lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
                                 LWS_TO_KILL_ASYNC);
             sb_free(&body);

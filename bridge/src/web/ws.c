@@ -21,13 +21,23 @@
  * Frames (text, JSON): {"type":"snapshot"|"delta","time":T,"tags":[...]},
  * {"type":"heartbeat","time":T}; each tag object exactly as /api/tags.
  * Client messages: {"type":"subscribe","tags":[...]} (answered by a new
- * snapshot), {"type":"report","display":...} from wall screens.  Anything
- * else, a binary frame or a message over ws_max_message bytes closes the
- * connection with a close code and a reason, and is counted.
+ * snapshot), {"type":"report","display":...} from wall screens, parsed
+ * and checked by wsmsg.c (pure).  Anything else, a binary frame or a
+ * message over ws_max_message bytes closes the connection with a close
+ * code and a reason, and is counted.
+ *
+ * Sessions.  A WebSocket opened with a session cookie is asked about
+ * again every WEB_WS_RECHECK_US (auth_session_peek: looking is no use of
+ * the session, so an open page alone does not hold off session_idle).
+ * Once the session has ended (logout, expiry, the user or the kiosk
+ * token deleted, a password reset) the connection goes on as anonymous
+ * if anonymous viewers may read, and is otherwise closed with 1008 and
+ * the reason "session ended: log in again": a revoked wall screen or a
+ * logged-out browser does not keep the live feed.
  */
 #include "web/internal.h"
 
-#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -36,10 +46,10 @@
 
 #include "core/clock.h"
 #include "core/tagfmt.h"
+#include "web/wsmsg.h"
 
 #define WEB_HEARTBEAT_NS 2000000000ull
 #define WEB_DISPLAYS_MAX 256
-#define WEB_SUBSCRIBE_MAX 4096      /* entries in one subscribe message */
 
 struct web_frame {
     int refs;
@@ -61,6 +71,9 @@ struct web_client {
     web_display *display;
     char peer[64];
     char user_agent[129];
+    char sid[AUTH_SID_LEN + 1];     /* the session it was opened with, or
+                                       "" (anonymous) */
+    bool ended;                     /* that session ended: close */
 };
 
 static inline bool bit_get(const uint8_t *b, size_t i)
@@ -324,20 +337,6 @@ static int web_ws_refuse(web *w, struct lws *wsi, enum lws_close_status code,
     return -1;
 }
 
-static bool web_display_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 static web_display *web_display_get(web *w, const char *name)
 {
     size_t n = 0;
@@ -367,28 +366,14 @@ static web_display *web_display_get(web *w, const char *name)
     return d;
 }
 
-static int64_t web_json_time(const cJSON *o, const char *key)
+/* What web_ws_parse read from a report, into the display it names. */
+static int web_ws_report(web *w, web_client *c, const web_ws_msg *m)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    int64_t t;
-    if (cJSON_IsString(v) && clk_parse_time(v->valuestring, clk_real_ns(),
-                                            &t) == 0)
-        return t;
-    return 0;
-}
-
-static int web_ws_report(web *w, web_client *c, const cJSON *msg)
-{
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "display");
-    if (!cJSON_IsString(name) || !web_display_name_ok(name->valuestring))
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "report: display must be 1-64 of A-Z a-z 0-9 "
-                             "- _ .");
     web_display *d = c->display;
-    if (!d || strcmp(d->name, name->valuestring) != 0) {
+    if (!d || strcmp(d->name, m->display) != 0) {
         if (d)
             d->online = false;
-        d = c->display = web_display_get(w, name->valuestring);
+        d = c->display = web_display_get(w, m->display);
         if (!d)
             return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                                  "report: too many displays");
@@ -396,87 +381,46 @@ static int web_ws_report(web *w, web_client *c, const cJSON *msg)
     }
     d->online = true;
     d->last_report_ns = clk_real_ns();
-    const cJSON *page = cJSON_GetObjectItemCaseSensitive(msg, "page");
-    snprintf(d->page, sizeof d->page, "%s",
-             cJSON_IsString(page) ? page->valuestring : "");
-    d->drawn_ns = web_json_time(msg, "drawn");
-    d->data_ns = web_json_time(msg, "data_time");
-    const cJSON *stale = cJSON_GetObjectItemCaseSensitive(msg, "stale");
-    d->stale = cJSON_IsNumber(stale) ? stale->valueint : 0;
+    snprintf(d->page, sizeof d->page, "%s", m->page);
+    d->drawn_ns = m->drawn_ns;
+    d->data_ns = m->data_ns;
+    d->stale = m->stale;
     snprintf(d->address, sizeof d->address, "%s", c->peer);
     snprintf(d->user_agent, sizeof d->user_agent, "%s", c->user_agent);
     return 0;
 }
 
-static int web_ws_subscribe(web *w, web_client *c, const cJSON *msg)
+/* The subscription web_ws_parse resolved (it takes m's mask), answered by
+ * a snapshot. */
+static int web_ws_subscribe(web *w, web_client *c, web_ws_msg *m)
 {
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(msg, "tags");
-    if (!cJSON_IsArray(tags))
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "subscribe: tags must be an array of tag ids "
-                             "or plc.*");
-    if (cJSON_GetArraySize(tags) > WEB_SUBSCRIBE_MAX)
-        return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "subscribe: more than %d entries",
-                             WEB_SUBSCRIBE_MAX);
-    uint8_t *mask = calloc(web_bits_bytes(w), 1);
-    if (!mask)
-        return -1;
-    bool all = false;
-    const cJSON *t;
-    cJSON_ArrayForEach(t, tags) {
-        char err[200];
-        if (!cJSON_IsString(t) || !t->valuestring[0] ||
-            strpbrk(t->valuestring, ", ")) {
-            free(mask);
-            return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                                 "subscribe: every entry must be a tag id or "
-                                 "plc.*");
-        }
-        if (strcmp(t->valuestring, "*") == 0) {
-            all = true;
-            continue;
-        }
-        if (web_select(w, t->valuestring, mask, NULL, NULL, err,
-                       sizeof err) < 0) {
-            free(mask);
-            return web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                                 "subscribe: %s", err + 6);
-        }
-    }
     free(c->mask);
-    c->mask = NULL;
-    if (all)
-        free(mask);
-    else
-        c->mask = mask;
+    c->mask = m->mask;
+    m->mask = NULL;
     c->snapshot_due = true;
     if (!c->frame)
         web_client_snapshot(w, c);
     return 0;
 }
 
+_Static_assert(WEB_WS_CLOSE_POLICY == LWS_CLOSE_STATUS_POLICY_VIOLATION,
+               "wsmsg.c's close code is lws's policy violation");
+
 static int web_ws_message(web *w, web_client *c)
 {
-    cJSON *msg = cJSON_ParseWithLength(sb_data(&c->rx), c->rx.len);
-    int rc = 0;
-    const cJSON *type = msg ? cJSON_GetObjectItemCaseSensitive(msg, "type")
-                            : NULL;
-    if (!msg || !cJSON_IsObject(msg))
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "not a JSON object");
-    else if (!cJSON_IsString(type))
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "no \"type\"");
-    else if (strcmp(type->valuestring, "subscribe") == 0)
-        rc = web_ws_subscribe(w, c, msg);
-    else if (strcmp(type->valuestring, "report") == 0)
-        rc = web_ws_report(w, c, msg);
-    else
-        rc = web_ws_refuse(w, c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                           "unknown message type '%.40s'", type->valuestring);
-    cJSON_Delete(msg);
+    web_ws_msg m;
+    int rc = web_ws_parse(w->st, w->ts, sb_data(&c->rx), c->rx.len,
+                          clk_real_ns(), &m);
     sb_reset(&c->rx);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return web_ws_refuse(w, c->wsi,
+                             (enum lws_close_status)m.close_code, "%s",
+                             m.reason);
+    rc = m.kind == WEB_WS_SUBSCRIBE ? web_ws_subscribe(w, c, &m)
+                                    : web_ws_report(w, c, &m);
+    web_ws_msg_free(&m);
     return rc;
 }
 
@@ -492,6 +436,7 @@ static void web_client_free(web *w, web_client *c)
         c->next->prev = c->prev;
     if (c->display)
         c->display->online = false;
+    OPENSSL_cleanse(c->sid, sizeof c->sid);
     web_frame_release(c->frame);
     sb_free(&c->rx);
     free(c->dirty);
@@ -499,6 +444,23 @@ static void web_client_free(web *w, web_client *c)
     free(c);
     if (w->stats.ws_clients)
         w->stats.ws_clients--;
+}
+
+void web_ws_sessions(web *w)
+{
+    if (!w->auth)
+        return;
+    int64_t now = clk_real_ns();
+    for (web_client *c = w->clients; c; c = c->next) {
+        if (!c->sid[0] || c->ended ||
+            auth_session_peek(w->auth, c->sid, now, NULL) == 0)
+            continue;
+        OPENSSL_cleanse(c->sid, sizeof c->sid);
+        if (w->anonymous < AUTH_VIEWER) {
+            c->ended = true;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
 }
 
 void web_ws_close_all(web *w)
@@ -532,6 +494,11 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
                                    "live feed (see web.origins)");
             return -1;
         }
+        /* The live feed is a read: a session, or anonymous viewers. */
+        if (web_role_of(w, wsi, NULL) < AUTH_VIEWER) {
+            lws_return_http_status(wsi, 401, "log in first");
+            return -1;
+        }
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
@@ -558,6 +525,9 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
         lws_hdr_copy(wsi, c->user_agent, sizeof c->user_agent,
                      WSI_TOKEN_HTTP_USER_AGENT);
+        if (w->auth && web_session_sid(wsi, c->sid) &&
+            auth_session_peek(w->auth, c->sid, clk_real_ns(), NULL) < 0)
+            OPENSSL_cleanse(c->sid, sizeof c->sid);   /* anonymous, then */
         c->next = w->clients;
         if (w->clients)
             w->clients->prev = c;
@@ -593,6 +563,12 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         if (!c)
             return 0;
+        if (c->ended) {
+            static const char why[] = "session ended: log in again";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                             (unsigned char *)why, sizeof why - 1);
+            return -1;
+        }
         if (!c->frame) {
             if (c->snapshot_due)
                 web_client_snapshot(w, c);

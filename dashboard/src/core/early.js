@@ -4,7 +4,7 @@
  * missing (the script did not load, or failed); the callers then do
  * what they would have done without it.
  */
-const EMPTY = { station: null, ws: null, queue: [], opened: false, closed: false };
+const EMPTY = { token: null, station: null, me: null, ws: null, queue: [], opened: false, closed: false };
 
 export const early = (typeof window !== "undefined" && window.__lbEarly) || EMPTY;
 

@@ -15,6 +15,12 @@
  * Nothing is queued while the socket is down: the subscription is state
  * (sent again on every connect) and a report is simply skipped.
  *
+ * A socket that closes before it ever opened may have been refused
+ * (401: the session ended and anonymous reading is off), and a browser
+ * does not say why: onRefused() lets main.js ask /api/me.  pause()
+ * drops the socket and stops reconnecting (a page showing its login
+ * form has no business holding the live feed); resume() starts again.
+ *
  * start(early) adopts the socket early.js opened before the page was
  * built, with the messages it has already brought (usually the
  * snapshot); without one it connects.
@@ -28,11 +34,13 @@ const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 10000;
 
 export class Live {
-  constructor(store, { url, onState, onReconnect } = {}) {
+  constructor(store, { url, onState, onReconnect, onRefused } = {}) {
     this.store = store;
     this.url = url || wsUrl();
     this.onState = onState || (() => {});
     this.onReconnect = onReconnect || (() => {});
+    this.onRefused = onRefused || (() => {});
+    this.paused = false;
     this.ws = null;
     this.want = ["*"];
     this.backoff = BACKOFF_MIN;
@@ -59,6 +67,24 @@ export class Live {
     }
   }
 
+  /* No socket, no reconnecting, every value not live, until resume(). */
+  pause() {
+    if (this.paused) return;
+    this.paused = true;
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.lost();
+    this.setState("paused");
+  }
+
+  resume() {
+    if (!this.paused) return;
+    this.paused = false;
+    this.backoff = BACKOFF_MIN;
+    this.setState(this.everOpen ? "lost" : "connecting");
+    this.connect();
+  }
+
   /* What this page wants to receive: ["*"] or ["plc.*", "plc.tag"...]. */
   subscribe(list) {
     const same = list.length === this.want.length && list.every((x, i) => x === this.want[i]);
@@ -80,6 +106,7 @@ export class Live {
 
   connect() {
     this.timer = 0;
+    if (this.paused) return;
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -95,8 +122,10 @@ export class Live {
     this.connects++;
     this.connectAt = Date.now();
     this.synced = false;
+    let opened = false;
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      opened = true;
       this.store.lastFrame = Date.now();
       /* The bridge starts every connection subscribed to everything. */
       if (!(this.want.length === 1 && this.want[0] === "*"))
@@ -132,6 +161,7 @@ export class Live {
     ws.onclose = () => {
       if (ws !== this.ws) return;
       this.lost();
+      if (!opened) this.onRefused();
     };
     ws.onerror = () => {
       /* onclose follows */
@@ -157,6 +187,7 @@ export class Live {
     }
     if (this.everOpen) this.pendingReconnect = true;
     this.store.setLink(false);
+    if (this.paused) return;
     this.setState(this.everOpen ? "lost" : "connecting");
     if (this.timer) return;
     const delay = this.backoff * (0.75 + Math.random() * 0.5);

@@ -11,6 +11,7 @@
 import { h, setText, toggle } from "../core/dom.js";
 import { t, pick } from "../core/i18n.js";
 import { fmtAge, fmtFull } from "../core/fmt.js";
+import { getJson } from "../core/api.js";
 
 const POLL_MS = 2000;
 /* A screen reports every 5 s: three missed reports is silence. */
@@ -64,15 +65,12 @@ export class DisplaysView {
 
   async poll() {
     const gen = ++this.gen;
-    let body;
-    try {
-      const res = await fetch("/api/displays");
-      if (!res.ok) throw new Error(res.status);
-      body = await res.json();
-    } catch (_) {
+    const a = await getJson("/api/displays");
+    if (!a.ok || !a.json) {
       if (gen === this.gen) toggle(this.err, "hidden", false);
       return;
     }
+    const body = a.json;
     if (gen !== this.gen) return;
     toggle(this.err, "hidden", true);
     const now = Date.parse(body.time);

@@ -14,6 +14,7 @@ import { t, pick } from "../core/i18n.js";
 import { fmtValue, stateLabel, fmtAge, qualityLabel } from "../core/fmt.js";
 import { valueAbnormal } from "../core/station.js";
 import { Ring } from "../core/ring.js";
+import { getJson } from "../core/api.js";
 
 const WINDOW_MIN = 10;
 const WINDOW_MS = WINDOW_MIN * 60 * 1000;
@@ -145,9 +146,9 @@ export class EquipmentView {
     const now = this.store.now();
     for (const r of this.rows.values()) this.pushLive(r, now);
     try {
-      const res = await fetch(`/api/history?tags=${encodeURIComponent(this.plc.id + ".*")}&from=-${WINDOW_MIN}m&points=${RING_CAP / 2}`);
-      if (!res.ok) return;
-      const body = await res.json();
+      const a = await getJson(`/api/history?tags=${encodeURIComponent(this.plc.id + ".*")}&from=-${WINDOW_MIN}m&points=${RING_CAP / 2}`);
+      if (!a.ok || !a.json) return;
+      const body = a.json;
       if (gen !== this.seedGen) return;
       for (const ser of body.series) {
         const r = this.rows.get(ser.tag);

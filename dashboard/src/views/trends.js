@@ -24,6 +24,7 @@ import { t, pick } from "../core/i18n.js";
 import { fmtValue, fmtFull, fmtHM, fmtMD, fmtYMD, fmtYM, fmtClock, zone, toLocalInput, fromLocalInput } from "../core/fmt.js";
 import { role } from "../core/station.js";
 import { makeHash, replaceHash } from "../core/router.js";
+import { getJson } from "../core/api.js";
 import { joinSeries } from "../core/series.js";
 
 const PRESETS = [
@@ -439,17 +440,14 @@ export class TrendsView {
     this.csv.href = `/api/export.csv?${qs}`;
     this.csv.setAttribute("download", `${this.st.id}-${iso(this.from).replace(/[:.]/g, "")}.csv`);
     this.message(t("tr.loading"), false);
-    let body;
-    try {
-      mark("lb-trends-fetch");
-      const res = await fetch(`/api/history?${qs}&points=${points}`);
-      body = await res.json();
-      mark("lb-trends-data");
-      if (!res.ok) throw new Error(body.error || res.status);
-    } catch (e) {
-      if (gen === this.fetchGen) this.message(t("tr.error", { e: e.message || e }), true);
+    mark("lb-trends-fetch");
+    const a = await getJson(`/api/history?${qs}&points=${points}`);
+    mark("lb-trends-data");
+    if (!a.ok || !a.json) {
+      if (gen === this.fetchGen) this.message(t("tr.error", { e: a.error || (a.status ? "HTTP " + a.status : t("login.network")) }), true);
       return;
     }
+    const body = a.json;
     if (gen !== this.fetchGen || !this.u) return;
     const byTag = new Map(body.series.map((x) => [x.tag, x]));
     const tables = this.tags.map((tag) => {

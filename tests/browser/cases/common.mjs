@@ -55,3 +55,31 @@ export function watchSent(page) {
   });
   return sent;
 }
+
+/* Visible text and the labels of visible controls (runs in the page:
+ * page.evaluate(visibleText), or page.evaluate(visibleText, "code") to
+ * leave out what is inside elements matching a selector). */
+export function visibleText(skip) {
+  const out = [];
+  const shown = (el) => {
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      const cs = getComputedStyle(e);
+      if (cs.display === "none" || cs.visibility === "hidden") return false;
+    }
+    return true;
+  };
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const n = w.currentNode;
+    const t = n.textContent.trim();
+    const el = n.parentElement;
+    if (!t || !el || el.closest("noscript, script, style" + (typeof skip === "string" && skip ? ", " + skip : ""))) continue;
+    /* an SVG <title> is a tooltip: a label like any other */
+    if (el.tagName.toLowerCase() === "title" ? shown(el.parentElement) : shown(el)) out.push(t);
+  }
+  for (const e of document.querySelectorAll("[placeholder], [title], [aria-label]")) {
+    if (!shown(e)) continue;
+    for (const a of ["placeholder", "title", "aria-label"]) if (e.getAttribute(a)) out.push(e.getAttribute(a));
+  }
+  return out;
+}

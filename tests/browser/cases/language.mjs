@@ -5,36 +5,10 @@
  * in en no Chinese; the switch changes the labels in place and is
  * remembered across a reload.
  */
-import { waitLive } from "./common.mjs";
+import { waitLive, visibleText } from "./common.mjs";
 
 export const name = "language";
 export const about = "no English label left in zh (and no Chinese in en) on every page; the switch is remembered";
-
-/* Visible text and the labels of visible controls. */
-function visibleText() {
-  const out = [];
-  const shown = (el) => {
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-      const cs = getComputedStyle(e);
-      if (cs.display === "none" || cs.visibility === "hidden") return false;
-    }
-    return true;
-  };
-  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (w.nextNode()) {
-    const n = w.currentNode;
-    const t = n.textContent.trim();
-    const el = n.parentElement;
-    if (!t || !el || el.closest("noscript, script, style")) continue;
-    /* an SVG <title> is a tooltip: a label like any other */
-    if (el.tagName.toLowerCase() === "title" ? shown(el.parentElement) : shown(el)) out.push(t);
-  }
-  for (const e of document.querySelectorAll("[placeholder], [title], [aria-label]")) {
-    if (!shown(e)) continue;
-    for (const a of ["placeholder", "title", "aria-label"]) if (e.getAttribute(a)) out.push(e.getAttribute(a));
-  }
-  return out;
-}
 
 const PAGES = (st) => [
   ["overview", "#/overview"],

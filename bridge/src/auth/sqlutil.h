@@ -1,0 +1,29 @@
+/*
+ * sqlutil.h - what auth's two SQLite files share (internal to auth/):
+ * opening one the way both want it.
+ */
+#ifndef LB_AUTH_SQLUTIL_H
+#define LB_AUTH_SQLUTIL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "auth/fmode.h"
+
+/* Opens (creating, 0600) dir/name in WAL mode with synchronous=FULL and a
+ * 5 s busy timeout, and runs schema (idempotent SQL) when user_version is
+ * not version.  Modes of the file and of its -wal and -shm are checked
+ * (and tightened, warned) first, because SQLite gives its side files the
+ * mode of the database.  The connection, or NULL with "path: reason". */
+sqlite3 *sqlutil_open(const char *dir, const char *name, const char *schema,
+                      int version, fmode_warn_fn warn, void *ctx, char *err,
+                      size_t errlen);
+
+/* sqlite3_exec without results; 0, or -1 with "what: sqlite's message". */
+int sqlutil_exec(sqlite3 *db, const char *sql, const char *what, char *err,
+                 size_t errlen);
+
+/* "what: sqlite's message" into err; returns -1. */
+int sqlutil_fail(sqlite3 *db, const char *what, char *err, size_t errlen);
+
+#endif
