@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "alarm/expr.h"
 #include "config/plcmap.h"
 #include "support/tmpdir.h"
 
@@ -528,6 +529,120 @@ static void test_data_dir(void **state)
     map_free(st);
 }
 
+/* Alarm definitions: ids, defaults, positions, compiled expressions,
+ * modes and chattering, as good_alarms defines them. */
+static void test_alarms(void **state)
+{
+    (void)state;
+    map_station *st = load_ok(CONFIG_DIR "/good_alarms/station.yaml");
+    const map_plc *hpu = &st->plcs[0], *g = &st->plcs[1];
+
+    /* The comm alarm: tuned priority, area and message; the default delay
+     * is the stale time of the fastest group: 3 x 100 ms + 500 ms. */
+    const map_alarm *c = &hpu->comm_alarm;
+    assert_int_equal(c->kind, MAP_AL_COMM);
+    assert_string_equal(c->full_id, "hpu.comm");
+    assert_int_equal(c->priority, MAP_PRIO_CRITICAL);
+    assert_string_equal(c->area, "pumps");
+    assert_true(c->enabled);
+    assert_int_equal(c->on_delay_ns, 800000000ull);
+    assert_string_equal(c->message.zh, "泵站PLC通信中断");
+    assert_false(g->comm_alarm.enabled);  /* comm_alarm: off */
+    assert_string_equal(g->comm_alarm.message.en, "g: communication lost");
+    assert_int_equal(g->comm_alarm.on_delay_ns, 3500000000ull);
+
+    const map_tag *t = &hpu->tags[0];
+    assert_int_equal(t->n_alarms, 5);
+    const map_alarm *a = &t->alarms[0];
+    assert_string_equal(a->full_id, "hpu.oil_temp.high");
+    assert_int_equal(a->kind, MAP_AL_ABOVE);
+    assert_true(a->limit == 60 && a->deadband == 2);
+    assert_int_equal(a->on_delay_ns, 5000000000ull);
+    assert_int_equal(a->off_delay_ns, 10000000000ull);
+    assert_int_equal(a->priority, MAP_PRIO_HIGH);
+    assert_string_equal(a->area, "upper_head");
+    assert_string_equal(a->message.en, "Oil temperature high ({value} {unit})");
+    assert_string_equal(a->description, "Check the cooler.");
+    assert_int_equal(a->plc, 0);
+    assert_int_equal(a->tag_pos, 0);
+    /* Defaults: medium priority, the PLC as area, a generated message. */
+    a = &t->alarms[1];
+    assert_true(a->latch);
+    assert_string_equal(a->area, "hpu");
+    assert_string_equal(a->message.en, "Oil temperature above 70 °C");
+    assert_string_equal(a->message.zh, "油温高于70 °C");
+    a = &t->alarms[2];
+    assert_false(a->enabled);
+    assert_int_equal(a->priority, MAP_PRIO_LOW);
+    a = &t->alarms[3];
+    assert_int_equal(a->kind, MAP_AL_RATE);
+    assert_int_equal(a->window_ns, 5000000000ull);
+    assert_int_equal(a->priority, MAP_PRIO_MEDIUM);
+    assert_string_equal(a->message.en,
+                        "Oil temperature changing faster than 0.5 °C/s");
+    assert_int_equal(t->alarms[4].kind, MAP_AL_QUALITY);
+    assert_string_equal(t->alarms[4].message.en, "Oil temperature: bad quality");
+
+    t = &hpu->tags[1];
+    assert_true(t->alarms[0].when);
+    assert_false(t->alarms[1].when);
+    assert_string_equal(t->alarms[1].message.en, "pump_fault: off");
+    assert_null(t->alarms[1].message.zh);  /* the tag has no Chinese name */
+    t = &hpu->tags[2];
+    assert_int_equal(t->alarms[0].n_codes, 1);
+    assert_int_equal(t->alarms[0].codes[0], 3);
+
+    /* A deviation names its partner by position. */
+    a = &g->tags[0].alarms[0];
+    assert_int_equal(a->kind, MAP_AL_DEVIATION);
+    assert_string_equal(a->from, "g.right");
+    assert_int_equal(a->from_pos, 4);
+    assert_int_equal(a->tag_pos, 3);
+    assert_string_equal(a->message.en, "left deviates from right by more "
+                        "than 50 mm");
+
+    assert_int_equal(st->n_alarms, 2);
+    a = &st->alarms[0];
+    assert_int_equal(a->kind, MAP_AL_EXPR);
+    assert_string_equal(a->full_id, "hot_while_moving");
+    assert_non_null(a->expr);
+    const uint32_t *slots;
+    assert_int_equal(expr_slots(a->expr, &slots), 5);
+    assert_int_equal(slots[0], 6);   /* g.moving */
+    assert_int_equal(slots[1], 0);   /* hpu.oil_temp */
+    assert_int_equal(st->alarms[1].priority, MAP_PRIO_MEDIUM);
+    assert_string_equal(st->alarms[1].area, "station");
+    assert_string_equal(st->alarms[1].message.en, "quick");
+
+    assert_true(st->modes.enabled);
+    assert_int_equal(st->modes.tag_pos, 5);
+    assert_int_equal(st->modes.n_modes, 3);
+    assert_string_equal(st->modes.modes[1].name, "maintenance");
+    assert_int_equal(st->modes.modes[1].n_codes, 2);
+    assert_int_equal(st->modes.modes[1].codes[1], 3);
+    assert_true(st->modes.modes[1].suppress[MAP_PRIO_LOW]);
+    assert_true(st->modes.modes[1].suppress[MAP_PRIO_MEDIUM]);
+    assert_false(st->modes.modes[1].suppress[MAP_PRIO_HIGH]);
+    assert_true(st->modes.modes[2].suppress[MAP_PRIO_CRITICAL]);
+    assert_false(st->modes.modes[0].suppress[MAP_PRIO_LOW]);
+    assert_int_equal(st->chatter.count, 4);
+    assert_int_equal(st->chatter.window_ns, 30000000000ull);
+
+    /* 2 comm-alarm-capable PLCs (one off), 8 tag alarms (one off), 2
+     * station alarms. */
+    assert_int_equal(map_alarm_count(st), 1 + 8 + 2);
+    assert_string_equal(map_priority_name(MAP_PRIO_LOW), "low");
+    map_free(st);
+
+    /* Without the sections: chattering 3 in 60 s, no modes. */
+    st = load_ok(CONFIG_DIR "/good_inline/station.yaml");
+    assert_int_equal(st->chatter.count, 3);
+    assert_int_equal(st->chatter.window_ns, 60000000000ull);
+    assert_false(st->modes.enabled);
+    assert_int_equal(st->n_alarms, 0);
+    map_free(st);
+}
+
 /* auth: the defaults (users file in data_dir, anonymous viewer but not
  * written, 30 min / 12 h / 30 d, failures counted 15 min) and every key
  * as written, days included;
@@ -755,8 +870,9 @@ static double load_capped(const char *path, const char *first)
     return secs;
 }
 
-/* 200,000 aliases of one tag (1.8 MB), and of one PLC: every duplicate id
- * is found in time linear in the run, and the report stops at the cap. */
+/* 200,000 aliases of one tag (1.8 MB), of one PLC, of one alarm, of one
+ * state code, of one station alarm: every repeat is found in time linear
+ * (or n log n) in the run, and the report stops at the cap. */
 static void test_many_duplicate_ids(void **state)
 {
     (void)state;
@@ -785,6 +901,51 @@ static void test_many_duplicate_ids(void **state)
     secs = load_capped(path, first);
     if (secs > HOSTILE_SECONDS)
         fail_msg("200,000 duplicate PLC ids took %.1f s", secs);
+
+    /* The same for alarms: 200,000 of one alarm on one tag, one code
+     * listed 200,000 times in a states alarm, 200,000 station alarms of
+     * one id. */
+    write_repeated(dir, "alarms.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - {id: a, table: holding, address: 0, type: f32, alarms:\n"
+                   "    [&al {id: high, above: 1},\n",
+                   "    *al,\n", 200000, path, sizeof path);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("    *al]}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(first, sizeof first, "%s:5:6: duplicate alarm id 'high' on tag "
+             "'a' (first defined at %s:5:6)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate alarm ids took %.1f s", secs);
+
+    write_repeated(dir, "codes.yaml",
+                   "id: gate\nhost: 127.0.0.1\ntags:\n"
+                   "  - {id: a, table: holding, address: 0, type: u16, "
+                   "states: {1: x}, alarms: [{id: s, states: [&c 1,\n",
+                   "    *c,\n", 200000, path, sizeof path);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("    *c]}]}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(first, sizeof first, "%s:4:94: state code 1 is listed twice",
+             path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("a code listed 200,000 times took %.1f s", secs);
+
+    write_repeated(dir, "station_alarms.yaml",
+                   "station: {id: s}\nplcs:\n"
+                   "  - {id: g, host: h, tags: [{id: a, table: coil, "
+                   "address: 0, type: bool}]}\n"
+                   "alarms:\n  - &sa {id: x, when: g.a}\n",
+                   "  - *sa\n", 200000, path, sizeof path);
+    snprintf(first, sizeof first, "%s:5:5: duplicate station alarm id 'x' "
+             "(first defined at %s:5:5)", path, path);
+    secs = load_capped(path, first);
+    if (secs > HOSTILE_SECONDS)
+        fail_msg("200,000 duplicate station alarm ids took %.1f s", secs);
     assert_int_equal(tmpdir_remove(dir), 0);
 }
 
@@ -960,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_data_dir),
+        cmocka_unit_test(test_alarms),
         cmocka_unit_test(test_auth_section),
         cmocka_unit_test(test_web_tls),
         cmocka_unit_test(test_errors_and_free),

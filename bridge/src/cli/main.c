@@ -66,8 +66,9 @@ int cmd_check(const cli_opts *o)
         tags += st->plcs[p].n_tags;
         enabled += st->plcs[p].enabled;
     }
-    printf("%s: ok: station %s, %zu PLCs (%zu enabled), %zu tags\n",
-           o->config, st->id, st->n_plcs, enabled, tags);
+    printf("%s: ok: station %s, %zu PLCs (%zu enabled), %zu tags, %zu "
+           "alarms\n", o->config, st->id, st->n_plcs, enabled, tags,
+           map_alarm_count(st));
     map_free(st);
     return 0;
 }

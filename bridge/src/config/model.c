@@ -83,9 +83,11 @@ void cfg_index_build(map_station *st)
     for (size_t p = 0; p < st->n_plcs; p++)
         total += st->plcs[p].n_tags;
     ix->by_id = cfg_calloc(total, sizeof *ix->by_id);
+    size_t pos = 0;
     for (size_t p = 0; p < st->n_plcs; p++)
-        for (size_t t = 0; t < st->plcs[p].n_tags; t++, ix->n++)
-            ix->by_id[ix->n] = (index_entry){&st->plcs[p].tags[t], ix->n};
+        for (size_t t = 0; t < st->plcs[p].n_tags; t++, pos++)
+            if (st->plcs[p].tags[t].full_id)
+                ix->by_id[ix->n++] = (index_entry){&st->plcs[p].tags[t], pos};
     qsort(ix->by_id, ix->n, sizeof *ix->by_id, cmp_entry);
     st->index = ix;
 }
@@ -107,6 +109,9 @@ void cfg_text_free(map_text *t)
 
 static void tag_free(map_tag *t)
 {
+    for (size_t i = 0; i < t->n_alarms; i++)
+        cfg_alarm_free(&t->alarms[i]);
+    free(t->alarms);
     free(t->id);
     free(t->full_id);
     cfg_text_free(&t->name);
@@ -129,6 +134,7 @@ static void plc_free(map_plc *p)
     for (size_t i = 0; i < p->n_tags; i++)
         tag_free(&p->tags[i]);
     free(p->tags);
+    cfg_alarm_free(&p->comm_alarm);
     free(p->file);
 }
 
@@ -162,6 +168,15 @@ void map_free(map_station *st)
         free(st->schematic[i].tag_pos);
     }
     free(st->schematic);
+    for (size_t i = 0; i < st->n_alarms; i++)
+        cfg_alarm_free(&st->alarms[i]);
+    free(st->alarms);
+    free(st->modes.tag);
+    for (size_t i = 0; i < st->modes.n_modes; i++) {
+        free(st->modes.modes[i].name);
+        free(st->modes.modes[i].codes);
+    }
+    free(st->modes.modes);
     for (size_t i = 0; i < st->n_plcs; i++)
         plc_free(&st->plcs[i]);
     free(st->plcs);
@@ -230,6 +245,29 @@ const map_tag *map_find_tag(const map_station *st, const char *full_id)
     if (!st || !full_id)
         return NULL;
     return find_tag(st, full_id, NULL);
+}
+
+const map_tag *cfg_find_tag_pos(const map_station *st, const char *full_id,
+                                size_t *pos)
+{
+    return find_tag(st, full_id, pos);
+}
+
+size_t map_alarm_count(const map_station *st)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < st->n_plcs; p++) {
+        const map_plc *plc = &st->plcs[p];
+        if (!plc->enabled)
+            continue;
+        n += plc->comm_alarm.enabled;
+        for (size_t t = 0; t < plc->n_tags; t++)
+            for (size_t a = 0; a < plc->tags[t].n_alarms; a++)
+                n += plc->tags[t].alarms[a].enabled;
+    }
+    for (size_t a = 0; a < st->n_alarms; a++)
+        n += st->alarms[a].enabled;
+    return n;
 }
 
 int map_select_tags(const map_station *st, const char *spec,

@@ -543,6 +543,21 @@ bool cfg_has_key(cfg_src *s, const yaml_node_t *map, const char *key)
     return false;
 }
 
+const yaml_node_t *cfg_station_key(cfg_src *s, const char *key)
+{
+    yaml_node_t *root = yaml_document_get_root_node(&s->doc);
+    if (!root || root->type != YAML_MAPPING_NODE ||
+        !(cfg_has_key(s, root, "station") || cfg_has_key(s, root, "plcs")))
+        return NULL;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+         p < root->data.mapping.pairs.top; p++) {
+        const char *k = cfg_scalar(cfg_node(s, p->key));
+        if (k && strcmp(k, key) == 0)
+            return cfg_node(s, p->value);
+    }
+    return NULL;
+}
+
 /* ---- check helpers ------------------------------------------------------ */
 
 typedef struct {

@@ -107,6 +107,10 @@ size_t cfg_seq_len(const yaml_node_t *n);
 size_t cfg_map_len(const yaml_node_t *n);
 /* True when the mapping has a scalar key `key`. */
 bool cfg_has_key(cfg_src *s, const yaml_node_t *map, const char *key);
+/* The value of top-level key `key` of s when s is a station file (the first
+ * one, should the key repeat), else NULL: for sections that read their
+ * value only once the PLCs are loaded. */
+const yaml_node_t *cfg_station_key(cfg_src *s, const char *key);
 
 /* ---- memory ------------------------------------------------------------- */
 
@@ -207,9 +211,13 @@ extern const char *const cfg_order_names[4];
 
 void cfg_text_free(map_text *t);
 
-/* Builds st->index for map_find_tag; only for a station that loaded
- * without errors (full ids unique). */
+/* Builds st->index for map_find_tag once every PLC is loaded, before the
+ * station-wide checks (tags whose id was wrong are left out; with
+ * duplicate full ids, which are errors, a lookup finds one of them). */
 void cfg_index_build(map_station *st);
+/* map_find_tag, also giving the tag's station-wide position. */
+const map_tag *cfg_find_tag_pos(const map_station *st, const char *full_id,
+                                size_t *pos);
 
 /* ---- station sections (station.c and one conf_*.c each) ----------------- */
 
@@ -233,10 +241,30 @@ typedef struct {
     void (*finish)(cfg_src *s, map_station *st);
 } cfg_section;
 
+/* ---- alarms (conf_alarms.c) ------------------------------------------- */
+
+/* A tag's `alarms:` list; type_ok says the tag's type is valid (only then
+ * are conditions checked against it). */
+void cfg_parse_tag_alarms(cfg_src *s, const yaml_node_t *n,
+                          const map_plc *plc, map_tag *t, bool type_ok);
+/* A PLC's comm alarm: defaults before its keys are read, `comm_alarm:`
+ * when present, and the rest (id, delay from the poll groups, message)
+ * once the PLC is read. */
+void cfg_comm_alarm_defaults(map_plc *p);
+void cfg_parse_comm_alarm(cfg_src *s, const yaml_node_t *n, map_plc *p);
+void cfg_comm_alarm_finish(map_plc *p);
+/* After every PLC is loaded and indexed: tag positions, deviation
+ * partners, default messages.  pa gives each PLC's file rank. */
+void cfg_check_alarms(cfg_loader *ld, map_station *st, const cfg_plc_aux *pa);
+void cfg_alarm_free(map_alarm *a);
+
 extern const cfg_section cfg_history_section;
 extern const cfg_section cfg_influx_section;
 extern const cfg_section cfg_web_section;
 extern const cfg_section cfg_auth_section;
 extern const cfg_section cfg_schematic_section;
+extern const cfg_section cfg_alarms_section;
+extern const cfg_section cfg_modes_section;
+extern const cfg_section cfg_chatter_section;
 
 #endif

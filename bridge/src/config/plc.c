@@ -34,12 +34,12 @@ static bool type_is_integer(map_type t)
 enum {
     T_ID, T_NAME, T_DESC, T_TABLE, T_ADDRESS, T_TYPE, T_BIT, T_ORDER,
     T_LENGTH, T_SCALE, T_OFFSET, T_UNIT, T_POLL, T_DEADBAND, T_RANGE,
-    T_STATES, T_N
+    T_STATES, T_ALARMS, T_N
 };
 static const char *const tag_keys[T_N] = {
     "id", "name", "description", "table", "address", "type", "bit", "order",
     "length", "scale", "offset", "unit", "poll", "deadband", "range",
-    "states"};
+    "states", "alarms"};
 
 /* "holding 100..101, f32", "holding 7 bit 3, bool": a tag's place, with
  * addresses numbered as the file numbers them. */
@@ -376,6 +376,9 @@ static void parse_tag(cfg_src *s, const yaml_node_t *n, const map_plc *plc,
     }
     if (!t->name.en && t->id)
         t->name.en = cfg_strdup(t->id);
+    /* Last: the conditions are checked against the tag as read above. */
+    if (v[T_ALARMS])
+        cfg_parse_tag_alarms(s, v[T_ALARMS], plc, t, type_ok && len_ok);
 }
 
 static void check_plc(cfg_src *s, map_plc *p, const tag_aux *ta);
@@ -384,11 +387,13 @@ static void check_plc(cfg_src *s, map_plc *p, const tag_aux *ta);
 
 enum {
     P_ID, P_NAME, P_DESC, P_ENABLED, P_HOST, P_PORT, P_UNIT, P_TIMEOUT,
-    P_WORD_ORDER, P_ADDRESS_BASE, P_MAX_GAP, P_POLL, P_TAGS, P_N
+    P_WORD_ORDER, P_ADDRESS_BASE, P_MAX_GAP, P_POLL, P_COMM_ALARM, P_TAGS,
+    P_N
 };
 static const char *const plc_keys[P_N] = {
     "id", "name", "description", "enabled", "host", "port", "unit",
-    "timeout", "word_order", "address_base", "max_gap", "poll", "tags"};
+    "timeout", "word_order", "address_base", "max_gap", "poll", "comm_alarm",
+    "tags"};
 
 static void add_group(map_plc *p, const char *name, uint64_t ns, bool sample)
 {
@@ -468,6 +473,7 @@ void cfg_parse_plc(cfg_src *s, const yaml_node_t *n, map_plc *p,
     p->timeout_ns = 500000000ull;
     p->word_order = MAP_ABCD;
     p->max_gap = 16;
+    cfg_comm_alarm_defaults(p);
     if (n->type != YAML_MAPPING_NODE) {
         cfg_err_at(s, n, "a PLC must be a mapping with 'id', 'host' and "
                    "'tags', got %s", CFG_GOT(n));
@@ -534,6 +540,9 @@ void cfg_parse_plc(cfg_src *s, const yaml_node_t *n, map_plc *p,
         p->groups = cfg_calloc(1, sizeof *p->groups);
         add_group(p, "fast", 1000000000ull, false);
     }
+    if (v[P_COMM_ALARM])
+        cfg_parse_comm_alarm(s, v[P_COMM_ALARM], p);
+    cfg_comm_alarm_finish(p);
 
     if (!cfg_require(s, n, in, "tags", v[P_TAGS]))
         return;

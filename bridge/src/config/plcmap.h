@@ -59,6 +59,8 @@ typedef struct {
     map_text label;
 } map_state;
 
+#include "config/alarmdef.h"
+
 typedef struct {
     char *name;          /* "fast", "slow", ... */
     uint64_t period_ns;
@@ -87,6 +89,8 @@ typedef struct {
     double range_min, range_max;
     map_state *states;   /* enumerated state codes, NULL when none */
     size_t n_states;
+    map_alarm *alarms;   /* `alarms:`, in file order; NULL when none */
+    size_t n_alarms;
     int line, col;       /* where the tag is defined */
 } map_tag;
 
@@ -107,6 +111,9 @@ typedef struct {
     size_t n_groups;
     map_tag *tags;
     size_t n_tags;
+    map_alarm comm_alarm;/* `<plc>.comm`; `comm_alarm:` tunes it.  Its
+                            default on_delay is the PLC's stale time: three
+                            polls of its fastest group plus the timeout */
     char *file;          /* the file the PLC was defined in */
     int line, col;
 } map_plc;
@@ -219,6 +226,10 @@ typedef struct {
     map_auth auth;
     map_binding *schematic;   /* in file order; NULL when none */
     size_t n_schematic;
+    map_alarm *alarms;        /* station `alarms:` (expressions) */
+    size_t n_alarms;
+    map_modes modes;          /* `modes:` */
+    map_chatter chatter;      /* `chattering:` */
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
@@ -276,6 +287,11 @@ const map_tag *map_find_tag(const map_station *st, const char *full_id);
 int map_select_tags(const map_station *st, const char *spec,
                     const map_tag ***out, size_t *n, char *err,
                     size_t errlen);
+
+/* Alarms the engine evaluates: the comm alarm and tag alarms of every
+ * enabled PLC and the station alarms, those with `enabled: false` not
+ * counted. */
+size_t map_alarm_count(const map_station *st);
 
 /* Names as written in files: "coil", "u16", "ABCD", ... */
 const char *map_table_name(map_table t);

@@ -6,9 +6,10 @@
  * map_load reads the file (map_load_buffer takes it from memory), fills
  * every section's defaults, parses what is there, loads each PLC (inline
  * or from its own file, relative to the station file; from memory, inline
- * only), checks the station as a whole (duplicate PLC ids, two
- * PLCs on one endpoint), lets each section finish its defaults, and only
- * then hands the messages over, sorted into reading order.
+ * only), checks the station as a whole (duplicate PLC ids, two PLCs on one
+ * endpoint), indexes the tags, checks the alarms that refer to other tags,
+ * lets each section finish (sections that name tags read their value
+ * then), and only then hands the messages over, sorted into reading order.
  */
 #include "config/parse.h"
 #include "core/fsutil.h"
@@ -125,6 +126,9 @@ static const cfg_section *const sections[] = {
     &cfg_web_section,
     &cfg_auth_section,
     &cfg_schematic_section,
+    &cfg_alarms_section,
+    &cfg_modes_section,
+    &cfg_chatter_section,
 };
 enum {
     S_STATION, S_PLCS, S_SECTIONS,
@@ -334,6 +338,10 @@ static map_station *load(const char *path, const char *data, size_t len,
         }
     }
     check_station(&ld, st, pa);
+    /* Sections and alarms look tags up by full id from here on. */
+    cfg_index_build(st);
+    if (pa)
+        cfg_check_alarms(&ld, st, pa);
     for (size_t i = 0; i < CFG_COUNT(sections); i++)
         if (sections[i]->finish)
             sections[i]->finish(&s, st);
@@ -350,8 +358,6 @@ done:
         qsort(ld.pos, ld.own.n, sizeof *ld.pos, cmp_err_pos);
         for (size_t i = 0; i < ld.own.n; i++)
             map_errors_add(errs, "%s", ld.own.msgs[ld.pos[i].seq]);
-    } else {
-        cfg_index_build(st);
     }
     map_errors_free(&ld.own);
     free(ld.pos);
