@@ -10,6 +10,7 @@
 #ifndef LB_FUZZ_H
 #define LB_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
             abort();                                                         \
         }                                                                    \
     } while (0)
+
+/* Whether s is strict UTF-8 (RFC 3629), for the targets whose output goes
+ * into JSON.  Written again here on purpose, not core/utf8.c: the oracle
+ * must not share the code it checks. */
+static inline bool fuzz_utf8_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        unsigned c = *u, k;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            u++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
+        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
+        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
+        else return false;
+        for (unsigned j = 1; j <= k; j++) {
+            if ((u[j] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (u[j] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        u += k + 1;
+    }
+    return true;
+}
 
 /* The source tree (CMake passes it), for targets that load the demo
  * station. */

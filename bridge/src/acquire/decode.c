@@ -20,6 +20,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 static inline uint16_t bswap16(uint16_t x)
 {
     return (uint16_t)((x << 8) | (x >> 8));
@@ -85,41 +87,6 @@ static inline void put64(map_order o, uint64_t x, uint16_t *regs)
 static inline bool low_byte_first(map_order o)
 {
     return o == MAP_BADC || o == MAP_DCBA;
-}
-
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF.  Text from a PLC goes into JSON, so it must be valid. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            k = 1; cp = c & 0x1F; min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2; cp = c & 0x0F; min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3; cp = c & 0x07; min = 0x10000;
-        } else {
-            return false;
-        }
-        if (k >= n - i)
-            return false; /* sequence cut short */
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += k + 1;
-    }
-    return true;
 }
 
 static dec_status dec_string(const map_tag *t, const uint16_t *regs, val *out)

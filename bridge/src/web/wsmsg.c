@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "web/params.h"
 
 static int refuse(web_ws_msg *m, const char *fmt, ...)
@@ -42,43 +43,17 @@ static bool display_name_ok(const char *s)
     return true;
 }
 
-/* Length of the strict UTF-8 sequence at s (RFC 3629), 0 if none. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t k;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        k = 2; cp = c & 0x1F; min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        k = 3; cp = c & 0x0F; min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        k = 4; cp = c & 0x07; min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80)      /* also stops at the NUL */
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
-}
-
 /* A client's text for /api/displays, which is JSON and so UTF-8: kept
  * only when it is valid UTF-8 (cJSON passes any bytes on), and cut to
  * len - 1 bytes at a character boundary, never inside one. */
 static void text_copy(char *dst, size_t len, const char *src)
 {
     const unsigned char *u = (const unsigned char *)src;
+    const unsigned char *end = u + strlen(src);
     size_t n = 0, cut = 0;
     bool fits = true;
     while (u[n]) {
-        size_t k = utf8_seq(u + n);
+        size_t k = utf8_seq(u + n, end, NULL);
         if (k == 0) {
             dst[0] = '\0';
             return;

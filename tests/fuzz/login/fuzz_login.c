@@ -25,32 +25,6 @@ typedef struct {
     char err[256];
 } out;
 
-static bool utf8_ok(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        unsigned c = *u, k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            u++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        for (unsigned j = 1; j <= k; j++) {
-            if ((u[j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        u += k + 1;
-    }
-    return true;
-}
-
 static bool has_control(const char *s)
 {
     for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
@@ -143,13 +117,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t ul = strlen(o.user), pl = strlen(o.password);
         FUZZ_CHECK(ul >= 1 && ul <= WEB_LOGIN_USER_MAX, "user length");
         FUZZ_CHECK(pl >= 1 && pl <= WEB_LOGIN_PASSWORD_MAX, "password");
-        FUZZ_CHECK(utf8_ok(o.user) && utf8_ok(o.password), "UTF-8");
+        FUZZ_CHECK(fuzz_utf8_ok(o.user) && fuzz_utf8_ok(o.password), "UTF-8");
         FUZZ_CHECK(!has_control(o.user), "control character in user");
         FUZZ_CHECK(o.token[0] == '\0', "token set");
     } else {
         size_t tl = strlen(o.token);
         FUZZ_CHECK(tl >= 1 && tl <= WEB_LOGIN_TOKEN_MAX, "token length");
-        FUZZ_CHECK(utf8_ok(o.token) && !has_control(o.token), "token");
+        FUZZ_CHECK(fuzz_utf8_ok(o.token) && !has_control(o.token), "token");
         FUZZ_CHECK(o.user[0] == '\0' && o.password[0] == '\0', "user set");
     }
     check_with_cjson(data, size, kind, &o);

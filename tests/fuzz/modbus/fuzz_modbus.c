@@ -92,32 +92,6 @@ static int spec_wrong(const mbtcp_expect *x, const uint8_t *b, size_t have)
     return b[8] != x->nbytes;
 }
 
-static bool utf8_ok(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        unsigned c = *u, k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            u++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        for (unsigned j = 1; j <= k; j++) {
-            if ((u[j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        u += k + 1;
-    }
-    return true;
-}
-
 static void check_value(const map_tag *t, dec_status ds, const val *v)
 {
     if (ds != DEC_OK) {
@@ -136,7 +110,7 @@ static void check_value(const map_tag *t, dec_status ds, const val *v)
     case MAP_STRING:
         FUZZ_CHECK(v->kind == VAL_STR, "string kind");
         FUZZ_CHECK(strlen(v->s) <= 2u * t->length, "string too long");
-        FUZZ_CHECK(utf8_ok(v->s), "string not UTF-8");
+        FUZZ_CHECK(fuzz_utf8_ok(v->s), "string not UTF-8");
         size_t n = strlen(v->s);
         FUZZ_CHECK(n == 0 || v->s[n - 1] != ' ', "trailing blank kept");
         return;

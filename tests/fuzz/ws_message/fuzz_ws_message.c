@@ -41,32 +41,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static bool utf8_ok(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        unsigned c = *u, k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            u++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return false;
-        for (unsigned j = 1; j <= k; j++) {
-            if ((u[j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        u += k + 1;
-    }
-    return true;
-}
-
 /* The bitmap a subscription must give, worked out again. */
 static void check_mask(const uint8_t *data, size_t size, const uint8_t *mask)
 {
@@ -135,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n,
                    "display '%s'", m.display);
         FUZZ_CHECK(strlen(m.page) <= 32, "page");
-        FUZZ_CHECK(utf8_ok(m.page), "page is not UTF-8");
+        FUZZ_CHECK(fuzz_utf8_ok(m.page), "page is not UTF-8");
     }
     web_ws_msg_free(&m);
     return 0;
