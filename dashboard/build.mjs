@@ -37,33 +37,28 @@ mkdirSync(out, { recursive: true });
 const ours = /^(index\.html|(app|early)-[A-Z0-9]+\.(js|css)(\.map)?)(\.gz)?$/;
 for (const f of readdirSync(out)) if (ours.test(f)) unlinkSync(join(out, f));
 
-const result = await esbuild.build({
-  entryPoints: { app: join(here, "src", "main.js") },
+const common = {
   bundle: true,
   minify: !process.env.LB_NOMIN,
-  format: "esm",
   target: ["chrome100", "firefox102", "safari15"],
   entryNames: "[name]-[hash]",
   outdir: out,
   metafile: true,
-  sourcemap: sourcemap ? "linked" : false,
   legalComments: "none",
   logLevel: "warning",
+};
+const result = await esbuild.build({
+  ...common,
+  entryPoints: { app: join(here, "src", "main.js") },
+  format: "esm",
+  sourcemap: sourcemap ? "linked" : false,
 });
-
 /* A classic script (not a module, which would wait for the parser):
  * index.html runs it before the bundle has arrived. */
 const earlyResult = await esbuild.build({
+  ...common,
   entryPoints: { early: join(here, "src", "early.js") },
-  bundle: true,
-  minify: !process.env.LB_NOMIN,
   format: "iife",
-  target: ["chrome100", "firefox102", "safari15"],
-  entryNames: "[name]-[hash]",
-  outdir: out,
-  metafile: true,
-  legalComments: "none",
-  logLevel: "warning",
 });
 const early = resolve(Object.keys(earlyResult.metafile.outputs).find((p) => p.endsWith(".js")));
 
