@@ -47,8 +47,34 @@ def binary(name):
     return os.path.join(BUILD, name)
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bound to 0)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago.  Picked at random
+    below the kernel's ephemeral range where there is room: a server that
+    a test stops and starts again on its port (InfluxDB in the outage
+    tests) must not find it taken meanwhile as the source port of some
+    outgoing connection (the bridge reconnecting to its PLCs), and tests
+    running side by side rarely draw the same one."""
+    import random
+    low = _ephemeral_low()
+    for _ in range(200 if low > 12000 else 0):
+        port = random.randrange(10000, low)
+        if port in _issued:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _issued.add(port)
+        return port
     while True:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -348,7 +374,7 @@ class Influx:
         self.proc = None
         self.start()
 
-    def start(self, timeout=20):
+    def start(self, timeout=60):
         log = open(os.path.join(self.dir, "influxd.log"), "ab")
         self.proc = subprocess.Popen(["influxd", "run", "-config", self.conf],
                                      stdout=log, stderr=subprocess.STDOUT)
@@ -356,8 +382,11 @@ class Influx:
         if _wait_ready(self.proc, self.url + "/ping", 204, timeout):
             return
         self.stop()
-        raise RuntimeError("influxd did not start (see %s/influxd.log)"
-                           % self.dir)
+        with open(os.path.join(self.dir, "influxd.log"), "rb") as f:
+            tail = f.read()[-1500:].decode(errors="replace")
+        raise RuntimeError("influxd did not start on port %d within %d s; "
+                           "the end of %s/influxd.log:\n%s"
+                           % (self.http_port, timeout, self.dir, tail))
 
     def stop(self):
         """Stops influxd and waits for it (it takes a few seconds)."""
