@@ -6,8 +6,8 @@
  * consumer thread takes the news out.  This module is that thread's work:
  * it owns the wake-up (the tag store's notify), drains the change queue in
  * batches and hands each batch to its subscribers in the order they
- * subscribed (the recorder first; the dashboard's WebSocket broadcast and
- * the alarm engine subscribe in later issues), marks values stale when
+ * subscribed (the recorder first, then the alarm engine, then the
+ * dashboard's WebSocket broadcast), marks values stale when
  * their poll group has not refreshed them, and runs periodic work
  * (heartbeats, summaries) on timers.  Subscribers and timers run on the
  * consumer thread and must not block: whatever touches a disk or the
@@ -28,13 +28,17 @@
  *   thread            count      modules (what it does there)
  *   ---------------   --------   -------------------------------------------
  *   main / consumer   1          cli (setup, shutdown), dispatch (this),
- *                                recorder, log-changes, summaries; with the
- *                                dashboard on, the libwebsockets service
- *                                thread: web (HTTP, WebSocket broadcast)
- *   web-worker        1          web: history queries, CSV exports
+ *                                recorder, log-changes, summaries, the
+ *                                alarm engine and board (what is shown);
+ *                                with the dashboard on, the libwebsockets
+ *                                service thread: web (HTTP, WebSocket
+ *                                broadcast, alarm actions)
+ *   web-worker        1          web: history queries, CSV exports, the
+ *                                alarm journal and KPIs, audit records
  *   poll <plc>        1 per PLC  poller, mbtcp, plan, sched, decode;
  *                                tag_store_publish/refresh/fail_plc
  *   hist-writer       1          history: SQLite commits, rollups, retention
+ *   alarm-journal     1          journal: the alarm records' commits
  *   influx-encode     1          influx: queue -> line-protocol batches
  *   influx-send       1          influx: HTTP posts, spool (disk)
  *   any thread                   tag_store_get, *_get_stats, log_msg,

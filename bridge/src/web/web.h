@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "acquire/poller.h"
+#include "alarm/board.h"
 #include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/dispatch.h"
@@ -64,6 +65,8 @@ typedef struct {
     const char *config;          /* the map file, for messages */
     auth *auth;                  /* NULL: nobody can log in */
     const char *state_dir;       /* data_dir: the audit log */
+    board *alarms;               /* the alarms; NULL: none */
+    const char *journal_path;    /* their journal, read by the worker */
 } web_sources;
 
 typedef struct {
