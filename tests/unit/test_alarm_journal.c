@@ -512,11 +512,15 @@ static void test_board_shows_only_committed(void **st)
     alarm_action a = {.who = "li", .ts_ns = T0 + 2 * S, .text = "seen"};
     uint64_t ticket = 0;
     assert_true(board_can_act(b, 1));
-    assert_int_equal(board_act(b, BOARD_ACK, (size_t)high, &a, 0, &ticket),
+    assert_int_equal(board_check(b, ALARM_OP_ACK, (size_t)high, &a, 0),
+                     ALARM_OK);
+    assert_int_equal(board_check(b, ALARM_OP_ACK, (size_t)lvl, &a, 0),
+                     ALARM_E_NOT_UNACKED);
+    assert_int_equal(board_act(b, ALARM_OP_ACK, (size_t)high, &a, 0, &ticket),
                      ALARM_OK);
     assert_int_equal(ticket, 2);
     assert_true(board_published(b) < ticket);
-    assert_int_equal(board_act(b, BOARD_ACK, (size_t)lvl, &a, 0, NULL),
+    assert_int_equal(board_act(b, ALARM_OP_ACK, (size_t)lvl, &a, 0, NULL),
                      ALARM_E_NOT_UNACKED);
     assert_int_equal(journal_flush(j), 0);
     board_collect(b);
@@ -533,9 +537,9 @@ static void test_board_shows_only_committed(void **st)
     board_feed(b, c, 1);
     a.ts_ns = T0 + 5 * S;
     a.text = "maintenance";
-    assert_int_equal(board_act(b, BOARD_SHELVE, (size_t)low, &a,
+    assert_int_equal(board_act(b, ALARM_OP_SHELVE, (size_t)low, &a,
                                T0 + 3600 * S, NULL), ALARM_OK);
-    assert_int_equal(board_act(b, BOARD_DISABLE, (size_t)lvl, &a, 0, NULL),
+    assert_int_equal(board_act(b, ALARM_OP_DISABLE, (size_t)lvl, &a, 0, NULL),
                      ALARM_OK);
     assert_int_equal(journal_flush(j), 0);
     board_collect(b);

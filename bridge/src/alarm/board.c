@@ -314,12 +314,10 @@ const alarm_status *board_shown(const board *b, size_t idx)
     return &b->shown[idx];
 }
 
-const char *board_op_name(board_op op)
+alarm_err board_check(const board *b, alarm_op op, size_t idx,
+                      const alarm_action *a, int64_t until_ns)
 {
-    static const char *const names[] = {
-        "ack", "shelve", "unshelve", "comment", "reset", "disable", "enable",
-    };
-    return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
+    return alarm_check(b->e, op, idx, a, until_ns);
 }
 
 bool board_can_act(board *b, size_t n)
@@ -327,18 +325,18 @@ bool board_can_act(board *b, size_t n)
     return !b->n_over && journal_room(b->j) >= n + BOARD_ACT_SLACK;
 }
 
-alarm_err board_act(board *b, board_op op, size_t idx, const alarm_action *a,
+alarm_err board_act(board *b, alarm_op op, size_t idx, const alarm_action *a,
                     int64_t until_ns, uint64_t *ticket)
 {
     alarm_err rc;
     switch (op) {
-    case BOARD_ACK: rc = alarm_ack(b->e, idx, a); break;
-    case BOARD_SHELVE: rc = alarm_shelve(b->e, idx, a, until_ns); break;
-    case BOARD_UNSHELVE: rc = alarm_unshelve(b->e, idx, a); break;
-    case BOARD_COMMENT: rc = alarm_comment(b->e, idx, a); break;
-    case BOARD_RESET: rc = alarm_reset(b->e, idx, a); break;
-    case BOARD_DISABLE: rc = alarm_disable(b->e, idx, a); break;
-    case BOARD_ENABLE: rc = alarm_enable(b->e, idx, a); break;
+    case ALARM_OP_ACK: rc = alarm_ack(b->e, idx, a); break;
+    case ALARM_OP_SHELVE: rc = alarm_shelve(b->e, idx, a, until_ns); break;
+    case ALARM_OP_UNSHELVE: rc = alarm_unshelve(b->e, idx, a); break;
+    case ALARM_OP_COMMENT: rc = alarm_comment(b->e, idx, a); break;
+    case ALARM_OP_RESET: rc = alarm_reset(b->e, idx, a); break;
+    case ALARM_OP_DISABLE: rc = alarm_disable(b->e, idx, a); break;
+    case ALARM_OP_ENABLE: rc = alarm_enable(b->e, idx, a); break;
     default: rc = ALARM_E_BAD_ARG; break;
     }
     if (rc == ALARM_OK && ticket)

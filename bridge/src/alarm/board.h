@@ -88,23 +88,19 @@ size_t board_count(const board *b);
 /* The shown status of alarm idx (< board_count). */
 const alarm_status *board_shown(const board *b, size_t idx);
 
-typedef enum {
-    BOARD_ACK, BOARD_SHELVE, BOARD_UNSHELVE, BOARD_COMMENT, BOARD_RESET,
-    BOARD_DISABLE, BOARD_ENABLE,
-} board_op;
-
-/* "ack", "shelve", ... (the API's and the audit log's words). */
-const char *board_op_name(board_op op);
-
 /* Whether the journal can take the records of an action on n alarms now:
  * false while records are being merged or the queue is nearly at its
  * bound (a disk full for a long time). */
 bool board_can_act(board *b, size_t n);
 
+/* Whether the action would be taken now (alarm_check). */
+alarm_err board_check(const board *b, alarm_op op, size_t idx,
+                      const alarm_action *a, int64_t until_ns);
+
 /* One action (alarm/engine.h: who, when, text); until_ns for
- * BOARD_SHELVE (0: one-shot).  On ALARM_OK *ticket (may be NULL) is the
- * ticket of its last record. */
-alarm_err board_act(board *b, board_op op, size_t idx, const alarm_action *a,
+ * ALARM_OP_SHELVE (0: one-shot).  On ALARM_OK *ticket (may be NULL) is
+ * the ticket of its last record. */
+alarm_err board_act(board *b, alarm_op op, size_t idx, const alarm_action *a,
                     int64_t until_ns, uint64_t *ticket);
 
 /* Tickets of records taken in after commit, i.e. shown. */
