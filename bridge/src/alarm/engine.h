@@ -121,7 +121,7 @@ typedef enum {
 typedef enum { ALARM_COND_FALSE, ALARM_COND_TRUE, ALARM_COND_UNKNOWN }
     alarm_cond;
 
-#define ALARM_WHO_MAX 64     /* a user name, with its NUL */
+#define ALARM_WHO_MAX 65     /* a user name (auth: 1-64 bytes), its NUL */
 #define ALARM_TEXT_MAX 256   /* a shelve reason or a comment, with its NUL */
 
 /* An alarm's whole state: what is shown and what a restart restores.
