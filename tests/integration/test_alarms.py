@@ -39,6 +39,12 @@ control command serves any value at once):
    alarm's state in /api/alarms equals its last journal row, and nothing
    is added to the journal.
 7. The daemon exits 0 on SIGTERM with no sanitizer report.
+8. A full journal disk (the journal on a tmpfs of its own, filled): an
+   alarm whose record cannot be committed is neither in /api/alarms, nor
+   sent to the WebSocket, nor logged, and an operator's ack of it gets no
+   answer; once the filler is gone both are shown and the ack answered
+   200.  Mounting the tmpfs needs root; without it the test says why and
+   fails.
 
 Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
 """
@@ -65,12 +71,13 @@ PASSWORDS = {"vera": "viewer-Secret-4x", "oscar": "operator-Secret-7m",
              "erin": "engineer-Secret-2k"}
 ROLES = {"vera": "viewer", "oscar": "operator", "erin": "engineer"}
 POLL_S = 0.1
+JOURNAL = [None]    # the journal's path, on the tmpfs
 KILLS = int(os.environ.get("LB_ALARM_KILLS", "50"))
 R_ALARMS = ["pr.r0.high", "pr.r1.high", "pr.r2.high", "pr.r3.high",
             "pr.r4.high", "pr.r5.high"]
 
 
-def station_text(ports, web_port, data):
+def station_text(ports, web_port, data, journal):
     flood = "\n".join(
         "      - {id: f%d, table: coil, address: %d, type: bool,\n"
         "         alarms: [{id: \"on\", when: true, priority: %s, "
@@ -84,6 +91,7 @@ def station_text(ports, web_port, data):
         for i in range(6))
     return """station: {id: alarmtest}
 data_dir: %(data)s
+alarm_journal: {path: %(journal)s}
 history: off
 heartbeat: off
 chattering: off
@@ -137,8 +145,9 @@ plcs:
     comm_alarm: {on_delay: 60s}
     tags:
 %(restore)s
-""" % {"data": data, "web": web_port, "pa": ports[0], "pb": ports[1],
-       "pf": ports[2], "pr": ports[3], "flood": flood, "restore": restore}
+""" % {"data": data, "journal": journal, "web": web_port, "pa": ports[0],
+       "pb": ports[1], "pf": ports[2], "pr": ports[3], "flood": flood,
+       "restore": restore}
 
 
 def parse_ts(s):
@@ -492,6 +501,81 @@ def test_limits_and_actions(sim, port, cs, ws, data):
     check(st == 404, "the journal of an unknown alarm -> 404 (%d)" % st)
 
 
+# ---- 8: a full journal disk -------------------------------------------------
+
+def fill(path):
+    """Writes path until the file system is full."""
+    chunk = b"\0" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+
+
+def test_full_journal(sim, cs, ws, jdir, d):
+    op = cs["oscar"]
+    filler = os.path.join(jdir, "filler")
+    fill(filler)
+    before = d.log().count("pa.temp.high active:")
+    frames = len(ws.alarm_frames())
+    sim.set("pa.temp", 70)
+    time.sleep(2.0)
+    check("pa.temp.high" not in alarms(op),
+          "full journal disk: the alarm is not in /api/alarms")
+    new = [a["id"] for _, f in ws.alarm_frames()[frames:] for a in f["alarms"]]
+    check("pa.temp.high" not in new,
+          "... nor sent to the WebSocket (%s)" % new)
+    check(d.log().count("pa.temp.high active:") == before,
+          "... nor logged")
+    answer = {}
+
+    def ack():
+        answer["r"] = act(op, "ack", {"ids": ["pa.temp.high"],
+                                      "comment": "seen on the full disk"})
+    th = threading.Thread(target=ack, daemon=True)
+    th.start()
+    th.join(2.0)
+    check("r" not in answer, "an ack of it gets no answer while its record "
+          "cannot be committed")
+    t_free = time.time()
+    os.unlink(filler)
+    t, got = wait_api(op, lambda g: g.get("pa.temp.high", {}).get(
+        "acked_by") == "oscar", 15)
+    th.join(15)
+    st, body = answer.get("r", (None, {}))
+    check(t is not None and got["pa.temp.high"]["state"] == "active-ack",
+          "once there is room the alarm is shown, acknowledged (%.1f s)"
+          % ((t or 0) - t_free))
+    check(st == 200 and body["alarms"][0]["acked_by"] == "oscar",
+          "... and the ack is answered 200 (%s)" % st)
+    _, wa = ws.wait_alarm(lambda x: x["id"] == "pa.temp.high" and
+                          x["state"] == "active-ack", 5)
+    check(wa is not None, "... and the WebSocket client is told")
+    sim.set("pa.temp", 50)
+    wait_api(op, lambda g: "pa.temp.high" not in g, 5)
+
+
+def mount_tmpfs(path, size):
+    """None, or why mounting failed."""
+    if os.geteuid() != 0:
+        return "not root (uid %d): mount -t tmpfs needs root" % os.geteuid()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=%s,mode=0700" % size, "tmpfs", path],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return "mount -t tmpfs failed: %s" % (p.stderr.strip() or
+                                              p.returncode)
+    return None
+
+
+def umount(path):
+    if subprocess.run(["umount", path], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", path], capture_output=True)
+
+
 # ---- 4: a PLC that refuses ---------------------------------------------------
 
 def test_refuse(sim, cs, data):
@@ -516,7 +600,7 @@ def test_refuse(sim, cs, data):
           "(%s)" % {k: (v["state"], v["suppressed"]) for k, v in pb.items()})
     check("pb_pump_with_level" not in got,
           "the expression over pb's tags is unknown, not active")
-    rows = [r for r in journal_rows(os.path.join(data, "alarms.db"))
+    rows = [r for r in journal_rows(JOURNAL[0])
             if r["ts"] / 1e9 >= t0 and r["alarm"].startswith(("pb", "pb_"))]
     actives = [r["alarm"] for r in rows if r["event"] == "active"]
     check(actives == ["pb.comm"],
@@ -548,7 +632,7 @@ def test_flood(sim, cs, ws, data):
         time.sleep(0.05)
     check(ids <= seen, "... and all were shown to the WebSocket client "
           "(%d)" % len(seen))
-    rows = [r for r in journal_rows(os.path.join(data, "alarms.db"))
+    rows = [r for r in journal_rows(JOURNAL[0])
             if r["alarm"] in ids and r["event"] == "active"]
     check(len(rows) == 100 and len({r["alarm"] for r in rows}) == 100,
           "... and all 100 activations are journalled (%d)" % len(rows))
@@ -618,7 +702,7 @@ def restore_cycle(rng, sim, port, station, work, data, sid, n):
         time.sleep(0.005)
     d.kill9()
     ws.close()
-    path = os.path.join(data, "alarms.db")
+    path = JOURNAL[0]
     rows = journal_rows(path)
     why = []
     # nothing shown is missing from the journal
@@ -687,7 +771,7 @@ def test_restore(sim, port, station, work, data, sid):
         kills += 1
         if not ok:
             failures.append("cycle %d: %s" % (n, why))
-    rows = journal_rows(os.path.join(data, "alarms.db"))
+    rows = journal_rows(JOURNAL[0])
     kinds = {r["event"] for r in rows if r["alarm"].startswith("pr.")}
     states = {r["state"] for r in rows if r["alarm"].startswith("pr.")}
     print("     %d kills in %.1f s; pr's journal: %d records, events %s"
@@ -715,12 +799,24 @@ def main():
     maps = os.path.join(work, "maps")
     os.mkdir(maps)
     data = os.path.join(work, "data")
+    jdir = os.path.join(work, "jdisk")
+    os.mkdir(jdir)
+    why = mount_tmpfs(jdir, "16m")
+    if why:
+        check(False, "a tmpfs for the journal (%s)" % why)
+        shutil.rmtree(work, ignore_errors=True)
+        return check.summary()
+    JOURNAL[0] = os.path.join(jdir, "alarms.db")
     ports = [lbtest.free_port() for _ in range(4)]
     port = lbtest.free_port()
     station = os.path.join(maps, "station.yaml")
     with open(station, "w", encoding="utf-8") as f:
-        f.write(station_text(ports, port, data))
-    sim = lbtest.Sim(station, copy=False)
+        f.write(station_text(ports, port, data, JOURNAL[0]))
+    try:
+        sim = lbtest.Sim(station, copy=False)
+    except Exception:
+        umount(jdir)
+        raise
     d = None
     try:
         for u, role in ROLES.items():
@@ -744,6 +840,8 @@ def main():
               "the WebSocket snapshot carries the alarm list (none yet)")
         test_limits_and_actions(sim, port, cs, ws, data)
         test_refuse(sim, cs, data)
+        # while the journal's WAL is young: a commit then needs new blocks
+        test_full_journal(sim, cs, ws, jdir, d)
         test_flood(sim, cs, ws, data)
         ws.close()
         log = d.log()
@@ -764,6 +862,7 @@ def main():
         if d:
             d.kill9()
         sim.stop()
+        umount(jdir)
         if os.environ.get("LB_KEEP_TMP"):
             print("kept", work)
         else:
