@@ -10,7 +10,7 @@ last directory; relative defaults also depended on the working directory.
    directory: the bridge starts, the spool is <data_dir>/spool = data/spool
    under the working directory, and it records.
 2. data_dir three levels deep and not yet there: every parent is made, the
-   history and the spool land inside it.
+   history, the spool and the alarm journal land inside it.
 3. data_dir that cannot be made (a file in the way): exit 1 with a message
    naming the directory and why, before anything is polled.
 
@@ -90,6 +90,12 @@ influx: {url: "http://127.0.0.1:%d", database: lock}
                   "history.db and spool/ are inside data_dir")
             check("recording to state/lock1/bridge/history.db" in log,
                   "the log says where it records")
+            st = os.stat(os.path.join(base, "alarms.db"))
+            check(st.st_mode & 0o777 == 0o600,
+                  "the alarm journal is inside data_dir, 0600 (%o)"
+                  % (st.st_mode & 0o777))
+            check("journal state/lock1/bridge/alarms.db: 0 restored" in log,
+                  "the log says where the alarm journal is")
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -395,44 +395,47 @@ static void do_step(ctx_t *c, char *line, int lineno)
                            .text = arg(w, n, "comment")};
         alarm_err err;
         size_t i = idx < 0 ? (size_t)-1 : (size_t)idx;
-        switch (a) {
-        case 0:
-            err = alarm_ack(c->e, i, &ac);
-            break;
-        case 1: {
+        static const alarm_op ops[] = {
+            ALARM_OP_ACK, ALARM_OP_SHELVE, ALARM_OP_UNSHELVE, ALARM_OP_RESET,
+            ALARM_OP_COMMENT, ALARM_OP_DISABLE, ALARM_OP_ENABLE};
+        int64_t until = 0;
+        if (a == 1) {
             ac.text = arg(w, n, "reason");
             const char *dur = arg(w, n, "for");
-            int64_t until = 0;
+            bool oneshot = false;
+            for (size_t k = 3; k < n; k++)
+                oneshot |= strcmp(w[k], "oneshot") == 0;
             if (dur) {
                 uint64_t ns;
                 if (map_parse_duration(dur, &ns) < 0)
                     fail_msg("case %s:%d: bad for=%s", c->name, lineno, dur);
                 until = t + (int64_t)ns;
-            } else {
-                bool oneshot = false;
-                for (size_t k = 3; k < n; k++)
-                    oneshot |= strcmp(w[k], "oneshot") == 0;
-                if (oneshot)
-                    goto shelve;
+            } else if (!oneshot) {
                 const char *u = arg(w, n, "until");
                 until = u ? BASE_NS + llround(strtod(u, NULL) * NS) : 0;
                 if (!u)
                     fail_msg("case %s:%d: shelve needs for=, until= or "
                              "oneshot", c->name, lineno);
             }
-        shelve:
-            err = alarm_shelve(c->e, i, &ac, until);
-            break;
+        } else if (a == 4) {
+            ac.text = arg(w, n, "text");
         }
+        /* alarm_check says what the action will, when nothing falls due
+         * before it (the audit log is written on its word). */
+        bool predict = alarm_next_deadline(c->e) > t;
+        alarm_err want = alarm_check(c->e, ops[a], i, &ac, until);
+        switch (a) {
+        case 0: err = alarm_ack(c->e, i, &ac); break;
+        case 1: err = alarm_shelve(c->e, i, &ac, until); break;
         case 2: err = alarm_unshelve(c->e, i, &ac); break;
         case 3: err = alarm_reset(c->e, i, &ac); break;
-        case 4:
-            ac.text = arg(w, n, "text");
-            err = alarm_comment(c->e, i, &ac);
-            break;
+        case 4: err = alarm_comment(c->e, i, &ac); break;
         case 5: err = alarm_disable(c->e, i, &ac); break;
         default: err = alarm_enable(c->e, i, &ac); break;
         }
+        if (predict && want != err)
+            fail_msg("case %s:%d: alarm_check said %s, the action %s",
+                     c->name, lineno, err_name(want), err_name(err));
         if (err)
             strs_add(&c->ru.got, "> error %s", err_name(err));
         return;

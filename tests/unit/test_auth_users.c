@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "auth/fmode.h"
+#include "core/fmode.h"
 #include "auth/users.h"
 #include "support/fullfs.h"
 #include "support/tmpdir.h"

@@ -176,6 +176,72 @@ static void test_timers_and_next_deadline(void **state)
     tag_store_free(ts);
 }
 
+/* An owner-set timer: unset at first, runs once at its deadline, again
+ * only when set again (from inside its own run too); wake hooks run at
+ * every pass, after the subscribers. */
+static dispatch *moved_d;
+static int moved_timer;
+static uint64_t moved_rearm;
+static void moved(void *ctx, uint64_t now)
+{
+    (void)ctx;
+    fired_at[0][fired[0]++ & 7] = now;
+    if (moved_rearm) {
+        dispatch_timer_set(moved_d, moved_timer, moved_rearm);
+        moved_rearm = 0;
+    }
+}
+static int hook_runs, hook_saw;
+static void hook(void *ctx, uint64_t now)
+{
+    (void)ctx;
+    (void)now;
+    hook_runs++;
+    hook_saw = n_seen;
+}
+
+static void test_owner_timer_and_wake_hook(void **state)
+{
+    (void)state;
+    setup_station();
+    reset_seen();
+    memset(fired, 0, sizeof fired);
+    hook_runs = 0;
+    tag_store *ts = tag_store_new(&station, 16);
+    dispatch *d = dispatch_new(&station, ts);
+    moved_d = d;
+    dispatch_subscribe(d, "recorder", sub1, NULL);
+    moved_timer = dispatch_timer(d, "alarms", moved, NULL);
+    assert_true(moved_timer >= 0);
+    assert_int_equal(dispatch_on_wake(d, "journal", hook, NULL), 0);
+    uint64_t t0 = 1000 * MS;
+    dispatch_run_due(d, t0, 0);
+    assert_int_equal(hook_runs, 1);
+    /* unset: only staleness is due */
+    assert_int_equal(dispatch_next_deadline(d), t0 + 200 * MS);
+    dispatch_timer_set(d, moved_timer, t0 + 50 * MS);
+    assert_int_equal(dispatch_next_deadline(d), t0 + 50 * MS);
+    dispatch_run_due(d, t0 + 49 * MS, 0);
+    assert_int_equal(fired[0], 0);
+    moved_rearm = t0 + 70 * MS;
+    dispatch_run_due(d, t0 + 60 * MS, 0);
+    assert_int_equal(fired[0], 1);
+    assert_int_equal(dispatch_next_deadline(d), t0 + 70 * MS);
+    dispatch_run_due(d, t0 + 80 * MS, 0);
+    assert_int_equal(fired[0], 2);
+    assert_int_equal(fired_at[0][1], t0 + 80 * MS);
+    dispatch_run_due(d, t0 + 150 * MS, 0);
+    assert_int_equal(fired[0], 2);          /* not set again: no run */
+    /* the hook runs after the subscribers have had the pass's changes */
+    publish(ts, 0, 9, 1);
+    dispatch_run_due(d, t0 + 160 * MS, 0);
+    assert_int_equal(n_seen, 1);
+    assert_int_equal(hook_saw, 1);
+    assert_int_equal(hook_runs, 6);
+    dispatch_free(d);
+    tag_store_free(ts);
+}
+
 static void test_staleness_from_the_map(void **state)
 {
     (void)state;
@@ -299,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_change_in_order_first_subscriber_first),
         cmocka_unit_test(test_timers_and_next_deadline),
+        cmocka_unit_test(test_owner_timer_and_wake_hook),
         cmocka_unit_test(test_staleness_from_the_map),
         cmocka_unit_test(test_waker_is_the_store_notify),
         cmocka_unit_test(test_plain_loop_wakes_and_stops),

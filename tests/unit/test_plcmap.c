@@ -501,6 +501,7 @@ static void test_data_dir(void **state)
     assert_string_equal(st->data_dir, "data");
     assert_true(st->history.enabled);
     assert_string_equal(st->history.path, "data/history.db");
+    assert_string_equal(st->alarm_journal.path, "data/alarms.db");
     assert_false(st->influx.enabled);
     assert_null(st->influx.spool_dir);
     map_free(st);
@@ -508,6 +509,8 @@ static void test_data_dir(void **state)
     st = load_ok(CONFIG_DIR "/good_data_dir/station.yaml");
     assert_string_equal(st->data_dir, "/var/lib/lockbridge/");
     assert_string_equal(st->history.path, "/var/lib/lockbridge/history.db");
+    assert_string_equal(st->alarm_journal.path,
+                        "/var/lib/lockbridge/alarms.db");
     assert_true(st->influx.enabled);
     assert_string_equal(st->influx.spool_dir, "/var/lib/lockbridge/spool");
     map_free(st);
@@ -516,6 +519,7 @@ static void test_data_dir(void **state)
     st = load_ok(CONFIG_DIR "/good_timeseries/station.yaml");
     assert_string_equal(st->data_dir, "data");
     assert_string_equal(st->history.path, "data/h.db");
+    assert_string_equal(st->alarm_journal.path, "/srv/alarms/journal.db");
     assert_int_equal(st->history.rollup_1m_days, 90);
     assert_int_equal(st->history.rollup_10m_days, 400);
     assert_int_equal(st->history.rollup_1h_days, 1000);

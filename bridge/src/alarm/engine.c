@@ -787,9 +787,8 @@ int64_t alarm_next_deadline(const alarm_engine *e)
 
 /* ---- actions ----------------------------------------------------------- */
 
-static alarm_err begin_action(alarm_engine *e, size_t idx,
-                              const alarm_action *a, bool text_required,
-                              struct alarm **out, int64_t *t)
+static alarm_err check_args(const alarm_engine *e, size_t idx,
+                            const alarm_action *a, bool text_required)
 {
     if (idx >= e->n_public)
         return ALARM_E_NO_ALARM;
@@ -799,11 +798,89 @@ static alarm_err begin_action(alarm_engine *e, size_t idx,
         return ALARM_E_BAD_ARG;
     if (text_required && (!a->text || !a->text[0]))
         return ALARM_E_BAD_ARG;
+    return ALARM_OK;
+}
+
+/* Whether op may be taken on a at time t: the one place each action's
+ * conditions are written, for the action and for alarm_check. */
+static alarm_err op_check(alarm_op op, const struct alarm *a, int64_t until_ns,
+                          int64_t t)
+{
+    uint32_t f = a->st.flags;
+    switch (op) {
+    case ALARM_OP_ACK:
+        if (f & ALARM_OUT_OF_SERVICE)
+            return ALARM_E_OUT_OF_SERVICE;
+        if (a->st.state != ALARM_ACTIVE_UNACK &&
+            a->st.state != ALARM_CLEARED_UNACK)
+            return ALARM_E_NOT_UNACKED;
+        return ALARM_OK;
+    case ALARM_OP_SHELVE:
+        if (f & ALARM_OUT_OF_SERVICE)
+            return ALARM_E_OUT_OF_SERVICE;
+        if (until_ns != 0 && until_ns <= t)
+            return ALARM_E_BAD_ARG;
+        if (until_ns == 0 && (!is_active(a) || (f & ALARM_LATCHED)))
+            return ALARM_E_NOT_ACTIVE;
+        return ALARM_OK;
+    case ALARM_OP_UNSHELVE:
+        return f & ALARM_SHELVED ? ALARM_OK : ALARM_E_NOT_SHELVED;
+    case ALARM_OP_COMMENT:
+        return ALARM_OK;
+    case ALARM_OP_RESET:
+        if (f & ALARM_OUT_OF_SERVICE)
+            return ALARM_E_OUT_OF_SERVICE;
+        if (!a->def->latch)
+            return ALARM_E_NOT_LATCHING;
+        if (!is_active(a))
+            return ALARM_E_NOT_LATCHED;
+        if (!(f & ALARM_LATCHED))
+            return ALARM_E_STILL_ACTIVE;
+        return ALARM_OK;
+    case ALARM_OP_DISABLE:
+        return f & ALARM_OUT_OF_SERVICE ? ALARM_E_OUT_OF_SERVICE : ALARM_OK;
+    case ALARM_OP_ENABLE:
+        return f & ALARM_OUT_OF_SERVICE ? ALARM_OK : ALARM_E_IN_SERVICE;
+    }
+    return ALARM_E_BAD_ARG;
+}
+
+static bool op_needs_text(alarm_op op)
+{
+    return op == ALARM_OP_SHELVE || op == ALARM_OP_COMMENT;
+}
+
+alarm_err alarm_check(const alarm_engine *e, alarm_op op, size_t idx,
+                      const alarm_action *a, int64_t until_ns)
+{
+    alarm_err err = check_args(e, idx, a, op_needs_text(op));
+    if (err)
+        return err;
+    int64_t t = a->ts_ns > e->now ? a->ts_ns : e->now;
+    return op_check(op, &e->al[idx], until_ns, t);
+}
+
+const char *alarm_op_name(alarm_op op)
+{
+    static const char *const names[] = {
+        "ack", "shelve", "unshelve", "comment", "reset", "disable", "enable",
+    };
+    return (unsigned)op < sizeof names / sizeof *names ? names[op] : "?";
+}
+
+static alarm_err begin_action(alarm_engine *e, size_t idx,
+                              const alarm_action *a, alarm_op op,
+                              struct alarm **out, int64_t *t,
+                              int64_t until_ns)
+{
+    alarm_err err = check_args(e, idx, a, op_needs_text(op));
+    if (err)
+        return err;
     *t = a->ts_ns > e->now ? a->ts_ns : e->now;
     run_due(e, *t);
     e->now = *t;
     *out = &e->al[idx];
-    return ALARM_OK;
+    return op_check(op, *out, until_ns, *t);
 }
 
 static const char *opt_text(const alarm_action *a)
@@ -829,15 +906,12 @@ alarm_err alarm_ack(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, false, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_ACK, &a, &t, 0);
     if (err)
         return err;
-    if (a->st.flags & ALARM_OUT_OF_SERVICE)
-        return ALARM_E_OUT_OF_SERVICE;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
-    if (!do_ack(a, ac, t))
-        return ALARM_E_NOT_UNACKED;
+    do_ack(a, ac, t);
     emit(e, a, ALARM_EV_ACK, fs, ff, t, ac->who, opt_text(ac));
     return ALARM_OK;
 }
@@ -847,15 +921,10 @@ alarm_err alarm_shelve(alarm_engine *e, size_t idx, const alarm_action *ac,
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, true, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_SHELVE, &a, &t,
+                                 until_ns);
     if (err)
         return err;
-    if (a->st.flags & ALARM_OUT_OF_SERVICE)
-        return ALARM_E_OUT_OF_SERVICE;
-    if (until_ns != 0 && until_ns <= t)
-        return ALARM_E_BAD_ARG;
-    if (until_ns == 0 && (!is_active(a) || (a->st.flags & ALARM_LATCHED)))
-        return ALARM_E_NOT_ACTIVE;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
     do_ack(a, ac, t);
@@ -880,11 +949,9 @@ alarm_err alarm_unshelve(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, false, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_UNSHELVE, &a, &t, 0);
     if (err)
         return err;
-    if (!(a->st.flags & ALARM_SHELVED))
-        return ALARM_E_NOT_SHELVED;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
     end_shelve(e, a);
@@ -896,17 +963,9 @@ alarm_err alarm_reset(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, false, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_RESET, &a, &t, 0);
     if (err)
         return err;
-    if (a->st.flags & ALARM_OUT_OF_SERVICE)
-        return ALARM_E_OUT_OF_SERVICE;
-    if (!a->def->latch)
-        return ALARM_E_NOT_LATCHING;
-    if (!is_active(a))
-        return ALARM_E_NOT_LATCHED;
-    if (!(a->st.flags & ALARM_LATCHED))
-        return ALARM_E_STILL_ACTIVE;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
     if (fs == ALARM_ACTIVE_UNACK) {
@@ -922,7 +981,7 @@ alarm_err alarm_comment(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, true, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_COMMENT, &a, &t, 0);
     if (err)
         return err;
     emit(e, a, ALARM_EV_COMMENT, a->st.state, a->st.flags, t, ac->who,
@@ -934,11 +993,9 @@ alarm_err alarm_disable(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, false, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_DISABLE, &a, &t, 0);
     if (err)
         return err;
-    if (a->st.flags & ALARM_OUT_OF_SERVICE)
-        return ALARM_E_OUT_OF_SERVICE;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
     end_shelve(e, a);
@@ -956,11 +1013,9 @@ alarm_err alarm_enable(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, false, &a, &t);
+    alarm_err err = begin_action(e, idx, ac, ALARM_OP_ENABLE, &a, &t, 0);
     if (err)
         return err;
-    if (!(a->st.flags & ALARM_OUT_OF_SERVICE))
-        return ALARM_E_IN_SERVICE;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
     a->st.flags &= ~ALARM_OUT_OF_SERVICE;

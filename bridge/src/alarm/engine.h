@@ -121,7 +121,7 @@ typedef enum {
 typedef enum { ALARM_COND_FALSE, ALARM_COND_TRUE, ALARM_COND_UNKNOWN }
     alarm_cond;
 
-#define ALARM_WHO_MAX 64     /* a user name, with its NUL */
+#define ALARM_WHO_MAX 65     /* a user name (auth: 1-64 bytes), its NUL */
 #define ALARM_TEXT_MAX 256   /* a shelve reason or a comment, with its NUL */
 
 /* An alarm's whole state: what is shown and what a restart restores.
@@ -222,6 +222,23 @@ typedef struct {
     int64_t ts_ns;
     const char *text;
 } alarm_action;
+
+typedef enum {
+    ALARM_OP_ACK, ALARM_OP_SHELVE, ALARM_OP_UNSHELVE, ALARM_OP_COMMENT,
+    ALARM_OP_RESET, ALARM_OP_DISABLE, ALARM_OP_ENABLE,
+} alarm_op;
+
+/* "ack", "shelve", "unshelve", "comment", "reset", "disable", "enable"
+ * (the API's words and the audit log's). */
+const char *alarm_op_name(alarm_op op);
+
+/* Whether the action would be taken now, by the same checks the action
+ * makes, changing nothing (until_ns for a shelve, as alarm_shelve): for a
+ * caller that must record an action before it takes effect (the audit
+ * log).  What is due but not yet run (a delay, an expiry) is not run
+ * first, so the action itself may still refuse, with the same codes. */
+alarm_err alarm_check(const alarm_engine *e, alarm_op op, size_t idx,
+                      const alarm_action *a, int64_t until_ns);
 
 /* active-unack -> active-ack, cleared-unack -> normal. */
 alarm_err alarm_ack(alarm_engine *e, size_t idx, const alarm_action *a);

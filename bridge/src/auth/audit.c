@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "auth/sqlutil.h"
+#include "core/sqlutil.h"
 #include "core/fsutil.h"
 
 #define AUDIT_SCHEMA_VERSION 1

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
-#include "auth/fmode.h"
+#include "core/fmode.h"
 
 typedef struct audit_log audit_log;
 

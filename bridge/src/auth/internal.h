@@ -15,7 +15,7 @@
 
 #include "auth/audit.h"
 #include "auth/auth.h"
-#include "auth/fmode.h"
+#include "core/fmode.h"
 #include "auth/store.h"
 #include "auth/throttle.h"
 #include "auth/users.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/sqlutil.h"
+#include "core/sqlutil.h"
 
 #define STORE_SCHEMA_VERSION 1
 

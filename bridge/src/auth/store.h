@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
-#include "auth/fmode.h"
+#include "core/fmode.h"
 
 #define STORE_HASH_LEN 32
 

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
-#include "auth/fmode.h"
+#include "core/fmode.h"
 
 #define USERS_NAME_MAX 64
 /* A line longer than this is not one the command line writes. */

@@ -3,13 +3,16 @@
  * an orderly shutdown.
  *
  * Setup opens the destinations the station asks for (refusing to run
- * half-configured), wires the dispatcher (recorder first, then
- * --log-changes, then the summary timer), and starts one poller per
- * enabled PLC.  The main thread then becomes the consumer thread and runs
- * dispatch_loop() until SIGINT/SIGTERM, whose handler wakes it at once.
- * Shutdown stops the pollers first (each returns within about a second
- * whatever its PLC does), hands the last changes out, then lets the
- * history flush and the InfluxDB writer write or spool what is queued.
+ * half-configured), opens the alarm journal and restores every alarm from
+ * it, wires the dispatcher (recorder first, then --log-changes, the alarm
+ * engine, the summary timer, the WebSocket broadcast), and starts one
+ * poller per enabled PLC.  The main thread then becomes the consumer
+ * thread and runs dispatch_loop() (or the web server's loop) until
+ * SIGINT/SIGTERM, whose handler wakes it at once.  Shutdown stops the
+ * pollers first (each returns within about a second whatever its PLC
+ * does), hands the last changes out (to the engine too), waits for the
+ * journal to commit their records, then lets the history flush and the
+ * InfluxDB writer write or spool what is queued.
  */
 #include <errno.h>
 #include <limits.h>
@@ -111,6 +114,83 @@ static int run_open_auth(run_ctx *r)
     return 0;
 }
 
+/* ---- alarms ------------------------------------------------------------ */
+
+static void run_journal_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    log_warn("alarm", "%s", msg);
+}
+
+static void run_alarm_gone(void *ctx, const char *id)
+{
+    run_ctx *r = ctx;
+    log_warn("alarm", "%s is in the journal but no longer in the map: not "
+             "restored (its records stay in %s)", id,
+             r->st->alarm_journal.path);
+}
+
+/* The board's wake-up after an action (consumer thread): whichever loop
+ * runs. */
+static void run_alarm_wake(void *ctx)
+{
+    run_ctx *r = ctx;
+    if (r->web)
+        web_wake(r->web);
+    else
+        dispatch_wake(r->d);
+}
+
+/* The journal's wake-up after a commit (its own thread): bound to the
+ * loop once that exists, so it reads nothing main may still write. */
+static void run_journal_wake_web(void *ctx)
+{
+    web_wake(ctx);
+}
+
+static void run_journal_wake_loop(void *ctx)
+{
+    dispatch_wake(ctx);
+}
+
+/* The journal, the engine restored from it, and its place among the
+ * subscribers (after the recorder and --log-changes). */
+static int run_open_alarms(run_ctx *r)
+{
+    const map_station *st = r->st;
+    char err[512];
+    journal_opts jo = {.path = st->alarm_journal.path,
+                       .warn = run_journal_warn};
+    r->journal = journal_open(&jo, err, sizeof err);
+    if (!r->journal) {
+        log_error("alarm", "journal %s", err);
+        return -1;
+    }
+    r->alarms = board_new(st, r->journal, run_alarm_wake, r);
+    if (!r->alarms) {
+        log_error("alarm", "out of memory");
+        return -1;
+    }
+    long n = board_restore(r->alarms, st->alarm_journal.path, run_alarm_gone,
+                           r, err, sizeof err);
+    if (n < 0) {
+        log_error("alarm", "cannot restore from the journal: %s", err);
+        return -1;
+    }
+    board_counts bc;
+    board_get_counts(r->alarms, &bc);
+    log_info("alarm", "%zu alarms, journal %s: %ld restored (%zu active, "
+             "%zu unacknowledged, %zu shelved, %zu out of service)",
+             board_count(r->alarms), st->alarm_journal.path, n, bc.active,
+             bc.unacked, bc.shelved, bc.out_of_service);
+    if (board_attach(r->alarms, r->d) < 0 ||
+        board_listen(r->alarms, run_log_alarms, r) < 0) {
+        log_error("main", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int run_open_web(run_ctx *r)
 {
     const map_web *mw = &r->st->web;
@@ -138,7 +218,9 @@ static int run_open_web(run_ctx *r)
                        : (loop ? AUTH_VIEWER : AUTH_NONE);
     web_sources src = {.hist = r->hist, .influx = r->influx,
                        .pollers = r->pollers, .config = r->o->config,
-                       .auth = r->auth, .state_dir = r->st->data_dir};
+                       .auth = r->auth, .state_dir = r->st->data_dir,
+                       .alarms = r->alarms,
+                       .journal_path = r->st->alarm_journal.path};
     r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
     if (!r->web) {
         /* web_new's messages start "web: " for callers without a log
@@ -275,10 +357,15 @@ static int run_setup(run_ctx *r)
     if (!(r->rec = rec_new(st, r->ts, r->hist, r->influx)) ||
         rec_attach(r->rec, r->d) < 0 ||
         (r->o->log_changes &&
-         dispatch_subscribe(r->d, "log-changes", run_log_changes, r) < 0) ||
-        (r->o->summary_s > 0 &&
-         dispatch_every(r->d, "summary", (uint64_t)(r->o->summary_s * 1e9),
-                        run_summary, r) < 0)) {
+         dispatch_subscribe(r->d, "log-changes", run_log_changes, r) < 0)) {
+        log_error("main", "out of memory");
+        return -1;
+    }
+    if (run_open_alarms(r) < 0)
+        return -1;
+    if (r->o->summary_s > 0 &&
+        dispatch_every(r->d, "summary", (uint64_t)(r->o->summary_s * 1e9),
+                       run_summary, r) < 0) {
         log_error("main", "out of memory");
         return -1;
     }
@@ -288,6 +375,10 @@ static int run_setup(run_ctx *r)
     bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
     if (web_on && (run_open_auth(r) < 0 || run_open_web(r) < 0))
         return -1;
+    if (r->web)
+        journal_set_notify(r->journal, run_journal_wake_web, r->web);
+    else
+        journal_set_notify(r->journal, run_journal_wake_loop, r->d);
     for (size_t p = 0; p < st->n_plcs; p++) {
         const map_plc *plc = &st->plcs[p];
         if (!plc->enabled) {
@@ -316,6 +407,17 @@ static void run_teardown(run_ctx *r)
         }
     if (r->d && r->rec) {
         dispatch_flush(r->d);
+        /* The last changes' alarm records, committed and logged. */
+        if (r->alarms) {
+            if (journal_flush(r->journal) == -1) {
+                journal_stats js;
+                journal_get_stats(r->journal, &js);
+                log_error("alarm", "%zu alarm records not journalled (%s): "
+                          "they are lost unless the last attempt at exit "
+                          "succeeds", js.queued, js.last_error);
+            }
+            board_collect(r->alarms);
+        }
         /* Say where the last samples went: written, or spooled for the
          * next start. */
         if (r->influx)
@@ -339,6 +441,8 @@ static void run_teardown(run_ctx *r)
         auth_close(r->auth);
     }
     dispatch_free(r->d);
+    board_free(r->alarms);
+    journal_close(r->journal);
     rec_free(r->rec);
     hist_close(r->hist);
     influx_close(r->influx);

@@ -10,6 +10,8 @@
 #define LB_CLI_RUN_H
 
 #include "acquire/poller.h"
+#include "alarm/board.h"
+#include "alarm/journal.h"
 #include "cli/cli.h"
 #include "core/dispatch.h"
 #include "core/tagstore.h"
@@ -29,6 +31,8 @@ typedef struct {
     auth *auth;                /* users and sessions; NULL without web */
     hist_db *hist;
     influx_writer *influx;
+    journal *journal;          /* the alarm journal (alarm_journal.path) */
+    board *alarms;             /* the engine, what is shown, the actions */
     char *secrets[2];          /* resolved influx password and token */
     poll_plc **pollers;        /* per PLC; NULL when disabled */
     poll_stats *prev;          /* per PLC, at the last summary */
@@ -42,6 +46,10 @@ void run_summary(void *r, uint64_t now_mono_ns);
 
 /* The destinations' lines alone (also logged once at shutdown). */
 void run_sink_summary(const run_ctx *r);
+
+/* Board listener (consumer thread, after commit): one line per alarm
+ * transition. */
+void run_log_alarms(void *r, const journal_rec *recs, size_t n);
 
 /* Subscriber for --log-changes: one line per change,
  * "<full id> = <value> [<quality>]". */

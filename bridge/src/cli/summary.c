@@ -2,9 +2,14 @@
  * summary.c - the daemon's periodic log lines (see run.h).  They are what
  * an engineer reads at 3 a.m.: a PLC that is DOWN or not all good says
  * why (its last error) at WARN, and so does a destination that drops,
- * spools or fails.
+ * spools or fails.  Alarm transitions are logged one line each, once
+ * committed to the journal, so the log never tells of one a restart
+ * would not know.
  */
 #include "cli/run.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #include "core/log.h"
 #include "core/tagfmt.h"
@@ -52,6 +57,20 @@ static void summary_plc(const run_ctx *r, size_t p, poll_stats *prev,
 
 void run_sink_summary(const run_ctx *r)
 {
+    if (r->journal) {
+        journal_stats js;
+        board_counts bc = {0};
+        journal_get_stats(r->journal, &js);
+        if (r->alarms)
+            board_get_counts(r->alarms, &bc);
+        bool bad = js.last_error[0] || bc.merged;
+        log_msg(bad ? LOG_WARN : LOG_INFO, "alarm",
+                "journal: %llu records written, %zu queued, %llu merged%s%s%s",
+                (unsigned long long)js.committed, js.queued,
+                (unsigned long long)bc.merged,
+                bc.merging ? " (merging: the journal's queue is full)" : "",
+                js.last_error[0] ? ", last error: " : "", js.last_error);
+    }
     if (r->hist) {
         hist_stats hs;
         hist_get_stats(r->hist, &hs);
@@ -93,13 +112,53 @@ void run_summary(void *arg, uint64_t now_mono_ns)
     tag_store_get_stats(r->ts, &tss);
     dispatch_stats ds;
     dispatch_get_stats(r->d, &ds);
+    board_counts bc = {0};
+    if (r->alarms)
+        board_get_counts(r->alarms, &bc);
     log_msg(tss.dropped ? LOG_WARN : LOG_INFO, "main",
-            "%llu changes in the last %.0f s, %llu dropped",
+            "%llu changes in the last %.0f s, %llu dropped; alarms %zu "
+            "active, %zu unacknowledged, %zu shelved, %zu out of service",
             (unsigned long long)(ds.changes - r->changes_at_summary), secs,
-            (unsigned long long)tss.dropped);
+            (unsigned long long)tss.dropped, bc.active, bc.unacked,
+            bc.shelved, bc.out_of_service);
     run_sink_summary(r);
     r->changes_at_summary = ds.changes;
     r->last_summary_ns = now_mono_ns;
+}
+
+void run_log_alarms(void *arg, const journal_rec *recs, size_t n)
+{
+    run_ctx *r = arg;
+    const alarm_engine *e = board_engine(r->alarms);
+    for (size_t i = 0; i < n; i++) {
+        const journal_rec *x = &recs[i];
+        char msg[256] = "", val[48] = "", flags[96] = "";
+        if (x->alarm < board_count(r->alarms))
+            alarm_message(e, x->alarm, &x->to, false, msg, sizeof msg);
+        if (x->to.has_value)
+            snprintf(val, sizeof val, ", value %.6g", x->to.value);
+        for (uint32_t bit = 1; bit < (1u << ALARM_FLAGS_N); bit <<= 1)
+            if ((x->to.flags & bit) && alarm_flag_name(bit)) {
+                size_t l = strlen(flags);
+                snprintf(flags + l, sizeof flags - l, "%s%s", l ? " " : " [",
+                         alarm_flag_name(bit));
+            }
+        if (flags[0])
+            strncat(flags, "]", sizeof flags - strlen(flags) - 1);
+        /* An activation an operator must see is a warning; the rest is
+         * the alarm's story. */
+        bool loud = x->event == ALARM_EV_ACTIVE &&
+                    x->priority <= MAP_PRIO_HIGH &&
+                    !(x->to.flags & (ALARM_SHELVED | ALARM_SUPP_DESIGN |
+                                     ALARM_SUPP_MODE));
+        log_msg(loud ? LOG_WARN : LOG_INFO, "alarm",
+                "%s %s%s%s: %s -> %s%s%s, %s%s%s%s%s", x->id,
+                alarm_event_name(x->event), x->who[0] ? " by " : "", x->who,
+                alarm_state_name(x->from_state),
+                alarm_state_name(x->to.state), flags, val,
+                map_priority_name(x->priority), msg[0] ? ": " : "", msg,
+                x->comment[0] ? " - " : "", x->comment);
+    }
 }
 
 void run_log_changes(void *arg, const tag_change *c, size_t n)

@@ -266,5 +266,6 @@ extern const cfg_section cfg_schematic_section;
 extern const cfg_section cfg_alarms_section;
 extern const cfg_section cfg_modes_section;
 extern const cfg_section cfg_chatter_section;
+extern const cfg_section cfg_journal_section;
 
 #endif

@@ -130,6 +130,12 @@ typedef struct {
     int rollup_1h_days;  /* default 3650 */
 } map_history;
 
+/* `alarm_journal:` in a station file: where the alarm journal is kept. */
+typedef struct {
+    char *path;          /* default "<data_dir>/alarms.db"; a path written
+                            in the file is kept as written */
+} map_journal;
+
 /* `influx:` in a station file: an optional line-protocol destination.
  * Secrets are never in the file: they are named by environment variable or
  * by a file path, and resolved when the bridge starts. */
@@ -230,6 +236,7 @@ typedef struct {
     size_t n_alarms;
     map_modes modes;          /* `modes:` */
     map_chatter chatter;      /* `chattering:` */
+    map_journal alarm_journal;/* `alarm_journal:` */
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */

@@ -129,6 +129,7 @@ static const cfg_section *const sections[] = {
     &cfg_alarms_section,
     &cfg_modes_section,
     &cfg_chatter_section,
+    &cfg_journal_section,
 };
 enum {
     S_STATION, S_PLCS, S_SECTIONS,

@@ -36,11 +36,17 @@ typedef struct {
 
 typedef struct {
     char *name;
-    uint64_t period_ns;
-    uint64_t next_ns;        /* 0 until the first run */
     dispatch_timer_fn fn;
     void *ctx;
-} dispatch_timer;
+} dispatch_hook;
+
+typedef struct {
+    char *name;
+    uint64_t period_ns;      /* 0: an owner-set timer (dispatch_timer) */
+    uint64_t next_ns;        /* 0 until the first run; UINT64_MAX unset */
+    dispatch_timer_fn fn;
+    void *ctx;
+} dispatch_tmr;
 
 struct dispatch {
     const map_station *st;
@@ -48,8 +54,10 @@ struct dispatch {
     tag_change *batch;
     dispatch_sub *subs;
     size_t n_subs;
-    dispatch_timer *timers;
+    dispatch_tmr *timers;
     size_t n_timers;
+    dispatch_hook *hooks;       /* dispatch_on_wake */
+    size_t n_hooks;
     uint64_t stale_period_ns;   /* 0: no tag can go stale */
     uint64_t stale_next_ns;
     bool started;
@@ -112,6 +120,9 @@ void dispatch_free(dispatch *d)
         free(d->subs[i].name);
     for (size_t i = 0; i < d->n_timers; i++)
         free(d->timers[i].name);
+    for (size_t i = 0; i < d->n_hooks; i++)
+        free(d->hooks[i].name);
+    free(d->hooks);
     free(d->subs);
     free(d->timers);
     free(d->batch);
@@ -142,16 +153,56 @@ int dispatch_every(dispatch *d, const char *name, uint64_t period_ns,
         errno = EINVAL;
         return -1;
     }
-    dispatch_timer *n = realloc(d->timers, (d->n_timers + 1) * sizeof *n);
+    dispatch_tmr *n = realloc(d->timers, (d->n_timers + 1) * sizeof *n);
     if (!n)
         return -1;
     d->timers = n;
     char *copy = dispatch_strdup(name);
     if (!copy)
         return -1;
-    d->timers[d->n_timers++] = (dispatch_timer){
+    d->timers[d->n_timers++] = (dispatch_tmr){
         .name = copy, .period_ns = period_ns, .fn = fn, .ctx = ctx,
         .next_ns = d->started ? d->last_now + period_ns : 0};
+    return 0;
+}
+
+int dispatch_timer(dispatch *d, const char *name, dispatch_timer_fn fn,
+                   void *ctx)
+{
+    dispatch_tmr *n = realloc(d->timers, (d->n_timers + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    d->timers = n;
+    char *copy = dispatch_strdup(name);
+    if (!copy)
+        return -1;
+    d->timers[d->n_timers] = (dispatch_tmr){
+        .name = copy, .period_ns = 0, .fn = fn, .ctx = ctx,
+        .next_ns = UINT64_MAX};
+    return (int)d->n_timers++;
+}
+
+void dispatch_timer_set(dispatch *d, int timer, uint64_t due_mono_ns)
+{
+    if (timer < 0 || (size_t)timer >= d->n_timers ||
+        d->timers[timer].period_ns)
+        return;
+    /* 0 means "not started" to the periodic timers: a deadline that early
+     * is simply due. */
+    d->timers[timer].next_ns = due_mono_ns ? due_mono_ns : 1;
+}
+
+int dispatch_on_wake(dispatch *d, const char *name, dispatch_timer_fn fn,
+                     void *ctx)
+{
+    dispatch_hook *n = realloc(d->hooks, (d->n_hooks + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    d->hooks = n;
+    char *copy = dispatch_strdup(name);
+    if (!copy)
+        return -1;
+    d->hooks[d->n_hooks++] = (dispatch_hook){copy, fn, ctx};
     return 0;
 }
 
@@ -180,7 +231,7 @@ size_t dispatch_run_due(dispatch *d, uint64_t now_mono_ns, int64_t now_real_ns)
     if (!d->started) {
         d->started = true;
         for (size_t i = 0; i < d->n_timers; i++)
-            if (d->timers[i].next_ns == 0)
+            if (d->timers[i].next_ns == 0 && d->timers[i].period_ns)
                 d->timers[i].next_ns = now_mono_ns + d->timers[i].period_ns;
         d->stale_next_ns = now_mono_ns + d->stale_period_ns;
     }
@@ -193,16 +244,23 @@ size_t dispatch_run_due(dispatch *d, uint64_t now_mono_ns, int64_t now_real_ns)
     }
     size_t n = dispatch_drain(d);
     for (size_t i = 0; i < d->n_timers; i++) {
-        dispatch_timer *t = &d->timers[i];
+        dispatch_tmr *t = &d->timers[i];
         if (now_mono_ns < t->next_ns)
             continue;
+        /* An owner-set timer is unset before it runs, so that fn can set
+         * it again. */
+        t->next_ns = t->period_ns ? now_mono_ns + t->period_ns : UINT64_MAX;
         t->fn(t->ctx, now_mono_ns);
         d->stats.timer_runs++;
-        t->next_ns = now_mono_ns + t->period_ns;
+        t = &d->timers[i];      /* fn may have added one: it may have moved */
+        if (t->period_ns)
+            t->next_ns = now_mono_ns + t->period_ns;
         /* A timer may have produced changes (a heartbeat does not, but a
          * later one might): they go out in this pass too. */
         n += dispatch_drain(d);
     }
+    for (size_t i = 0; i < d->n_hooks; i++)
+        d->hooks[i].fn(d->hooks[i].ctx, now_mono_ns);
     return n;
 }
 

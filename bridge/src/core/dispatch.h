@@ -6,8 +6,8 @@
  * consumer thread takes the news out.  This module is that thread's work:
  * it owns the wake-up (the tag store's notify), drains the change queue in
  * batches and hands each batch to its subscribers in the order they
- * subscribed (the recorder first; the dashboard's WebSocket broadcast and
- * the alarm engine subscribe in later issues), marks values stale when
+ * subscribed (the recorder first, then the alarm engine, then the
+ * dashboard's WebSocket broadcast), marks values stale when
  * their poll group has not refreshed them, and runs periodic work
  * (heartbeats, summaries) on timers.  Subscribers and timers run on the
  * consumer thread and must not block: whatever touches a disk or the
@@ -28,13 +28,17 @@
  *   thread            count      modules (what it does there)
  *   ---------------   --------   -------------------------------------------
  *   main / consumer   1          cli (setup, shutdown), dispatch (this),
- *                                recorder, log-changes, summaries; with the
- *                                dashboard on, the libwebsockets service
- *                                thread: web (HTTP, WebSocket broadcast)
- *   web-worker        1          web: history queries, CSV exports
+ *                                recorder, log-changes, summaries, the
+ *                                alarm engine and board (what is shown);
+ *                                with the dashboard on, the libwebsockets
+ *                                service thread: web (HTTP, WebSocket
+ *                                broadcast, alarm actions)
+ *   web-worker        1          web: history queries, CSV exports, the
+ *                                alarm journal and KPIs, audit records
  *   poll <plc>        1 per PLC  poller, mbtcp, plan, sched, decode;
  *                                tag_store_publish/refresh/fail_plc
  *   hist-writer       1          history: SQLite commits, rollups, retention
+ *   alarm-journal     1          journal: the alarm records' commits
  *   influx-encode     1          influx: queue -> line-protocol batches
  *   influx-send       1          influx: HTTP posts, spool (disk)
  *   any thread                   tag_store_get, *_get_stats, log_msg,
@@ -87,12 +91,31 @@ int dispatch_subscribe(dispatch *d, const char *name, dispatch_batch_fn fn,
 int dispatch_every(dispatch *d, const char *name, uint64_t period_ns,
                    dispatch_timer_fn fn, void *ctx);
 
+/* A timer whose deadline its owner moves: fn runs once the monotonic time
+ * reaches the deadline last given to dispatch_timer_set, then not again
+ * until it is set again (fn may set it).  It starts unset.  For work whose
+ * next time only its owner knows (the alarm engine's next delay, shelve
+ * expiry or chattering window).  The handle (>= 0), or -1 out of memory. */
+int dispatch_timer(dispatch *d, const char *name, dispatch_timer_fn fn,
+                   void *ctx);
+/* due_mono_ns UINT64_MAX: unset.  Consumer thread; a caller outside
+ * dispatch_run_due (an HTTP handler) wakes the loop afterwards so that it
+ * sees the new deadline. */
+void dispatch_timer_set(dispatch *d, int timer, uint64_t due_mono_ns);
+
+/* fn runs at every dispatch_run_due, after the changes and the timers:
+ * where a module's own thread hands results back to the consumer thread
+ * and wakes it (the alarm journal's commits).  0, or -1 out of memory. */
+int dispatch_on_wake(dispatch *d, const char *name, dispatch_timer_fn fn,
+                     void *ctx);
+
 /* The outer loop's wake-up, installed as the tag store's notify.  It runs
  * on poller threads: quick and thread-safe (lws_cancel_service is). */
 void dispatch_set_waker(dispatch *d, void (*wake)(void *ctx), void *ctx);
 
 /* Drains every queued change to the subscribers, then runs every timer
- * (and the staleness check) whose deadline is not after now_mono_ns;
+ * (and the staleness check) whose deadline is not after now_mono_ns, then
+ * the wake hooks;
  * now_real_ns is the wall-clock time staleness is judged against.  Returns
  * the number of changes handed out. */
 size_t dispatch_run_due(dispatch *d, uint64_t now_mono_ns, int64_t now_real_ns);

@@ -246,6 +246,9 @@ static const struct {
     {"/api/users", web_api_users},
     {"/api/tokens", web_api_tokens},
     {"/api/audit", web_api_audit},
+    {"/api/alarms", web_api_alarms},
+    {"/api/alarms/journal", web_api_alarm_journal},
+    {"/api/alarms/kpi", web_api_alarm_kpi},
     {"/healthz", web_api_healthz},
 };
 

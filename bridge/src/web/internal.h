@@ -13,6 +13,7 @@
  *   query.c    /api/history and /api/export.csv (run on the worker)
  *   files.c    the dashboard's static files, confined to the web root
  *   ws.c       the WebSocket protocol and the broadcast subscriber
+ *   alarms.c   /api/alarms, the journal, the KPIs, the actions
  *   worker.c   the worker thread for slow requests
  */
 #ifndef LB_WEB_INTERNAL_H
@@ -52,6 +53,7 @@ typedef struct web_frame web_frame;
 typedef struct web_client web_client;
 typedef struct web_job web_job;
 typedef struct web_worker web_worker;
+typedef struct web_alarm_wait web_alarm_wait;
 
 /* A response body being sent, or a worker job producing one. */
 typedef enum { WEB_PSS_NONE, WEB_PSS_HTTP, WEB_PSS_WS } web_pss_kind;
@@ -71,6 +73,8 @@ typedef struct {
     bool final_sent;
     web_job *job;              /* the worker job answering this request */
     web_worker *job_worker;    /* ... and the worker it is queued on */
+    web_alarm_wait *alarm_wait;/* an alarm action's answer waiting for the
+                                  journal (alarms.c) */
     /* WebSocket */
     web_client *client;
 } web_pss;
@@ -138,6 +142,12 @@ struct web {
     lws_sorted_usec_list_t sul_auth;   /* sessions' last use to disk */
     lws_sorted_usec_list_t sul_ws_auth; /* WebSockets' sessions asked
                                            again */
+    /* Alarms (alarms.c): NULL/0 without them. */
+    size_t n_alarms;
+    uint32_t *alarm_list;      /* scratch: alarms listed, sorted */
+    uint8_t *alarm_changed;    /* bitmap: changed by this commit batch */
+    uint32_t *alarm_changed_list;
+    web_alarm_wait *alarm_waits;
     web_stats stats;
 };
 
@@ -209,6 +219,29 @@ int web_api_users(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_tokens(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 
+/* ---- alarms.c ---------------------------------------------------------- */
+/* The list, board listener and waits; 0, or -1 out of memory. */
+int web_alarms_init(web *w);
+void web_alarms_free(web *w);
+/* One alarm as the API and the WebSocket show it (its shown status), and
+ * the list /api/alarms gives (a JSON array). */
+void web_alarm_json(web *w, strbuf *b, size_t idx);
+void web_alarm_list_json(web *w, strbuf *b);
+int web_api_alarms(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_api_alarm_journal(web *w, struct lws *wsi, web_pss *pss,
+                          const web_args *a);
+int web_api_alarm_kpi(web *w, struct lws *wsi, web_pss *pss,
+                      const web_args *a);
+/* The action a POST path names (its alarm_op) and the role it needs; -1
+ * when uri is none. */
+int web_alarm_post_find(const char *uri, auth_role *role);
+/* The body of an action has arrived (op: web_alarm_post_find's). */
+int web_alarm_post_done(web *w, struct lws *wsi, web_pss *pss, int op);
+/* Answers the actions whose records are shown, or that waited too long. */
+void web_alarm_waits_check(web *w);
+/* The connection of a waiting answer closed. */
+void web_alarm_wait_drop(web *w, web_pss *pss);
+
 /* ---- files.c ----------------------------------------------------------- */
 int web_files_serve(web *w, struct lws *wsi, web_pss *pss, const char *uri);
 
@@ -222,6 +255,9 @@ void web_ws_close_all(web *w);
 #define WEB_WS_RECHECK_US 1000000
 void web_ws_sessions(web *w);
 void web_frame_release(web_frame *f);
+/* Committed alarm records: {"type":"alarm"} frames with the alarms they
+ * changed (as web_alarm_json), to every client. */
+void web_ws_alarms(web *w, const journal_rec *recs, size_t n);
 
 /* ---- worker.c ---------------------------------------------------------- */
 /* A job's work runs on the worker thread; it fills job->out (and may
@@ -242,6 +278,10 @@ struct web_job {
     bool streaming;            /* chunks, not one body */
     bool done;
     atomic_bool cancelled;     /* the client went away: stop early */
+    /* Service thread, once the job is done, instead of sending job->out:
+     * the continuation answers (or not yet); wsi and pss are NULL when
+     * the client went away, and it runs all the same. */
+    void (*then)(web_job *job, struct lws *wsi, web_pss *pss);
 };
 
 /* name: the thread's, for top -H ("web-worker", "web-login"). */
@@ -250,6 +290,11 @@ void web_worker_free(web_worker *k);
 /* Queues a job; -1 when the queue is full (answer 503).  Takes arg. */
 int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,
                       web_job_fn fn, void *arg, void (*free_arg)(void *));
+/* As web_worker_submit, with a continuation on the service thread. */
+int web_worker_submit_then(web_worker *k, struct lws *wsi, web_pss *pss,
+                           web_job_fn fn, void *arg,
+                           void (*free_arg)(void *),
+                           void (*then)(web_job *, struct lws *, web_pss *));
 /* Worker thread: appends streamed bytes, waiting while the client is
  * behind by more than a bound.  False when the client went away. */
 bool web_job_emit(web_job *job, const char *data, size_t len);

@@ -95,6 +95,7 @@ static void web_sul_ws_auth_cb(lws_sorted_usec_list_t *sul)
 {
     web *w = lws_container_of(sul, web, sul_ws_auth);
     web_ws_sessions(w);
+    web_alarm_waits_check(w);   /* answers that waited too long */
     lws_sul_schedule(w->ctx, 0, &w->sul_ws_auth, web_sul_ws_auth_cb,
                      WEB_WS_RECHECK_US);
 }
@@ -181,6 +182,8 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (pss && pss->kind == WEB_PSS_HTTP) {
             if (pss->job)
                 web_worker_detach(pss->job_worker, pss->job);
+            if (pss->alarm_wait)
+                web_alarm_wait_drop(w, pss);
             web_pss_reset(pss);
         }
         return 0;
@@ -448,7 +451,7 @@ web *web_new(const web_opts *o, const map_station *st, tag_store *ts,
         snprintf(err, errlen, "web: cannot start the worker threads");
         goto fail;
     }
-    if (web_ws_subscribe_dispatch(w) < 0)
+    if (web_ws_subscribe_dispatch(w) < 0 || web_alarms_init(w) < 0)
         goto oom;
     return w;
 oom:
@@ -505,6 +508,7 @@ void web_free(web *w)
         lws_context_destroy(w->ctx);
     w->ctx = NULL;
     web_ws_close_all(w);
+    web_alarms_free(w);
     web_worker_free(w->worker);
     web_worker_free(w->login_worker);
     free(w->state_dir);

@@ -6,6 +6,9 @@
  * Policy.  Reading (the API's GETs, the WebSocket) needs the viewer role:
  * a session of any role, or `auth.anonymous: viewer`.  Acting needs a
  * session of the action's role: 401 without one, 403 with one too low.
+ * Alarm actions (alarms.c) need the operator role, out of service the
+ * engineer role; the session is checked before the body is read, and
+ * again once it has arrived.
  * The dashboard's files, POST /api/login and /healthz are open (a login
  * page must load, a container's health check has no cookie).  Every
  * state-changing request is a POST whose body is JSON with
@@ -237,11 +240,50 @@ static const char *const web_post_paths[] = {
     "/api/login", "/api/logout", "/api/me/password", NULL,
 };
 
+/* pss->post for an alarm action: this plus its alarm_op. */
+#define WEB_POST_ALARM 100
+
+/* A POST's headers: JSON (415), a length (411), not too long (413).  1
+ * when the body may come, else the callback's return. */
+static int web_post_headers(struct lws *wsi, web_pss *pss)
+{
+    if (!web_json_content(wsi))
+        return web_reply_error(wsi, pss, 415, "the body must be JSON with "
+                               "Content-Type: application/json");
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+        return web_reply_error(wsi, pss, 411, "Content-Length is required");
+    char cl[32];
+    lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    char *end;
+    long len = strtol(cl, &end, 10);
+    if (*end || len < 0 || len > WEB_BODY_MAX)
+        return web_reply_error(wsi, pss, 413, "a body may be at most %d "
+                               "bytes", WEB_BODY_MAX);
+    return 1;
+}
+
 int web_session_request(web *w, struct lws *wsi, web_pss *pss,
                         const char *uri, web_method method, bool *handled)
 {
     *handled = true;
     lws_get_peer_simple(wsi, pss->peer, sizeof pss->peer);
+    auth_role alarm_role;
+    int alarm_op = web_alarm_post_find(uri, &alarm_role);
+    if (method == WEB_POST && alarm_op >= 0) {
+        /* who first (401/403), then what (415...): an operator's form
+         * post is told it is no JSON, anyone else that they may not */
+        if (!w->auth)
+            return web_reply_error(wsi, pss, 404, "logins are not available");
+        int rc = web_need(w, wsi, pss, alarm_role);
+        if (rc != 1)
+            return rc;
+        rc = web_post_headers(wsi, pss);
+        if (rc != 1)
+            return rc;
+        pss->post = WEB_POST_ALARM + alarm_op;
+        sb_reset(&pss->req_body);
+        return 0;
+    }
     if (method == WEB_POST) {
         int k = -1;
         for (int i = 0; web_post_paths[i]; i++)
@@ -255,19 +297,9 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
                                    "nothing to POST to at %.200s", uri);
         if (!w->auth)
             return web_reply_error(wsi, pss, 404, "logins are not available");
-        if (!web_json_content(wsi))
-            return web_reply_error(wsi, pss, 415, "the body must be JSON with "
-                                   "Content-Type: application/json");
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
-            return web_reply_error(wsi, pss, 411, "Content-Length is "
-                                   "required");
-        char cl[32];
-        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-        char *end;
-        long len = strtol(cl, &end, 10);
-        if (*end || len < 0 || len > WEB_BODY_MAX)
-            return web_reply_error(wsi, pss, 413, "a body may be at most %d "
-                                   "bytes", WEB_BODY_MAX);
+        int rc = web_post_headers(wsi, pss);
+        if (rc != 1)
+            return rc;
         pss->post = k + 1;
         sb_reset(&pss->req_body);
         return 0;               /* the body follows (web_session_body) */
@@ -276,6 +308,9 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
         if (strcmp(uri, web_post_paths[i]) == 0)
             return web_reply_error(wsi, pss, 405, "%s takes POST with a JSON "
                                    "body", uri);
+    if (alarm_op >= 0)
+        return web_reply_error(wsi, pss, 405, "%s takes POST with a JSON "
+                               "body", uri);
     if (strcmp(uri, "/api/me") == 0) {
         auth_session s;
         if (!web_session_of(w, wsi, &s)) {
@@ -328,6 +363,8 @@ int web_session_body_done(web *w, struct lws *wsi, web_pss *pss)
     pss->post = 0;
     if (!which)
         return 0;
+    if (which >= WEB_POST_ALARM)
+        return web_alarm_post_done(w, wsi, pss, which - WEB_POST_ALARM);
     const char *path = web_post_paths[which - 1];
     web_auth_req *r = calloc(1, sizeof *r);
     if (!r)

@@ -19,8 +19,13 @@
  *   GET /api/export.csv?tags=&from=&to=        as `export --csv`
  *   GET /api/displays            wall screens and what they last drew
  *   GET /healthz                 PLC communication and writer state
+ *   GET /api/alarms              the alarms not normal (as committed)
+ *   GET /api/alarms/journal?from=&to=&id=&limit=   their transitions
+ *   GET /api/alarms/kpi?from=&to=                  EEMUA 191 figures
+ *   POST /api/alarms/{ack,shelve,unshelve,comment,reset,enable,disable}
  *   GET /, static files          the built dashboard (web root)
- *   WebSocket /ws                snapshot, deltas, subscribe, reports
+ *   WebSocket /ws                snapshot, deltas, alarms, subscribe,
+ *                                reports
  */
 #ifndef LB_WEB_H
 #define LB_WEB_H
@@ -30,6 +35,7 @@
 #include <stdint.h>
 
 #include "acquire/poller.h"
+#include "alarm/board.h"
 #include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/dispatch.h"
@@ -64,6 +70,8 @@ typedef struct {
     const char *config;          /* the map file, for messages */
     auth *auth;                  /* NULL: nobody can log in */
     const char *state_dir;       /* data_dir: the audit log */
+    board *alarms;               /* the alarms; NULL: none */
+    const char *journal_path;    /* their journal, read by the worker */
 } web_sources;
 
 typedef struct {

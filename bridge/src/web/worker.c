@@ -145,6 +145,14 @@ void web_worker_free(web_worker *k)
 int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,
                       web_job_fn fn, void *arg, void (*free_arg)(void *))
 {
+    return web_worker_submit_then(k, wsi, pss, fn, arg, free_arg, NULL);
+}
+
+int web_worker_submit_then(web_worker *k, struct lws *wsi, web_pss *pss,
+                           web_job_fn fn, void *arg,
+                           void (*free_arg)(void *),
+                           void (*then)(web_job *, struct lws *, web_pss *))
+{
     pthread_mutex_lock(&k->mu);
     if (k->queued >= WEB_JOBS_MAX || k->stop) {
         pthread_mutex_unlock(&k->mu);
@@ -165,6 +173,7 @@ int web_worker_submit(web_worker *k, struct lws *wsi, web_pss *pss,
     j->job.fn = fn;
     j->job.arg = arg;
     j->job.free_arg = free_arg;
+    j->job.then = then;
     j->job.status = 200;
     sb_init(&j->job.out, 0);
     atomic_init(&j->job.cancelled, false);
@@ -223,11 +232,29 @@ void web_worker_collect(web_worker *k)
         if (!pss) {
             if (j->job.done && !j->running) {
                 web_live_remove(k, j);
+                if (j->job.then) {
+                    pthread_mutex_unlock(&k->mu);
+                    j->job.then(&j->job, NULL, NULL);
+                    web_job_free(j);
+                    pthread_mutex_lock(&k->mu);
+                    next = (web_job_ext *)k->live;
+                    continue;
+                }
                 web_job_free(j);
             }
             continue;
         }
         struct lws *wsi = j->wsi;
+        if (!j->job.streaming && j->job.done && j->job.then) {
+            pss->job = NULL;
+            web_live_remove(k, j);
+            pthread_mutex_unlock(&k->mu);
+            j->job.then(&j->job, wsi, pss);
+            web_job_free(j);
+            pthread_mutex_lock(&k->mu);
+            next = (web_job_ext *)k->live;
+            continue;
+        }
         if (!j->job.streaming) {
             if (!j->job.done)
                 continue;
@@ -289,9 +316,14 @@ void web_worker_detach(web_worker *k, web_job *job)
             break;
         }
     bool free_now = queued || (job->done && !j->running);
+    /* done but not yet collected: its continuation still runs (an
+     * audited action is taken); queued, it never ran, and nor does that */
+    bool then_now = free_now && !queued && job->then;
     if (free_now)
         web_live_remove(k, j);
     pthread_mutex_unlock(&k->mu);
+    if (then_now)
+        job->then(job, NULL, NULL);
     if (free_now)
         web_job_free(j);
 }

@@ -20,6 +20,18 @@
  *
  * Frames (text, JSON): {"type":"snapshot"|"delta","time":T,"tags":[...]},
  * {"type":"heartbeat","time":T}; each tag object exactly as /api/tags.
+ * The snapshot also carries "alarms": the list /api/alarms gives.
+ *
+ * Alarms.  After each batch of committed alarm records (alarms.c's board
+ * listener) every client gets {"type":"alarm","time":T,"alarms":[...]}
+ * with the alarms the batch changed, each as /api/alarms shows it (one
+ * that went back to normal too, so that a page can drop it), at once, not
+ * at the next tick: an alarm should not wait for a frame period.  The
+ * same shared frame goes to every client whose socket is free; a client
+ * still writing a frame has the alarms marked in a bitmap of its own and
+ * gets a frame with their state as it is then as soon as its socket is
+ * free, before any further delta.  As with tags: the state of what
+ * changed, never a backlog.
  * Client messages: {"type":"subscribe","tags":[...]} (answered by a new
  * snapshot), {"type":"report","display":...} from wall screens, parsed
  * and checked by wsmsg.c (pure).  Anything else, a binary frame or a
@@ -61,6 +73,8 @@ struct web_client {
     web_client *next, *prev;
     struct lws *wsi;
     uint8_t *dirty;                 /* tags to send in the next own frame */
+    uint8_t *alarm_dirty;           /* alarms to send in an alarm frame */
+    bool has_alarm_dirty;
     uint8_t *mask;                  /* subscription; NULL: everything */
     bool has_dirty;
     bool snapshot_due;
@@ -140,7 +154,12 @@ static web_frame *web_frame_tags(web *w, const char *type,
         tagfmt_json(&f->sb, tag_store_tag(w->ts, idx), &s);
         f->n_tags++;
     }
-    sb_puts(&f->sb, "]}");
+    sb_putc(&f->sb, ']');
+    if (w->src.alarms && strcmp(type, "snapshot") == 0) {
+        sb_puts(&f->sb, ",\"alarms\":");
+        web_alarm_list_json(w, &f->sb);
+    }
+    sb_putc(&f->sb, '}');
     w->stats.frames_encoded++;
     if (f->sb.failed) {
         web_frame_release(f);
@@ -163,6 +182,36 @@ static web_frame *web_frame_heartbeat(web *w)
     }
     return f;
 }
+
+/* {"type":"alarm"} with the alarms in list (n) or, when list is NULL,
+ * those whose bit is set in bits. */
+static web_frame *web_frame_alarms(web *w, const uint32_t *list, size_t n,
+                                   const uint8_t *bits)
+{
+    web_frame *f = web_frame_new();
+    if (!f)
+        return NULL;
+    web_frame_head(f, "alarm");
+    sb_puts(&f->sb, ",\"alarms\":[");
+    size_t total = list ? n : w->n_alarms, k = 0;
+    for (size_t i = 0; i < total; i++) {
+        uint32_t idx = list ? list[i] : (uint32_t)i;
+        if (!list && !bit_get(bits, idx))
+            continue;
+        if (k++)
+            sb_putc(&f->sb, ',');
+        web_alarm_json(w, &f->sb, idx);
+    }
+    sb_puts(&f->sb, "]}");
+    w->stats.frames_encoded++;
+    if (f->sb.failed) {
+        web_frame_release(f);
+        return NULL;
+    }
+    return f;
+}
+
+static size_t web_alarm_bytes(const web *w) { return w->n_alarms / 8 + 1; }
 
 /* Gives c its next frame and asks for the socket. */
 static void web_client_send(web_client *c, web_frame *f)
@@ -200,11 +249,23 @@ static web_frame *web_snapshot_all(web *w)
     return w->snap_cache;
 }
 
+/* c's own alarm frame: the alarms marked for it, as they are now. */
+static void web_client_alarms(web *w, web_client *c)
+{
+    c->has_alarm_dirty = false;
+    web_client_send(c, web_frame_alarms(w, NULL, 0, c->alarm_dirty));
+    memset(c->alarm_dirty, 0, web_alarm_bytes(w));
+}
+
 static void web_client_snapshot(web *w, web_client *c)
 {
     c->snapshot_due = false;
     c->has_dirty = false;
     memset(c->dirty, 0, web_bits_bytes(w));
+    /* the snapshot carries the whole alarm list */
+    c->has_alarm_dirty = false;
+    if (c->alarm_dirty)
+        memset(c->alarm_dirty, 0, web_alarm_bytes(w));
     web_client_send(c, c->mask ? web_frame_tags(w, "snapshot", NULL, 0,
                                                  c->mask)
                                : web_snapshot_all(w));
@@ -258,6 +319,9 @@ static void web_tick_cb(lws_sorted_usec_list_t *sul)
                 web_client_snapshot(w, c);
             continue;
         }
+        /* alarms first; the tags then wait in its dirty bitmap */
+        if (!c->frame && c->has_alarm_dirty)
+            web_client_alarms(w, c);
         bool up_to_date = !c->frame && !c->has_dirty && !c->mask;
         if (w->n_changed && up_to_date) {
             if (!shared)
@@ -306,6 +370,42 @@ static void web_on_changes(void *ctx, const tag_change *ch, size_t n)
             continue;
         bit_set(w->changed, idx);
         w->changed_list[w->n_changed++] = idx;
+    }
+}
+
+void web_ws_alarms(web *w, const journal_rec *recs, size_t n)
+{
+    /* the snapshot (and its cache) carries the alarm list */
+    w->change_gen++;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = recs[i].alarm;
+        if (idx >= w->n_alarms || bit_get(w->alarm_changed, idx))
+            continue;
+        bit_set(w->alarm_changed, idx);
+        w->alarm_changed_list[k++] = idx;
+    }
+    web_frame *shared = NULL;
+    for (web_client *c = w->clients; c && k; c = c->next) {
+        if (c->snapshot_due || c->ended)
+            continue;
+        if (!c->frame && !c->has_alarm_dirty) {
+            if (!shared)
+                shared = web_frame_alarms(w, w->alarm_changed_list, k, NULL);
+            if (shared) {
+                shared->refs++;
+                web_client_send(c, shared);
+            }
+            continue;
+        }
+        for (size_t i = 0; i < k; i++)
+            bit_set(c->alarm_dirty, w->alarm_changed_list[i]);
+        c->has_alarm_dirty = true;
+    }
+    web_frame_release(shared);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t idx = w->alarm_changed_list[i];
+        w->alarm_changed[idx / 8] &= (uint8_t)~(1u << (idx % 8));
     }
 }
 
@@ -440,6 +540,7 @@ static void web_client_free(web *w, web_client *c)
     web_frame_release(c->frame);
     sb_free(&c->rx);
     free(c->dirty);
+    free(c->alarm_dirty);
     free(c->mask);
     free(c);
     if (w->stats.ws_clients)
@@ -510,7 +611,10 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         if (!c)
             return -1;
         c->dirty = calloc(web_bits_bytes(w), 1);
-        if (!c->dirty) {
+        c->alarm_dirty = calloc(web_alarm_bytes(w), 1);
+        if (!c->dirty || !c->alarm_dirty) {
+            free(c->dirty);
+            free(c->alarm_dirty);
             free(c);
             return -1;
         }
@@ -572,6 +676,8 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         if (!c->frame) {
             if (c->snapshot_due)
                 web_client_snapshot(w, c);
+            else if (c->has_alarm_dirty)
+                web_client_alarms(w, c);
             return 0;
         }
         web_frame *f = c->frame;
@@ -587,6 +693,8 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
         c->last_sent = clk_mono_ns();
         if (c->snapshot_due)
             web_client_snapshot(w, c);
+        else if (c->has_alarm_dirty)
+            web_client_alarms(w, c);
         return 0;
     }
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:

@@ -1,7 +1,8 @@
 /*
- * fmode.h - the modes and owners of auth's files (internal to auth/).
+ * fmode.h - the modes and owners of the state directory's private files:
+ * auth's (users, sessions, the audit log) and the alarm journal.
  *
- * Everything auth keeps is readable by its owner only: the state directory
+ * Everything they keep is readable by its owner only: the state directory
  * 0700, every file 0600.  A file or directory that others may read is
  * tightened on the spot and the caller is told (a warning, not a failure:
  * the bridge should keep working, and say so once).  When root edits the
@@ -9,8 +10,8 @@
  * add`), new files take the owner of the directory they are made in, so
  * the daemon can still read them.
  */
-#ifndef LB_AUTH_FMODE_H
-#define LB_AUTH_FMODE_H
+#ifndef LB_CORE_FMODE_H
+#define LB_CORE_FMODE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,14 +1,14 @@
 /*
- * sqlutil.h - what auth's two SQLite files share (internal to auth/):
- * opening one the way both want it.
+ * sqlutil.h - what the state directory's SQLite files share (auth.db,
+ * audit.db, the alarm journal): opening one the way all want it.
  */
-#ifndef LB_AUTH_SQLUTIL_H
-#define LB_AUTH_SQLUTIL_H
+#ifndef LB_CORE_SQLUTIL_H
+#define LB_CORE_SQLUTIL_H
 
 #include <sqlite3.h>
 #include <stddef.h>
 
-#include "auth/fmode.h"
+#include "core/fmode.h"
 
 /* Opens (creating, 0600) dir/name in WAL mode with synchronous=FULL and a
  * 5 s busy timeout, and runs schema (idempotent SQL) when user_version is

@@ -1,12 +1,14 @@
 /*
- * sqlutil.c - opening auth's SQLite files (see sqlutil.h).
+ * sqlutil.c - opening the state directory's SQLite files (see sqlutil.h).
  *
- * synchronous=FULL for both: the audit log must be on disk before the
- * action it records takes effect, and a token is shown only once, so a
- * power cut must not lose it after it was printed.  The writes are few (a
- * login, a flush a minute), so the fsyncs cost nothing that matters.
+ * synchronous=FULL for all: the audit log must be on disk before the
+ * action it records takes effect, a token is shown only once, so a power
+ * cut must not lose it after it was printed, and an alarm transition is
+ * journalled before it is shown.  The writes are few (a login, a flush a
+ * minute, a batch of alarm records per transaction), so the fsyncs cost
+ * nothing that matters.
  */
-#include "auth/sqlutil.h"
+#include "core/sqlutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /*
- * fmode.c - modes and owners of auth's files (see fmode.h).
+ * fmode.c - modes and owners of the state directory's private files (see
+ * fmode.h).
  */
-#include "auth/fmode.h"
+#include "core/fmode.h"
 
 #include <errno.h>
 #include <fcntl.h>
