@@ -63,8 +63,22 @@ Prints a table and writes build/bench/results.json (every figure, the
 ratios and the targets).  Missing binaries are skipped with a message.
 Every process started here is stopped by PID in a finally block.
 
+Alarms (issue 9), `alarm`: one PLC of 2,000 u16 tags polled every 100 ms
+with 10 % churn under `lockbridge run`, with 5,000 alarm definitions that
+the churn never trips:
+  engine            lb-alarm-bench: the engine alone on the same change
+                    stream, ns of CPU per tag change
+  consumer thread   its CPU (schedstat) and the part of it in the alarm
+                    engine (subscriber, timer, journal hook, measured by
+                    the dispatcher itself: /healthz consumer): what
+                    the alarms add to the rest (target < 10 %)
+  latency           one alarm tripped every 50 ms through lock-sim's set,
+                    a WebSocket client: its alarm frame's receipt minus
+                    the alarm's active_since (the Modbus response time)
+
 Usage: bench.py [--seconds S] [--quick] [--build DIR] [--only PARTS]
-  PARTS: comma-separated from modbus, demo, lp, influx, hist, web, page
+  PARTS: comma-separated from modbus, demo, lp, influx, hist, web, page,
+  alarm
   (default all)
 Environment: LB_BUILD (build directory, default build), LB_SOURCE (source
 tree, default the one this file is in), LB_BENCH_SIM (simulator to run
@@ -109,7 +123,7 @@ TARGET_LP_LINES = 5e6
 TARGET_TS_RATIO = 0.90
 TARGET_HIST_30D_MS = 100.0
 TS_PLCS, TS_FIELDS, TS_BATCH = 100, 10, 5000
-PARTS = ("modbus", "demo", "lp", "influx", "hist", "web", "page")
+PARTS = ("modbus", "demo", "lp", "influx", "hist", "web", "page", "alarm")
 
 PORT_RE = re.compile(r"^\s*port:\s*(\d+)", re.M)
 _procs = []  # every Popen started here, stopped in stop_all()
@@ -1551,6 +1565,345 @@ def page_targets(pg):
     return out
 
 
+# ---- alarms (issue 9) ------------------------------------------------------
+
+ALARM_TAGS = 2000        # u16 tags polled every ALARM_POLL_MS, as the web part
+ALARM_LAT_TAGS = 20      # tags the latency run toggles through set
+ALARM_DEFS = 5000        # alarm definitions in all (the comm alarm included)
+ALARM_POLL_MS = 100
+ALARM_CHURN = 0.1
+ALARM_SECONDS, ALARM_SECONDS_QUICK = 10.0, 3.0
+ALARM_ROUNDS, ALARM_ROUNDS_QUICK = 3, 1
+ALARM_TOGGLE_S = 0.05    # one set every 50 ms in the latency run
+ALARM_SCREENS = 10       # dashboards connected in the second configuration
+TARGET_ALARM_ADDED = 0.10
+
+
+def alarm_station(dirname, sim_port, web_port, with_alarms):
+    """One PLC of ALARM_TAGS u16 tags (+ the latency tags), the history on
+    (the default: the recorder's work is part of the consumer thread's),
+    the web on web_port; with_alarms: ALARM_DEFS definitions that the churn
+    never trips (each tag above and below, every 4th a rate, every 10th a
+    deviation from its neighbour, station expressions over pairs) and one
+    per latency tag, which the run trips by hand."""
+    os.makedirs(dirname, exist_ok=True)
+    lines = ["id: plc00", "host: 127.0.0.1", "port: %d" % sim_port,
+             "unit: 1", "timeout: 500ms",
+             "poll: {fast: %dms}" % ALARM_POLL_MS, "tags:"]
+    n = 1                                   # the comm alarm
+    for a in range(ALARM_TAGS):
+        al = []
+        if with_alarms:
+            al = ["{id: hi, above: 65000}", "{id: lo, below: 0.5, "
+                  "on_delay: 1h}"]
+            if a % 4 == 0:
+                al.append("{id: rate, rate: 100000}")
+            if a % 10 == 0:
+                al.append("{id: dev, deviation: {from: plc00.r%d, max: "
+                          "65000}}" % ((a + 1) % ALARM_TAGS))
+        n += len(al)
+        lines.append("  - {id: r%d, table: holding, address: %d, type: u16%s}"
+                     % (a, a, ", alarms: [%s]" % ", ".join(al) if al else ""))
+    for k in range(ALARM_LAT_TAGS):
+        al = ", alarms: [{id: hi, above: 50000}]" if with_alarms else ""
+        n += 1 if with_alarms else 0
+        lines.append("  - {id: lat%d, table: holding, address: %d, type: u16%s}"
+                     % (k, ALARM_TAGS + k, al))
+    with open(os.path.join(dirname, "plc-00.yaml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    # chattering off: the latency run trips each alarm every 2 s, which
+    # would count as chattering and hold them active
+    station = ["station: {id: alarmbench}", "plcs: [plc-00.yaml]",
+               "data_dir: data", "chattering: off",
+               "web: {listen: 127.0.0.1:%d}" % web_port]
+    if with_alarms:
+        station.append("alarms:")
+        k = 0
+        while n < ALARM_DEFS:
+            a, b = (7 * k) % ALARM_TAGS, (7 * k + 3) % ALARM_TAGS
+            station.append("  - {id: x%d, when: \"plc00.r%d > 65000 or "
+                           "(plc00.r%d > 64000 and plc00.r%d < 1)\"}"
+                           % (k, a, b, a))
+            n += 1
+            k += 1
+    path = os.path.join(dirname, "station.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(station) + "\n")
+    return path, n
+
+
+def thread_cpu_s(pid, tid):
+    """A thread's CPU time in seconds, to the nanosecond (schedstat: the
+    consumer thread of these runs uses about a hundredth of a core, which
+    /proc/.../stat's 10 ms ticks cannot resolve)."""
+    try:
+        with open("/proc/%d/task/%d/schedstat" % (pid, tid)) as f:
+            return int(f.read().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class AlarmStation:
+    """lock-sim --churn and `lockbridge run` on alarm_station(); stopped by
+    PID."""
+
+    def __init__(self, build, sim_cmd, outdir, with_alarms):
+        self.sim = self.lb = None
+        sim_port = free_port_range(1)
+        self.port = free_port_range(1)
+        while self.port == sim_port:
+            self.port = free_port_range(1)
+        self.station, self.defs = alarm_station(outdir, sim_port, self.port,
+                                                with_alarms)
+        self.control = os.path.join(outdir, "sim.sock")
+        sim_log = os.path.join(outdir, "lock-sim.log")
+        lb_log = os.path.join(outdir, "lockbridge.log")
+        self.sim = start_logged(sim_cmd + [
+            "-c", self.station, "--registers", str(ALARM_TAGS), "--churn",
+            str(ALARM_CHURN), "--control", self.control], sim_log)
+        if not wait_ports([sim_port], self.sim):
+            raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
+        self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
+                                "-c", os.path.abspath(self.station),
+                                "--summary", "0"], lb_log, cwd=outdir)
+        if not wait_http(self.port, "/healthz", self.lb):
+            raise RuntimeError("lockbridge run did not serve: %s"
+                               % tail(lb_log))
+        end = time.time() + 20
+        while time.time() < end:
+            _, body = http_call(self.port, "GET", "/healthz", timeout=5)
+            plcs = json.loads(body).get("plcs") or [{}]
+            if plcs[0].get("good") == ALARM_TAGS + ALARM_LAT_TAGS:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the bridge never had every tag good")
+
+    def cpu(self):
+        """(main thread, its part in the alarms, process) CPU seconds: the
+        consumer thread measures each of its parts itself (/healthz
+        consumer), the alarm engine's subscriber, timer and journal
+        hook under "alarms"."""
+        _, body = http_call(self.port, "GET", "/healthz", timeout=10)
+        parts = json.loads(body).get("consumer", {})
+        return (thread_cpu_s(self.lb.pid, self.lb.pid),
+                parts.get("alarms", {}).get("cpu_s", 0.0),
+                proc_cpu_s(self.lb.pid), parts)
+
+    def close(self):
+        for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
+            if p:
+                stop(p, sig)
+                if p in _procs:
+                    _procs.remove(p)
+
+
+def alarm_latency(st, secs):
+    """Sets latency tags past their limit and back, one set every
+    ALARM_TOGGLE_S, with one WebSocket client reading: for every
+    activation, the client's receipt of its alarm frame minus the
+    alarm's active_since (the Modbus response time), in ms."""
+    import calendar
+    import threading
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(st.control)
+    ctl = sock.makefile("rw", encoding="utf-8")
+    ws = lbtest.Ws("127.0.0.1", st.port, timeout=secs + 30)
+    frames = []     # (receipt, alarm frame) from the reader thread
+
+    def reader():
+        try:
+            while True:
+                op, payload = ws.recv_frame()
+                rx = time.time()
+                if b'"type":"alarm"' in payload[:40]:
+                    frames.append((rx, json.loads(payload)))
+        except Exception:
+            pass
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    lat = []
+    sent = 0
+    try:
+        state = [False] * ALARM_LAT_TAGS
+        end = time.time() + secs
+        k = 0
+        next_set = time.time()
+        while time.time() < end:
+            time.sleep(max(0.0, next_set - time.time()))
+            i = k % ALARM_LAT_TAGS
+            state[i] = not state[i]
+            ctl.write("set plc00.lat%d %d\n" % (i, 60000 if state[i] else 0))
+            ctl.flush()
+            ctl.readline()
+            sent += state[i]
+            k += 1
+            next_set += ALARM_TOGGLE_S
+        time.sleep(1.0)     # the last ones arrive
+        for rx, m in list(frames):
+            for a in m["alarms"]:
+                    # fresh activations only (one listed again for another
+                # reason keeps its old active_since)
+                if a["state"] != "active-unack" or not a.get("active_since") \
+                        or a["changed"] != a["active_since"]:
+                    continue
+                mm = re.match(r"(.+)\.(\d{3})Z$", a["active_since"])
+                t = calendar.timegm(time.strptime(mm.group(1),
+                                                  "%Y-%m-%dT%H:%M:%S")) + \
+                    int(mm.group(2)) / 1000.0
+                lat.append((rx - t) * 1000.0)
+    finally:
+        ws.sock.close()
+        sock.close()
+        th.join(timeout=5)
+    lat.sort()
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else None  # noqa: E731,E501
+    return {"activations_set": sent, "received": len(lat),
+            "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99),
+            "max_ms": lat[-1] if lat else None}
+
+
+def bench_alarm(build, sim_cmd, outdir, quick):
+    res = {"tags": ALARM_TAGS, "poll_ms": ALARM_POLL_MS,
+           "churn": ALARM_CHURN}
+    for path in (os.path.join(build, "lockbridge"), sim_cmd[0]):
+        if not os.access(path, os.X_OK):
+            res["skipped"] = "%s not built" % path
+            return res
+    secs = ALARM_SECONDS_QUICK if quick else ALARM_SECONDS
+    rounds = ALARM_ROUNDS_QUICK if quick else ALARM_ROUNDS
+    outdir = os.path.join(outdir, "alarm")
+    # a fresh journal and history each run: nothing restored
+    shutil.rmtree(outdir, ignore_errors=True)
+    a = None
+    try:
+        log("bench: alarm: %d tags, %.0f%% changing per %d ms, %d alarm "
+            "definitions, %d window%s of %g s"
+            % (ALARM_TAGS, ALARM_CHURN * 100, ALARM_POLL_MS, ALARM_DEFS,
+               rounds, "" if rounds == 1 else "s", secs))
+        a = AlarmStation(build, sim_cmd, os.path.join(outdir, "with"), True)
+        res["definitions"] = a.defs
+        engine = os.path.join(build, "lb-alarm-bench")
+        if os.access(engine, os.X_OK):
+            res["engine"] = run_json([engine, "-c", a.station, "--polls",
+                                      "600" if quick else "3000", "--churn",
+                                      str(ALARM_CHURN), "--period",
+                                      str(ALARM_POLL_MS)], 300)
+        time.sleep(1.0)
+        load = os.path.join(build, "lb-ws-load")
+        for name, screens in (("bare", 0), ("screens", ALARM_SCREENS)):
+            lp = None
+            if screens:
+                if not os.access(load, os.X_OK):
+                    res[name] = {"skipped": "%s not built" % load}
+                    continue
+                # wall screens reading the live feed the whole time
+                lp = start_logged([load, "--port", str(a.port), "--clients",
+                                   str(screens), "--seconds",
+                                   str(rounds * secs + 10), "--warmup", "1",
+                                   "--pid", str(a.lb.pid)],
+                                  os.path.join(outdir, "ws-load.log"))
+                time.sleep(2.0)
+            windows = []
+            for _ in range(rounds):
+                c0 = a.cpu()
+                t0 = time.time()
+                time.sleep(secs)
+                c1 = a.cpu()
+                dt = time.time() - t0
+                w = {"seconds": dt, "thread": (c1[0] - c0[0]) / dt,
+                     "alarms": (c1[1] - c0[1]) / dt,
+                     "process": (c1[2] - c0[2]) / dt}
+                rest = w["thread"] - w["alarms"]
+                w["added"] = w["alarms"] / rest if rest > 0 else None
+                windows.append(w)
+            if lp:
+                stop(lp)
+                if lp in _procs:
+                    _procs.remove(lp)
+            added = sorted(w["added"] for w in windows
+                           if w["added"] is not None)
+            res[name] = {"screens": screens, "windows": windows,
+                         "added": added[len(added) // 2] if added else None}
+        res["added"] = (res.get("screens") or {}).get("added")
+        log("bench: alarm: latency, one alarm set every %d ms for %g s, one "
+            "WebSocket client" % (ALARM_TOGGLE_S * 1000, secs))
+        res["latency"] = alarm_latency(a, secs)
+    except (RuntimeError, OSError, ValueError) as e:
+        res["skipped"] = str(e)
+        log("  alarm: %s" % e)
+    finally:
+        if a:
+            a.close()
+    return res
+
+
+def alarm_targets(al):
+    if not al or "skipped" in al or al.get("added") is None:
+        return []
+    v = al["added"]
+    bare = (al.get("bare") or {}).get("added")
+    out = [{"name": "alarm_consumer_cpu_added", "value": v,
+            "pass": v < TARGET_ALARM_ADDED,
+            "text": "alarm: %d definitions add %.1f %% to the consumer "
+            "thread's CPU at %.0f %% churn with %d dashboards (< %.0f %%; "
+            "with none: %s)"
+            % (al.get("definitions", 0), v * 100, al["churn"] * 100,
+               ALARM_SCREENS, TARGET_ALARM_ADDED * 100,
+               "-" if bare is None else "%.1f %%" % (bare * 100))}]
+    lat = al.get("latency") or {}
+    if lat.get("p99_ms") is not None:
+        out.append({"name": "alarm_latency_p99_ms", "value": lat["p99_ms"],
+                    "pass": None,
+                    "text": "alarm: Modbus response -> alarm frame on a "
+                    "WebSocket client p99 %.1f ms (p50 %.1f, max %.1f; %d "
+                    "activations)" % (lat["p99_ms"], lat["p50_ms"],
+                                      lat["max_ms"], lat["received"])})
+    return out
+
+
+def print_alarm_table(al):
+    if not al:
+        return
+    print("\nAlarms (issue 9): %d u16 tags polled every %d ms, %.0f %% "
+          "changing per poll (lock-sim --churn), history on"
+          % (al["tags"], al["poll_ms"], al["churn"] * 100))
+    if "skipped" in al:
+        print("  skipped: %s" % al["skipped"])
+        return
+    e = al.get("engine") or {}
+    if e:
+        print("  engine alone (lb-alarm-bench, %d definitions): %.0f ns per "
+              "tag change (%.0f without the definitions), %.0f changes/s: "
+              "%.4f cores" % (e["alarms"], e["ns_per_change"],
+                              e["baseline_ns_per_change"],
+                              e["changes_per_s"], e["engine_cores_at_churn"]))
+    print("  %-22s %16s %16s %16s %10s" % ("window", "consumer thread",
+                                            "of it alarms", "the rest",
+                                            "added"))
+    for name in ("bare", "screens"):
+        r = al.get(name) or {}
+        if "skipped" in r:
+            print("  %s: skipped: %s" % (name, r["skipped"]))
+            continue
+        label = "no dashboard" if not r.get("screens") else \
+            "%d dashboards" % r["screens"]
+        for i, w in enumerate(r.get("windows", [])):
+            print("  %-22s %10.5f cores %10.5f cores %10.5f cores %9s" % (
+                "%s, %d" % (label, i + 1), w["thread"], w["alarms"],
+                w["thread"] - w["alarms"], "-" if w["added"] is None
+                else "%.2f %%" % (w["added"] * 100)))
+        if r.get("added") is not None:
+            print("  %-22s median added %.2f %% (the whole process: %.4f "
+                  "cores)" % (label, r["added"] * 100,
+                              median([w["process"] for w in r["windows"]])))
+    lat = al.get("latency") or {}
+    if lat.get("received"):
+        print("  Modbus response -> alarm frame: p50 %.1f ms, p90 %.1f, p99 "
+              "%.1f, max %.1f (%d of %d activations received)"
+              % (lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"],
+                 lat["received"], lat["activations_set"]))
+
+
 # ---- report ------------------------------------------------------------
 
 def fmt(v, spec):
@@ -1603,6 +1956,7 @@ def print_table(res):
     print_ts_table(res.get("timeseries", {}))
     print_web_table(res.get("web"))
     print_page_table(res.get("page"))
+    print_alarm_table(res.get("alarm"))
     log("")
     log("targets:")
     for t in res["targets"]:
@@ -1774,6 +2128,7 @@ def targets(res):
     out += ts_targets(res.get("timeseries", {}))
     out += web_targets(res.get("web"))
     out += page_targets(res.get("page"))
+    out += alarm_targets(res.get("alarm"))
     if "demo" not in res:
         return out
     d = res.get("demo", {})
@@ -1883,6 +2238,8 @@ def main():
             res["web"] = bench_web(build, sim_cmd, outdir, a.quick)
         if "page" in only:
             res["page"] = bench_page(build, sim_cmd, outdir, a.quick)
+        if "alarm" in only:
+            res["alarm"] = bench_alarm(build, sim_cmd, outdir, a.quick)
     finally:
         stop_all()
 

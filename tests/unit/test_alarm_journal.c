@@ -654,6 +654,61 @@ static void test_board_merges_on_full_journal(void **st)
     free(want);
 }
 
+/* A journal written while chattering was on, restored under a map with
+ * chattering off: the alarm's chattering ends at the first tick, recorded,
+ * and it clears again (it would otherwise hold active for good). */
+static const char MAP_CHAT[] =
+    "station: {id: t}\n"
+    "plcs:\n"
+    "  - id: hpu\n"
+    "    host: 127.0.0.1\n"
+    "    tags:\n"
+    "      - {id: temp, table: input, address: 0, type: f32,\n"
+    "         alarms: [{id: high, above: 60, priority: high, area: head}]}\n"
+    "chattering: {count: 2, window: 60s}\n";
+
+static void test_restore_chattering_into_a_map_without(void **st)
+{
+    (void)st;
+    map_station *m = load_map(MAP_CHAT);
+    journal *j = open_journal(0);
+    board *b = board_new(m, j, NULL, NULL);
+    char err[256];
+    assert_int_equal(board_restore(b, path, NULL, NULL, err, sizeof err), 0);
+    for (int k = 0; k < 4; k++) {
+        tag_change c = change(0, k % 2 ? 50 : 61, T0 + k * S);
+        board_feed(b, &c, 1);
+    }
+    long high = alarm_find(board_engine(b), "hpu.temp.high");
+    assert_true(alarm_get(board_engine(b), (size_t)high)->flags &
+                ALARM_CHATTERING);
+    assert_int_equal(journal_flush(j), 0);
+    board_free(b);
+    journal_close(j);
+    map_free(m);
+
+    m = load_map(MAP_SMALLER);          /* chattering: off */
+    j = open_journal(0);
+    b = board_new(m, j, NULL, NULL);
+    assert_true(board_restore(b, path, NULL, NULL, err, sizeof err) >= 1);
+    high = alarm_find(board_engine(b), "hpu.temp.high");
+    assert_true(board_shown(b, (size_t)high)->flags & ALARM_CHATTERING);
+    board_tick(b, T0 + 10 * S);
+    assert_int_equal(journal_flush(j), 0);
+    board_collect(b);
+    const alarm_status *s = board_shown(b, (size_t)high);
+    assert_false(s->flags & ALARM_CHATTERING);
+    tag_change c = change(0, 50, T0 + 11 * S);
+    board_feed(b, &c, 1);
+    assert_int_equal(journal_flush(j), 0);
+    board_collect(b);
+    assert_int_equal(board_shown(b, (size_t)high)->state,
+                     ALARM_CLEARED_UNACK);
+    board_free(b);
+    journal_close(j);
+    map_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +722,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_merges_on_full_journal,
                                         setup_full, teardown_full),
+        cmocka_unit_test_setup_teardown(
+            test_restore_chattering_into_a_map_without, setup, teardown),
     };
     /* Before any thread: the full-disk cases mount their file system in
      * a namespace of this process's own. */

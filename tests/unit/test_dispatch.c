@@ -238,6 +238,16 @@ static void test_owner_timer_and_wake_hook(void **state)
     assert_int_equal(n_seen, 1);
     assert_int_equal(hook_saw, 1);
     assert_int_equal(hook_runs, 6);
+    /* each part's calls (and CPU time) by name */
+    dispatch_part parts[4];
+    assert_int_equal(dispatch_get_parts(d, parts, 4), 3);
+    assert_string_equal(parts[0].name, "recorder");
+    assert_int_equal(parts[0].calls, 1);
+    assert_string_equal(parts[1].name, "alarms");
+    assert_int_equal(parts[1].calls, 2);
+    assert_string_equal(parts[2].name, "journal");
+    assert_int_equal(parts[2].calls, 6);
+    assert_int_equal(dispatch_get_parts(d, parts, 1), 3);
     dispatch_free(d);
     tag_store_free(ts);
 }

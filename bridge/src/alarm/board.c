@@ -282,7 +282,7 @@ int board_attach(board *b, dispatch *d)
     b->d = d;
     if (dispatch_subscribe(d, "alarms", board_feed, b) < 0 ||
         (b->timer = dispatch_timer(d, "alarms", board_timer_cb, b)) < 0 ||
-        dispatch_on_wake(d, "alarm-journal", board_wake_cb, b) < 0)
+        dispatch_on_wake(d, "alarms", board_wake_cb, b) < 0)
         return -1;
     board_arm(b);
     return 0;

@@ -54,25 +54,38 @@ typedef struct {
     uint8_t kind;
 } heap_ent;
 
-struct alarm {
-    const map_alarm *def;
-    const map_tag *tag;     /* tag alarms; NULL otherwise */
-    uint32_t tag_pos;       /* UINT32_MAX when none */
-    uint32_t plc;           /* UINT32_MAX for station alarms */
-    bool hidden;            /* a disabled comm alarm kept for suppression */
-    /* condition layer */
+/* The fields every change reads come first, with copies of the
+ * definition's: with thousands of alarms an evaluation finds its alarm cold
+ * in the cache (the consumer thread does other work between batches), and
+ * one cache line then costs one miss where the definition's fields, the
+ * alarm's and its deadlines spread over four.  Each alarm starts on a line
+ * of its own (ALARM_LINE). */
+#define ALARM_LINE 64
+
+struct __attribute__((aligned(ALARM_LINE))) alarm {
+    /* hot: compute() and evaluate() */
+    uint8_t kind;           /* map_alarm_kind (def->kind) */
     uint8_t cond;           /* alarm_cond as last evaluated */
     uint8_t dcond;          /* debounced: 0 or 1 */
     uint8_t pending;        /* where the pending delay leads */
     bool has_value;
+    bool touched;           /* in the engine's touched list */
+    bool when;              /* def->when */
+    bool hidden;            /* a disabled comm alarm kept for suppression */
+    uint32_t tag_pos;       /* UINT32_MAX when none */
+    uint32_t plc;           /* UINT32_MAX for station alarms */
     double value;
+    double limit, deadband; /* def's */
     int64_t due[DUE_N];     /* 0: nothing pending of that kind */
+    uint64_t on_delay_ns, off_delay_ns, window_ns;  /* def's */
+    /* the rest */
+    const map_alarm *def;
+    const map_tag *tag;     /* tag alarms; NULL otherwise */
     uint32_t seq[DUE_N];
     rate_pt *ring;          /* RATE_RING points, newest at ring_head - 1 */
     uint8_t ring_n, ring_head;
     int64_t *chat;          /* the last chatter-count activation times */
     uint8_t chat_n, chat_head;
-    bool touched;           /* in the engine's touched list */
     /* state layer */
     uint32_t supp;          /* suppression now (SUPP_BITS), shown while the
                                alarm is not normal */
@@ -467,7 +480,6 @@ static bool code_listed(const map_alarm *d, double v)
 static alarm_cond rate_cond(struct alarm *a, const expr_val *in, int64_t t,
                             bool sample)
 {
-    const map_alarm *d = a->def;
     if (!in->known) {
         a->ring_n = a->ring_head = 0;
         a->has_value = false;
@@ -486,7 +498,7 @@ static alarm_cond rate_cond(struct alarm *a, const expr_val *in, int64_t t,
     }
     if (a->ring_n == 0)
         return ALARM_COND_UNKNOWN;
-    int64_t w = (int64_t)d->window_ns;
+    int64_t w = (int64_t)a->window_ns;
     const rate_pt *ref = NULL, *oldest = NULL;
     for (uint8_t k = 0; k < a->ring_n; k++) {
         const rate_pt *pt =
@@ -506,7 +518,7 @@ static alarm_cond rate_cond(struct alarm *a, const expr_val *in, int64_t t,
     double rate = fabs(in->v - ref->v) / ((double)(t - ref->t) / 1e9);
     a->has_value = true;
     a->value = rate;
-    double lim = a->dcond ? d->limit - d->deadband : d->limit;
+    double lim = a->dcond ? a->limit - a->deadband : a->limit;
     return rate > lim ? ALARM_COND_TRUE : ALARM_COND_FALSE;
 }
 
@@ -515,7 +527,7 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
 {
     const map_alarm *d = a->def;
     const expr_val *in = a->tag_pos != UINT32_MAX ? &e->in[a->tag_pos] : NULL;
-    switch (d->kind) {
+    switch ((map_alarm_kind)a->kind) {
     case MAP_AL_ABOVE:
     case MAP_AL_BELOW:
     case MAP_AL_WHEN:
@@ -524,12 +536,12 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
             return ALARM_COND_UNKNOWN;
         a->has_value = true;
         a->value = in->v;
-        if (d->kind == MAP_AL_ABOVE)
-            return in->v > (a->dcond ? d->limit - d->deadband : d->limit);
-        if (d->kind == MAP_AL_BELOW)
-            return in->v < (a->dcond ? d->limit + d->deadband : d->limit);
-        if (d->kind == MAP_AL_WHEN)
-            return (in->v != 0) == d->when;
+        if (a->kind == MAP_AL_ABOVE)
+            return in->v > (a->dcond ? a->limit - a->deadband : a->limit);
+        if (a->kind == MAP_AL_BELOW)
+            return in->v < (a->dcond ? a->limit + a->deadband : a->limit);
+        if (a->kind == MAP_AL_WHEN)
+            return (in->v != 0) == a->when;
         return code_listed(d, in->v);
     case MAP_AL_RATE:
         return rate_cond(a, in, t, sample);
@@ -540,7 +552,7 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
         double dev = fabs(in->v - o->v);
         a->has_value = true;
         a->value = dev;
-        return dev > (a->dcond ? d->limit - d->deadband : d->limit);
+        return dev > (a->dcond ? a->limit - a->deadband : a->limit);
     }
     case MAP_AL_QUALITY:
         switch (e->q[a->tag_pos]) {
@@ -565,11 +577,11 @@ static void evaluate(alarm_engine *e, struct alarm *a, int64_t t, bool sample)
 {
     alarm_cond c = compute(e, a, t, sample);
     a->cond = (uint8_t)c;
-    if (a->def->kind == MAP_AL_RATE && a->ring_n > 0) {
+    if (a->kind == MAP_AL_RATE && a->ring_n > 0) {
         /* a held value has rate 0 one window after the newest point */
         const rate_pt *nw =
             &a->ring[(a->ring_head + RATE_RING - 1) % RATE_RING];
-        int64_t fall = nw->t + (int64_t)a->def->window_ns;
+        int64_t fall = nw->t + (int64_t)a->window_ns;
         if (fall > t && a->due[DUE_RATE] != fall) {
             if (a->due[DUE_RATE] && a->due[DUE_RATE] < fall)
                 a->due[DUE_RATE] = fall;  /* re-queued when it comes out */
@@ -584,7 +596,7 @@ static void evaluate(alarm_engine *e, struct alarm *a, int64_t t, bool sample)
             clear_due(a, DUE_DELAY);
         return;
     }
-    uint64_t delay = c ? a->def->on_delay_ns : a->def->off_delay_ns;
+    uint64_t delay = c ? a->on_delay_ns : a->off_delay_ns;
     if (delay == 0) {
         set_dcond(e, a, (uint8_t)c, t);
         return;
@@ -1056,6 +1068,11 @@ int alarm_restore(alarm_engine *e, const alarm_record *r)
             a->chat[k] = r->ts_ns;
         a->chat_n = (uint8_t)e->chatter_count;
         set_due(e, a, DUE_CHATTER, r->ts_ns + e->chatter_window);
+    } else if (a->st.flags & ALARM_CHATTERING) {
+        /* Chattering is off in this map (it was on when the record was
+         * written): it ends, recorded, at the first input or tick, or the
+         * alarm would hold active for good. */
+        set_due(e, a, DUE_CHATTER, r->ts_ns);
     }
     /* What suppresses it is learnt again from the live inputs. */
     if (a->plc != UINT32_MAX)
@@ -1150,6 +1167,13 @@ size_t alarm_message(const alarm_engine *e, size_t idx,
 static void alarm_init(struct alarm *a, const map_alarm *d, uint32_t plc)
 {
     a->def = d;
+    a->kind = (uint8_t)d->kind;
+    a->when = d->when;
+    a->limit = d->limit;
+    a->deadband = d->deadband;
+    a->on_delay_ns = d->on_delay_ns;
+    a->off_delay_ns = d->off_delay_ns;
+    a->window_ns = d->window_ns;
     a->plc = plc;
     a->tag_pos = d->tag_pos == (size_t)-1 ? UINT32_MAX : (uint32_t)d->tag_pos;
     a->cond = ALARM_COND_UNKNOWN;
@@ -1223,7 +1247,12 @@ alarm_engine *alarm_engine_new(const map_station *st, alarm_record_fn fn,
     e->n_public = n;
     e->n = n + hidden;
     size_t nt = e->n_tags ? e->n_tags : 1, np = e->n_plcs ? e->n_plcs : 1;
-    e->al = calloc(e->n ? e->n : 1, sizeof *e->al);
+    /* each alarm on cache lines of its own: see struct alarm */
+    size_t asz = (e->n ? e->n : 1) * sizeof *e->al;
+    e->al = aligned_alloc(ALARM_LINE, (asz + ALARM_LINE - 1) / ALARM_LINE *
+                                      ALARM_LINE);
+    if (e->al)
+        memset(e->al, 0, asz);
     e->by_id = calloc(n ? n : 1, sizeof *e->by_id);
     e->tags = calloc(nt, sizeof *e->tags);
     e->tag_plc = calloc(nt, sizeof *e->tag_plc);

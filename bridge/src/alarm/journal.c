@@ -82,6 +82,7 @@ struct journal {
     size_t n_batch;            /* records in the thread's batch */
     bool stop;
     bool exited;               /* the thread has given up or ended */
+    bool notifying;            /* the thread is calling notify (unlocked) */
     void (*notify)(void *);
     void *notify_ctx;
     journal_stats st;
@@ -300,9 +301,12 @@ static void *journal_main(void *arg)
         }
         pthread_cond_broadcast(&j->done);
         if (fn) {
+            j->notifying = true;
             pthread_mutex_unlock(&j->mu);
             fn(ctx);
             pthread_mutex_lock(&j->mu);
+            j->notifying = false;
+            pthread_cond_broadcast(&j->done);
         }
     }
     j->exited = true;
@@ -431,6 +435,10 @@ void journal_close(journal *j)
 void journal_set_notify(journal *j, void (*fn)(void *ctx), void *ctx)
 {
     pthread_mutex_lock(&j->mu);
+    /* once this returns the old callback is not running and will not run
+     * again: its context may go */
+    while (j->notifying)
+        pthread_cond_wait(&j->done, &j->mu);
     j->notify = fn;
     j->notify_ctx = ctx;
     pthread_mutex_unlock(&j->mu);

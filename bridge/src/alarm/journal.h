@@ -115,7 +115,9 @@ journal *journal_open(const journal_opts *o, char *err, size_t errlen);
 void journal_close(journal *j);
 
 /* Any thread: called on the journal's thread after each commit (quick and
- * thread-safe: lws_cancel_service, dispatch_wake).  NULL: none. */
+ * thread-safe: lws_cancel_service, dispatch_wake).  NULL: none.  When it
+ * returns, the previous callback is not running and will not be called
+ * again, so its context may be freed (set NULL before freeing it). */
 void journal_set_notify(journal *j, void (*fn)(void *ctx), void *ctx);
 
 /* Consumer thread: a copy of r queued for commit.  0, or -1 when the

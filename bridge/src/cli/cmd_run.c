@@ -434,6 +434,10 @@ static void run_teardown(run_ctx *r)
     }
     run_dispatch = NULL;
     run_web = NULL;
+    /* the journal's thread may still commit (a disk that was full): it
+     * must not wake a server or loop that is gone */
+    if (r->journal)
+        journal_set_notify(r->journal, NULL, NULL);
     web_free(r->web);
     if (r->auth) {
         /* the sessions' last use, so idle timers carry over a restart */

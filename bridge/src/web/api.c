@@ -319,6 +319,28 @@ int web_api_healthz(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
         sb_json_str(&sinks, is.last_error[0] ? is.last_error : NULL);
         sb_putc(&sinks, '}');
     }
+    if (w->src.alarms) {
+        board_counts bc;
+        board_get_counts(w->src.alarms, &bc);
+        sb_printf(&sinks, ",\"alarms\":{\"active\":%zu,\"unacked\":%zu,"
+                  "\"shelved\":%zu,\"out_of_service\":%zu,\"records\":%"
+                  PRIu64 ",\"merged\":%" PRIu64 "}", bc.active, bc.unacked,
+                  bc.shelved, bc.out_of_service, bc.records, bc.merged);
+        if (bc.merging)
+            degraded = true;
+    }
+    /* What each part of the consumer thread has cost it (CPU seconds):
+     * the recorder, the alarm engine, the WebSocket broadcast, timers. */
+    dispatch_part parts[16];
+    size_t np = dispatch_get_parts(w->d, parts, 16);
+    sb_puts(&sinks, ",\"consumer\":{");
+    for (size_t i = 0; i < np && i < 16; i++) {
+        sb_puts(&sinks, i ? "," : "");
+        sb_json_str(&sinks, parts[i].name);
+        sb_printf(&sinks, ":{\"cpu_s\":%.6f,\"calls\":%" PRIu64 "}",
+                  (double)parts[i].cpu_ns / 1e9, parts[i].calls);
+    }
+    sb_putc(&sinks, '}');
     sb_puts(&b, "{\"status\":");
     sb_puts(&b, degraded ? "\"degraded\"" : "\"ok\"");
     sb_puts(&b, ",\"station\":");
