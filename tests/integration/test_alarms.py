@@ -705,6 +705,8 @@ def restore_cycle(rng, sim, port, station, work, data, sid, n):
     path = JOURNAL[0]
     rows = journal_rows(path)
     why = []
+    if re.search(r"Sanitizer|runtime error", d.log()):
+        why.append("a sanitizer report: " + d.log()[-300:])
     # nothing shown is missing from the journal
     have = {(r["alarm"], r["state"], r["changed_ns"] // 1000000) for r in rows}
     for _, f in ws.alarm_frames():
@@ -758,6 +760,8 @@ def restore_cycle(rng, sim, port, station, work, data, sid, n):
     finally:
         d.kill9()
         sim.fault("pr", "none")
+    if re.search(r"Sanitizer|runtime error", d.log()):
+        why.append("a sanitizer report after the restart: " + d.log()[-300:])
     return not why, "; ".join(why[:4])
 
 
