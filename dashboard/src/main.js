@@ -4,12 +4,14 @@
  * one view per hash route.
  *
  *   #/overview  #/equipment/<plc>  #/trends?tags=..&from=..&to=..  #/displays
+ *   #/alarms?tab=active|hidden|journal  #/kpi?from=-24h
  *   #/login  #/admin (admin)  #/audit?from=-24h (engineer)
  *
  * URL parameters (before the #): kiosk=1 (wall screen: full screen, no
  * controls), display=NAME (report to the bridge as that wall screen),
  * rotate=SECONDS and pages=overview,equipment:levels (rotate through
- * pages), lang=zh|en, token=SECRET (a kiosk token: exchanged for a
+ * pages), lang=zh|en, sound=1|0 (the alarm horn: a kiosk is silent
+ * unless sound=1; a desk sounds unless sound=0), token=SECRET (a kiosk token: exchanged for a
  * session cookie and taken out of the address bar first thing, see
  * core/urltoken.js).
  *
@@ -51,11 +53,15 @@ import { LoginView } from "./views/login.js";
 import { UserMenu } from "./views/usermenu.js";
 import { AdminView } from "./views/admin.js";
 import { AuditView } from "./views/audit.js";
+import { AlarmsView } from "./views/alarms.js";
+import { KpiView } from "./views/kpi.js";
+import { AlarmBanner } from "./views/alarmbanner.js";
+import { Horn } from "./core/horn.js";
 
 const REPORT_MS = 5000;
 const FIRST_WAIT_MS = 500;
 /* The pages a wall screen may rotate through and anyone who reads sees. */
-const PAGES = ["overview", "equipment", "trends", "displays"];
+const PAGES = ["overview", "alarms", "equipment", "trends", "kpi", "displays"];
 /* Pages for a role: in the navigation only for it. */
 const ROLE_PAGES = { admin: "admin", audit: "engineer" };
 const NAV = [...PAGES, ...Object.keys(ROLE_PAGES)];
@@ -271,6 +277,8 @@ class App {
     });
     this.ctx.live = this.live;
     lb.live = this.live;
+    this.horn = new Horn(store.alarms, { kiosk, param: params.get("sound") });
+    lb.horn = this.horn;
     /* Sessions end on the bridge's clock. */
     auth.now = () => store.now();
     auth.schedule();
@@ -327,7 +335,9 @@ class App {
     close.addEventListener("click", () => this.notice(null));
     this.noticeEl = h("div", { class: "notice hidden", role: "status" }, [this.noticeText, close]);
     this.main = h("main", { class: "views" });
-    this.root.replaceChildren(this.header, this.banner, this.noticeEl, this.main);
+    if (this.alarmBanner) this.alarmBanner.destroy();
+    this.alarmBanner = new AlarmBanner(this.store, this.horn, { kiosk });
+    this.root.replaceChildren(this.header, this.banner, this.alarmBanner.el, this.noticeEl, this.main);
     document.title = pick(this.station.name) + " · lockbridge";
     this.drawNav();
     if (this.noticeKey) this.notice(this.noticeKey, this.noticeCmd);
@@ -497,6 +507,8 @@ class App {
       else if (page === "displays") view = new DisplaysView(this.ctx);
       else if (page === "admin") view = new AdminView(this.ctx);
       else if (page === "audit") view = new AuditView(this.ctx);
+      else if (page === "alarms") view = new AlarmsView(this.ctx);
+      else if (page === "kpi") view = new KpiView(this.ctx);
       else {
         /* #/login: back to where the "Log in" button was pressed. */
         const back = () => location.replace(this.lastHash || "#/overview");
@@ -519,7 +531,7 @@ class App {
       this.resubscribe();
       if (view.show) view.show(r.query);
       view.frame(null, "show");
-    } else if (view.show && (page === "trends" || page === "audit")) {
+    } else if (view.show && (page === "trends" || page === "audit" || page === "alarms" || page === "kpi")) {
       view.show(r.query);
     }
     this.page = pageName(page, page === "equipment" ? arg : null);
@@ -562,6 +574,7 @@ class App {
     setText(this.clockTime, fmtClock(now));
     setText(this.clockDate, fmtDate(now));
     this.drawLink();
+    this.alarmBanner.tick();
     if (this.current && this.current.tick) this.current.tick();
     this.drawn();
   }

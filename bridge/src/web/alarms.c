@@ -162,6 +162,36 @@ void web_alarm_json(web *w, strbuf *b, size_t idx)
     sb_putc(b, '}');
 }
 
+void web_alarm_defs_json(web *w, strbuf *b)
+{
+    sb_putc(b, '[');
+    board *bd = w->src.alarms;
+    const alarm_engine *e = bd ? board_engine(bd) : NULL;
+    size_t n = e ? alarm_count(e) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const map_alarm *d = alarm_def(e, i);
+        const map_tag *tag = d->tag_pos != (size_t)-1
+                                 ? tag_store_tag(w->ts, (uint32_t)d->tag_pos)
+                                 : NULL;
+        sb_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        sb_json_str(b, alarm_id(e, i));
+        sb_printf(b, ",\"priority\":\"%s\",\"area\":",
+                  map_priority_name(d->priority));
+        sb_json_str(b, d->area ? d->area : "");
+        web_json_opt_str(b, "plc", d->plc != (size_t)-1
+                                       ? w->st->plcs[d->plc].id
+                                       : NULL);
+        web_json_opt_str(b, "tag", tag ? tag->full_id : NULL);
+        sb_printf(b, ",\"kind\":\"%s\",\"latch\":%s,\"message\":",
+                  web_alarm_kind(d->kind), d->latch ? "true" : "false");
+        web_text_json(b, &d->message);
+        if (d->kind == MAP_AL_WHEN)
+            sb_printf(b, ",\"when\":%s", d->when ? "true" : "false");
+        sb_putc(b, '}');
+    }
+    sb_putc(b, ']');
+}
+
 /* Listed: every alarm not normal, and the shelved and out-of-service ones
  * (normal, but an operator needs to see what is hidden). */
 static bool web_alarm_listed(const alarm_status *s)

@@ -65,7 +65,7 @@ int web_api_tags(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
 
 /* ---- /api/station ------------------------------------------------------ */
 
-static void web_text_json(strbuf *b, const map_text *t)
+void web_text_json(strbuf *b, const map_text *t)
 {
     sb_puts(b, "{\"en\":");
     sb_json_str(b, t->en);
@@ -191,6 +191,10 @@ int web_station_json_build(web *w)
     }
     if (st->n_schematic)
         sb_putc(b, '}');
+    /* The alarm definitions: the alarm pages' filters and the journal's
+     * messages. */
+    sb_puts(b, ",\"alarms\":");
+    web_alarm_defs_json(w, b);
     sb_puts(b, "}\n");
     if (b->failed)
         return -1;

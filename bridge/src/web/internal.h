@@ -227,6 +227,13 @@ void web_alarms_free(web *w);
  * the list /api/alarms gives (a JSON array). */
 void web_alarm_json(web *w, strbuf *b, size_t idx);
 void web_alarm_list_json(web *w, strbuf *b);
+/* A bilingual text as {"en","zh"} (zh falls back to en); api.c. */
+void web_text_json(strbuf *b, const map_text *t);
+/* The definitions, for /api/station: a JSON array (empty without an
+ * engine), each {"id","priority","area","plc","tag","kind","latch",
+ * "message"} with the message as written (placeholders unfilled), and
+ * "when" (the value that raises it) for a `when:` alarm. */
+void web_alarm_defs_json(web *w, strbuf *b);
 int web_api_alarms(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_alarm_journal(web *w, struct lws *wsi, web_pss *pss,
                           const web_args *a);

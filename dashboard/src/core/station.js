@@ -79,9 +79,16 @@ export function makeStation(json) {
     const p = plcById.get(t.plc);
     if (p) p.tags.push(meta);
   }
+  /* The alarm definitions (absent from an older bridge): the alarm
+   * pages' filters, and the journal's messages. */
+  const alarmDefs = new Map();
+  for (const a of json.alarms || []) alarmDefs.set(a.id, a);
+  const areas = [...new Set([...alarmDefs.values()].map((a) => a.area).filter(Boolean))].sort();
   return {
     id: st.id,
     name: st.name,
+    alarmDefs,
+    areas,
     timezone: st.timezone || "UTC",
     plcs,
     plcById,

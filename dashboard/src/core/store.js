@@ -1,6 +1,7 @@
 /*
  * store.js - the current value of every tag on this page, as the last
- * WebSocket frames told it, and whether the page itself is live.
+ * WebSocket frames told it, and whether the page itself is live.  The
+ * alarms the frames carry go to `alarms` (core/alarms.js).
  *
  * One record per tag of the station, made once: the store never grows.
  * A record keeps the last good value too, so a tag that went bad (a
@@ -14,9 +15,12 @@
  * browser's clock being right.
  */
 
+import { Alarms } from "./alarms.js";
+
 export class Store {
   constructor(station) {
     this.station = station;
+    this.alarms = new Alarms();
     this.recs = new Map();
     for (const tag of station.tags.keys()) {
       this.recs.set(tag, {
@@ -66,6 +70,10 @@ export class Store {
     }
     this.lastFrame = wall;
     if (msg.type === "heartbeat") return;
+    if (msg.type === "alarm") {
+      this.alarms.update(msg.alarms);
+      return;
+    }
     if (msg.type !== "snapshot" && msg.type !== "delta") return;
     const changed = this.changed;
     changed.clear();
@@ -90,6 +98,7 @@ export class Store {
       changed.add(x.tag);
     }
     if (snapshot) {
+      this.alarms.snapshot(msg.alarms);
       const wasUp = this.linkUp;
       this.linkUp = true;
       if (!wasUp) this.linkSince = wall;
@@ -108,6 +117,7 @@ export class Store {
     if (this.linkUp === up) return;
     this.linkUp = up;
     this.linkSince = Date.now();
+    if (!up) this.alarms.setLive(false);
     this.emit(null, up ? "link-up" : "link-lost");
   }
 

@@ -15,6 +15,7 @@ import { fmtValue, stateLabel, fmtAge, qualityLabel } from "../core/fmt.js";
 import { valueAbnormal } from "../core/station.js";
 import { Ring } from "../core/ring.js";
 import { getJson } from "../core/api.js";
+import { prioNumber, isUnacked } from "../core/alarms.js";
 
 const WINDOW_MIN = 10;
 const WINDOW_MS = WINDOW_MIN * 60 * 1000;
@@ -42,6 +43,29 @@ export class EquipmentView {
     }
     for (const m of this.plc.tags) this.tags.add(m.tag);
     this.build();
+    this.offAlarms = this.store.alarms.listen(() => this.drawAlarms());
+    this.drawAlarms();
+  }
+
+  destroy() {
+    this.hide();
+    if (this.offAlarms) this.offAlarms();
+  }
+
+  /* A row whose tag is in alarm: its priority's mark and the message
+   * beside the name, the row edged in the priority's colour. */
+  drawAlarms() {
+    const byTag = this.store.alarms.worstBy((a) => [a.tag]);
+    for (const r of this.rows.values()) {
+      const a = byTag.get(r.meta.tag);
+      if (a) r.el.dataset.alarm = a.priority;
+      else if (r.el.dataset.alarm) delete r.el.dataset.alarm;
+      toggle(r.alarm, "hidden", !a);
+      if (!a) continue;
+      r.mark.className = "pmark pm-" + a.priority + (isUnacked(a) ? " blink" : "");
+      setText(r.mark, String(prioNumber(a.priority)));
+      setText(r.alarmText, pick(a.message));
+    }
   }
 
   subscription() {
@@ -98,9 +122,12 @@ export class EquipmentView {
         canvas: null,
         ring: null,
         shown: true,
+        mark: h("span", { class: "pmark" }),
+        alarmText: h("span", { class: "eq-alarm-t" }),
       };
+      r.alarm = h("span", { class: "eq-alarm hidden" }, [r.mark, r.alarmText]);
       const name = h("span", { class: "c-name" }, [
-        h("span", { class: "nm", text: pick(m.name) }), h("span", { class: "id", text: m.tag })]);
+        h("span", { class: "nm", text: pick(m.name) }), h("span", { class: "id", text: m.tag }), r.alarm]);
       const spark = h("span", { class: "c-spark" });
       if (m.numeric) {
         r.canvas = h("canvas", { width: SPARK_W, height: SPARK_H });

@@ -17,6 +17,13 @@
  * "Fault", a gate open against a head) is red.  A red traffic light is a
  * normal aspect: drawn as a dull lamp with its label, never as an alarm.
  *
+ * Alarms (core/alarms.js) mark what they are about, in their priority's
+ * colour with the priority's number beside it: a tag alarm the part of
+ * the drawing that shows its tag, a station alarm (an expression over
+ * several tags) the part for its area (upper_head, lower_head, chamber),
+ * and every alarm of a PLC that PLC's chip.  Suppressed, shelved and out
+ * of service alarms mark nothing.
+ *
  * Every node is made once in the constructor; frames only change
  * attributes and text.  A role the station does not bind is not drawn.
  */
@@ -24,6 +31,7 @@ import { h, s, setText, setAttr, toggle, setQuality } from "../core/dom.js";
 import { t, pick } from "../core/i18n.js";
 import { fmtValue, fmtNumber, stateLabel, fmtAge, fmtDuration, qualityLabel } from "../core/fmt.js";
 import { role, valueAbnormal } from "../core/station.js";
+import { prioNumber, isUnacked } from "../core/alarms.js";
 
 /* The drawing's coordinate space. */
 const W = 1800;
@@ -58,11 +66,17 @@ export class OverviewView {
     this.store = ctx.store;
     this.parts = [];
     this.tags = new Set();
+    this.targets = [];
     this.el = h("section", { class: "view ov" });
     this.buildStatus();
     if (this.st.schematic) this.buildDrawing();
     else this.el.append(h("div", { class: "ov-draw ov-nodraw" }, [h("div", { class: "ov-note", text: t("ov.no_schematic") })]));
     this.buildPlcs();
+    this.offAlarms = this.store.alarms.listen(() => this.drawAlarms());
+  }
+
+  destroy() {
+    this.offAlarms();
   }
 
   subscription() {
@@ -84,6 +98,83 @@ export class OverviewView {
     for (const p of this.parts) {
       if (!changed || p.all || p.tags.some((x) => changed.has(x))) p.draw();
     }
+    /* shown again, or a snapshot: the markers' places may be new */
+    if (!changed) this.drawAlarms();
+  }
+
+  /* ---- alarms --------------------------------------------------------- */
+
+  /* A part of the drawing alarms can mark: an SVG group (a halo behind
+   * it, a marker beside it) or an HTML element (data-alarm, styled). */
+  target(el, tags, area) {
+    this.targets.push({ el, tags: tags.filter(Boolean), area: area || null, box: null, halo: null, mark: null });
+  }
+
+  drawAlarms() {
+    const al = this.store.alarms;
+    const byTag = al.worstBy((a) => [a.tag]);
+    const byArea = al.worstBy((a) => (a.plc ? [] : [a.area]));
+    for (const tg of this.targets) {
+      let worst = null;
+      for (const tag of tg.tags) {
+        const a = byTag.get(tag);
+        if (a && (!worst || better(a, worst))) worst = a;
+      }
+      const a = tg.area && byArea.get(tg.area);
+      if (a && (!worst || better(a, worst))) worst = a;
+      this.markTarget(tg, worst);
+    }
+    const byPlc = al.worstBy((a) => [a.plc]);
+    for (const c of this.plcChips || []) {
+      const a = byPlc.get(c.plc.id) || null;
+      if (a) c.chip.dataset.alarm = a.priority;
+      else delete c.chip.dataset.alarm;
+      toggle(c.alarm, "hidden", !a);
+      if (a) {
+        c.mark.className = "pmark pm-" + a.priority + (isUnacked(a) ? " blink" : "");
+        setText(c.mark, String(prioNumber(a.priority)));
+        setText(c.alarmText, pick(a.message));
+      }
+    }
+  }
+
+  markTarget(tg, a) {
+    const el = tg.el;
+    if (!a) {
+      if (el.dataset.alarm) delete el.dataset.alarm;
+      if (tg.halo) tg.halo.classList.add("hidden");
+      if (tg.mark) tg.mark.classList.add("hidden");
+      return;
+    }
+    el.dataset.alarm = a.priority;
+    el.dataset.alarmId = a.id;
+    if (!(el instanceof SVGElement)) return;
+    if (!tg.box) {
+      /* measured once the drawing is on screen (a hidden view has no
+       * boxes): the next frame or alarm tries again */
+      const b = el.getBBox();
+      if (!(b.width > 0 && b.height > 0)) return;
+      tg.box = { x: b.x - 12, y: b.y - 12, w: b.width + 24, h: b.height + 24 };
+      const bx = tg.box;
+      tg.halo = s("rect", { class: "alm-halo", x: bx.x, y: bx.y, width: bx.w, height: bx.h, rx: 12 });
+      el.insertBefore(tg.halo, el.firstChild);
+      const mx = Math.min(W - 30, bx.x + bx.w + 4), my = Math.max(28, bx.y + 4);
+      tg.markBg = s("path", { class: "alm-mark-bg" });
+      tg.markT = s("text", { class: "alm-mark-t", x: mx, y: my + 11, "text-anchor": "middle" });
+      tg.mark = s("g", { class: "alm-mark" }, [tg.markBg, tg.markT]);
+      tg.mx = mx;
+      tg.my = my;
+      el.append(tg.mark);
+    }
+    const pc = "pc-" + a.priority;
+    setAttr(tg.halo, "class", "alm-halo " + pc);
+    setAttr(tg.markBg, "class", "alm-mark-bg " + pc);
+    setAttr(tg.markBg, "d", markPath(a.priority, tg.mx, tg.my, 26));
+    setAttr(tg.markT, "class", "alm-mark-t " + pc);
+    setText(tg.markT, String(prioNumber(a.priority)));
+    setAttr(tg.mark, "class", "alm-mark" + (isUnacked(a) ? " blink" : ""));
+    tg.halo.classList.remove("hidden");
+    tg.mark.classList.remove("hidden");
   }
 
   tick() {
@@ -104,6 +195,7 @@ export class OverviewView {
       const c = h("div", { class: "cell cell-" + kind }, [
         h("span", { class: "lbl", text: label }), val, badge]);
       bar.append(c);
+      this.target(c, [tag]);
       this.part([tag], () => {
         const x = this.store.view(tag, V);
         let text;
@@ -193,6 +285,7 @@ export class OverviewView {
         continue;
       }
       const meta = this.st.tags.get(tag);
+      this.target(grp, [tag], p.role === "chamber_level" ? "chamber" : null);
       this.part([tag], () => {
         const x = this.store.view(tag, V);
         const sc = scale();
@@ -268,6 +361,7 @@ export class OverviewView {
     /* One badge for the gate: the worst of its state and its leaves (the
      * leaves in the plan are drawn not-live without badges of their own). */
     const gateTags = [stateTag, ...leafTags].filter(Boolean);
+    this.target(gg, gateTags, which === "upper" ? "upper_head" : "lower_head");
     this.part(gateTags, () => {
       const o = this.gateOpening(which);
       toggle(bar, "open", o.f !== null && o.f > 0.02);
@@ -293,6 +387,7 @@ export class OverviewView {
     const hb = s("text", { x, y: 340, class: "t-badge badge", "text-anchor": "middle" });
     const hg = s("g", { class: "headdiff" }, [pill, hl, hv, hb]);
     g.append(hg);
+    this.target(hg, [headTag]);
     this.part([headTag, ...leafTags], () => {
       const x2 = this.store.view(headTag, V);
       setText(hv, typeof x2.v === "number" ? "Δ " + fmtNumber(x2.v, 2) + " " + (headMeta.unit || "") : "—");
@@ -367,6 +462,7 @@ export class OverviewView {
       const val = s("text", { x: x - 6, y: ty, class: "t-leaf v", "text-anchor": "end", "data-tag": tag });
       const lg = s("g", { class: "leafg" }, [leaf, hinge, val, s("title", { text: pick(meta.name) })]);
       g.append(lg);
+      this.target(lg, [tag]);
       this.part([tag], () => {
         const v = this.store.view(tag, V);
         const [lo, hi] = meta.range || [0, 100];
@@ -408,6 +504,7 @@ export class OverviewView {
       const title = s("title", { text: pick(meta.name) });
       vg.append(title);
       g.append(vg);
+      this.target(vg, [tag]);
       this.part([tag], () => {
         const v = this.store.view(tag, V);
         const [lo, hi] = meta.range || [0, 100];
@@ -436,6 +533,7 @@ export class OverviewView {
     const badge = s("text", { x, y: below ? ty + 34 : ty - 36, class: "t-badge badge", "text-anchor": "middle" });
     const lg = s("g", { class: "light" }, [lamp, txt, badge, s("title", { text: pick(meta.name) })]);
     g.append(lg);
+    this.target(lg, [tag]);
     this.part([tag], () => {
       const v = this.store.view(tag, V);
       const lbl = meta.states.size ? stateLabel(meta, v.v) : fmtValue(meta, v.v);
@@ -462,6 +560,7 @@ export class OverviewView {
     });
     const vg = s("g", { class: "vessel", "data-tag": tag }, [hull, s("title", { text: pick(meta.name) })]);
     g.append(vg);
+    this.target(vg, [tag]);
     this.part([tag], () => {
       const v = this.store.view(tag, V);
       const present = v.v === true || (typeof v.v === "number" && v.v !== 0);
@@ -478,11 +577,17 @@ export class OverviewView {
   buildPlcs() {
     const strip = h("div", { class: "ov-plcs" }, [h("span", { class: "lbl", text: t("ov.plcs") })]);
     this.el.append(strip);
+    this.plcChips = [];
     for (const plc of this.st.plcs) {
       const state = h("span", { class: "plc-state" });
+      /* the chip's most urgent alarm, under its communication state */
+      const mark = h("span", { class: "pmark" });
+      const alarmText = h("span", { class: "plc-alarm-t" });
+      const alarm = h("span", { class: "plc-alarm hidden" }, [mark, alarmText]);
       const chip = h("a", { class: "plc", href: `#/equipment/${encodeURIComponent(plc.id)}`, "data-plc": plc.id }, [
-        h("span", { class: "plc-name", text: pick(plc.name) }), state]);
+        h("span", { class: "plc-name", text: pick(plc.name) }), state, alarm]);
       strip.append(chip);
+      this.plcChips.push({ plc, chip, mark, alarmText, alarm });
       /* A chip summarises communication; its tags are not values drawn. */
       const p = this.part([], () => {
         const r = plcState(this.store, plc);
@@ -494,6 +599,21 @@ export class OverviewView {
       p.all = true;
     }
   }
+}
+
+/* The more urgent of two alarms (core/alarms.js's order). */
+function better(a, b) {
+  return prioNumber(a.priority) < prioNumber(b.priority) || (prioNumber(a.priority) === prioNumber(b.priority) && isUnacked(a) && !isUnacked(b));
+}
+
+/* A priority's marker shape around (x, y), r its half size: diamond,
+ * triangle, square, circle (ISA-101: shape and number, not colour
+ * alone). */
+function markPath(p, x, y, r) {
+  if (p === "critical") return `M${x} ${y - r} L${x + r} ${y} L${x} ${y + r} L${x - r} ${y} Z`;
+  if (p === "high") return `M${x} ${y - r} L${x + r} ${y + r * 0.8} L${x - r} ${y + r * 0.8} Z`;
+  if (p === "medium") return `M${x - r * 0.8} ${y - r * 0.8} H${x + r * 0.8} V${y + r * 0.8} H${x - r * 0.8} Z`;
+  return `M${x - r * 0.85} ${y} A${r * 0.85} ${r * 0.85} 0 1 0 ${x + r * 0.85} ${y} A${r * 0.85} ${r * 0.85} 0 1 0 ${x - r * 0.85} ${y} Z`;
 }
 
 /* A position on the wall screen: whole units when the range is wide (a

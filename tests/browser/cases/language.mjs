@@ -16,6 +16,9 @@ const PAGES = (st) => [
   ["equipment (another PLC)", `#/equipment/${st.plcs[st.plcs.length - 1].id}`],
   ["trends", `#/trends?tags=${st.schematic.chamber_level},${st.schematic.upper_gate_left}&from=-10m&to=now`],
   ["displays", "#/displays"],
+  ["alarms", "#/alarms"],
+  ["alarm journal", "#/alarms?tab=journal&from=-24h"],
+  ["alarm KPIs", "#/kpi?from=-24h"],
 ];
 
 export async function run(env, c) {
@@ -23,7 +26,7 @@ export async function run(env, c) {
   const api = await env.st.bridge.tags();
   /* What may stay Latin in zh: identifiers, units, the station's own
    * texts and values, and a few names that are the same in Chinese. */
-  const allowed = new Set(["PLC", "CSV", "PNG", "English", "kiosk", "display", "UPS", "HVAC", "Δ"]);
+  const allowed = new Set(["PLC", "CSV", "PNG", "English", "kiosk", "display", "UPS", "HVAC", "Δ", "EEMUA", "ISA"]);
   const addTokens = (s) => {
     for (const w of String(s || "").match(/[A-Za-z]+/g) || []) allowed.add(w);
   };
@@ -38,6 +41,11 @@ export async function run(env, c) {
     addTokens(p.id);
     addTokens(p.host);
     addTokens(p.name.zh);
+  }
+  for (const a of st.alarms || []) {
+    addTokens(a.id);
+    addTokens(a.area);
+    addTokens(a.message.zh);
   }
   addTokens(st.station.id);
   addTokens(st.station.name.zh);
@@ -89,12 +97,12 @@ export async function run(env, c) {
   await p2.waitForFunction(() => document.documentElement.lang === "en");
   const navEn = await p2.textContent(".nav");
   const nameEn = await p2.textContent(".eq:not(.hidden) .eq-row[data-tag] .nm");
-  c.ok(navZh === "总览设备趋势大屏状态" && navEn === "OverviewEquipmentTrendsDisplays", "the switch changes the navigation", `${navZh} -> ${navEn}`);
+  c.ok(navZh === "总览报警设备趋势报警指标大屏状态" && navEn === "OverviewAlarmsEquipmentTrendsAlarm KPIsDisplays", "the switch changes the navigation", `${navZh} -> ${navEn}`);
   c.ok(nameZh === st.tags[0].name.zh && nameEn === st.tags[0].name.en, "and tag names (from the API) on the page shown", `${nameZh} -> ${nameEn}`);
   c.ok(/#\/equipment\//.test(await p2.evaluate(() => location.hash)), "and stays on the same page");
   await p2.reload();
   await waitLive(p2);
-  c.ok((await p2.textContent(".nav")) === "OverviewEquipmentTrendsDisplays", "the choice is remembered across a reload (localStorage)");
+  c.ok((await p2.textContent(".nav")) === "OverviewAlarmsEquipmentTrendsAlarm KPIsDisplays", "the choice is remembered across a reload (localStorage)");
   await p2.click(".lang");
   await p2.waitForFunction(() => document.documentElement.lang === "zh-CN");
   c.ok((await p2.textContent(".nav")) === navZh, "and switches back");
