@@ -38,15 +38,14 @@ export class AlarmBanner {
     this.more = h("span", { class: "ab-more" });
     this.hidden = h("span", { class: "ab-hidden" });
     this.sound = h("button", { type: "button", class: "btn ab-sound" });
+    /* the button sits in the banner's link: pressing it must not follow it */
     this.sound.addEventListener("click", (e) => {
+      e.preventDefault();
       e.stopPropagation();
       this.soundClick();
     });
     this.el = h("a", { class: "alarm-banner", href: "#/alarms", role: "status", "aria-live": "polite" },
       [counts, this.top, this.more, h("span", { class: "spacer" }), this.hidden, this.sound]);
-    this.el.addEventListener("click", (e) => {
-      if (e.target.closest(".ab-sound")) e.preventDefault();
-    });
     this.offA = this.alarms.listen(() => this.draw());
     this.offH = horn.listen(() => this.drawSound());
     this.draw();

@@ -89,6 +89,7 @@ export async function run(env, c) {
     c.ok(wallHorn.mode === "off" && wallHorn.beeps === 0, "the wall screen (kiosk, no sound=1) stays silent", JSON.stringify(wallHorn));
     await desk.click(".ab-sound");
     const silenced = await horn(desk);
+    c.ok(/#\/overview/.test(desk.url()), "pressing Silence stays on the page (the banner's link is not followed)", desk.url().split("#")[1]);
     await desk.waitForTimeout(4500);
     const later = await horn(desk);
     c.ok(silenced.state === "quiet" && later.beeps === silenced.beeps, "Silence stops the tone: no tone in the next 4.5 s", `${JSON.stringify(silenced)} -> ${JSON.stringify(later)}`);
