@@ -40,10 +40,10 @@ export function isUnacked(a) {
   return a.state === "active-unack" || a.state === "cleared-unack";
 }
 
-/* The bridge's order: priority, unacknowledged first, newest change. */
+/* The bridge's order (web/alarms.c): priority, then active-unack,
+ * cleared-unack, active-ack, then the newest change. */
 export function compareAlarms(a, b) {
   return prioRank(a.priority) - prioRank(b.priority) ||
-    (isUnacked(b) ? 1 : 0) - (isUnacked(a) ? 1 : 0) ||
     (STATE_RANK[a.state] ?? 3) - (STATE_RANK[b.state] ?? 3) ||
     (Date.parse(b.changed) || 0) - (Date.parse(a.changed) || 0) ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
