@@ -238,35 +238,45 @@ def wait_ports(ports, proc, limit=15.0):
     return not pending
 
 
+def u16_tag(tag_id, address, alarms=()):
+    """A holding-register u16 tag line of a PLC file, with its alarms
+    (YAML flow maps) if any."""
+    al = ", alarms: [%s]" % ", ".join(alarms) if alarms else ""
+    return "{id: %s, table: holding, address: %d, type: u16%s}" % (
+        tag_id, address, al)
+
+
+def write_plc(dirname, i, port, period_ms, tags):
+    """plc-NN.yaml: PLC plcNN on 127.0.0.1:port, tags (u16_tag lines)
+    polled every period_ms.  Its file name."""
+    name = "plc-%02d.yaml" % i
+    lines = ["id: plc%02d" % i, "host: 127.0.0.1", "port: %d" % port,
+             "unit: 1", "timeout: 500ms", "poll: {fast: %dms}" % period_ms,
+             "tags:"] + ["  - " + t for t in tags]
+    with open(os.path.join(dirname, name), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return name
+
+
+def write_station_file(dirname, lines, extra=""):
+    """station.yaml of lines (then extra, as it is).  Its path."""
+    path = os.path.join(dirname, "station.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n" + extra)
+    return path
+
+
 def write_station(dirname, n, port_base, period_ms, regs=REGS, extra=""):
     """N PLC files of regs u16 holding registers as tags, polled every
     period_ms, and a station file listing them (extra: more lines for
     it)."""
     os.makedirs(dirname, exist_ok=True)
-    files = []
-    for i in range(n):
-        name = "plc-%02d.yaml" % i
-        lines = [
-            "id: plc%02d" % i,
-            "host: 127.0.0.1",
-            "port: %d" % (port_base + i),
-            "unit: 1",
-            "timeout: 500ms",
-            "poll: {fast: %dms}" % period_ms,
-            "tags:",
-        ]
-        lines += ["  - {id: r%d, table: holding, address: %d, type: u16}"
-                  % (a, a) for a in range(regs)]
-        with open(os.path.join(dirname, name), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        files.append(name)
-    path = os.path.join(dirname, "station.yaml")
-    with open(path, "w") as f:
-        f.write("station: {id: bench%d, name: {en: Bench %d PLCs}}\n"
-                % (n, n))
-        f.write("plcs: [%s]\n" % ", ".join(files))
-        f.write(extra)
-    return path
+    tags = [u16_tag("r%d" % a, a) for a in range(regs)]
+    files = [write_plc(dirname, i, port_base + i, period_ms, tags)
+             for i in range(n)]
+    return write_station_file(
+        dirname, ["station: {id: bench%d, name: {en: Bench %d PLCs}}" % (n, n),
+                  "plcs: [%s]" % ", ".join(files)], extra)
 
 
 # ---- clients -----------------------------------------------------------
@@ -1587,9 +1597,7 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
     deviation from its neighbour, station expressions over pairs) and one
     per latency tag, which the run trips by hand."""
     os.makedirs(dirname, exist_ok=True)
-    lines = ["id: plc00", "host: 127.0.0.1", "port: %d" % sim_port,
-             "unit: 1", "timeout: 500ms",
-             "poll: {fast: %dms}" % ALARM_POLL_MS, "tags:"]
+    tags = []
     n = 1                                   # the comm alarm
     for a in range(ALARM_TAGS):
         al = []
@@ -1602,15 +1610,12 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
                 al.append("{id: dev, deviation: {from: plc00.r%d, max: "
                           "65000}}" % ((a + 1) % ALARM_TAGS))
         n += len(al)
-        lines.append("  - {id: r%d, table: holding, address: %d, type: u16%s}"
-                     % (a, a, ", alarms: [%s]" % ", ".join(al) if al else ""))
+        tags.append(u16_tag("r%d" % a, a, al))
     for k in range(ALARM_LAT_TAGS):
-        al = ", alarms: [{id: hi, above: 50000}]" if with_alarms else ""
-        n += 1 if with_alarms else 0
-        lines.append("  - {id: lat%d, table: holding, address: %d, type: u16%s}"
-                     % (k, ALARM_TAGS + k, al))
-    with open(os.path.join(dirname, "plc-00.yaml"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+        al = ["{id: hi, above: 50000}"] if with_alarms else []
+        n += len(al)
+        tags.append(u16_tag("lat%d" % k, ALARM_TAGS + k, al))
+    write_plc(dirname, 0, sim_port, ALARM_POLL_MS, tags)
     # chattering off: the latency run trips each alarm every 2 s, which
     # would count as chattering and hold them active
     station = ["station: {id: alarmbench}", "plcs: [plc-00.yaml]",
@@ -1626,10 +1631,7 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
                            % (k, a, b, a))
             n += 1
             k += 1
-    path = os.path.join(dirname, "station.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(station) + "\n")
-    return path, n
+    return write_station_file(dirname, station), n
 
 
 def thread_cpu_s(pid, tid):
