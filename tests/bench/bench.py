@@ -238,35 +238,45 @@ def wait_ports(ports, proc, limit=15.0):
     return not pending
 
 
+def u16_tag(tag_id, address, alarms=()):
+    """A holding-register u16 tag line of a PLC file, with its alarms
+    (YAML flow maps) if any."""
+    al = ", alarms: [%s]" % ", ".join(alarms) if alarms else ""
+    return "{id: %s, table: holding, address: %d, type: u16%s}" % (
+        tag_id, address, al)
+
+
+def write_plc(dirname, i, port, period_ms, tags):
+    """plc-NN.yaml: PLC plcNN on 127.0.0.1:port, tags (u16_tag lines)
+    polled every period_ms.  Its file name."""
+    name = "plc-%02d.yaml" % i
+    lines = ["id: plc%02d" % i, "host: 127.0.0.1", "port: %d" % port,
+             "unit: 1", "timeout: 500ms", "poll: {fast: %dms}" % period_ms,
+             "tags:"] + ["  - " + t for t in tags]
+    with open(os.path.join(dirname, name), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return name
+
+
+def write_station_file(dirname, lines, extra=""):
+    """station.yaml of lines (then extra, as it is).  Its path."""
+    path = os.path.join(dirname, "station.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n" + extra)
+    return path
+
+
 def write_station(dirname, n, port_base, period_ms, regs=REGS, extra=""):
     """N PLC files of regs u16 holding registers as tags, polled every
     period_ms, and a station file listing them (extra: more lines for
     it)."""
     os.makedirs(dirname, exist_ok=True)
-    files = []
-    for i in range(n):
-        name = "plc-%02d.yaml" % i
-        lines = [
-            "id: plc%02d" % i,
-            "host: 127.0.0.1",
-            "port: %d" % (port_base + i),
-            "unit: 1",
-            "timeout: 500ms",
-            "poll: {fast: %dms}" % period_ms,
-            "tags:",
-        ]
-        lines += ["  - {id: r%d, table: holding, address: %d, type: u16}"
-                  % (a, a) for a in range(regs)]
-        with open(os.path.join(dirname, name), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        files.append(name)
-    path = os.path.join(dirname, "station.yaml")
-    with open(path, "w") as f:
-        f.write("station: {id: bench%d, name: {en: Bench %d PLCs}}\n"
-                % (n, n))
-        f.write("plcs: [%s]\n" % ", ".join(files))
-        f.write(extra)
-    return path
+    tags = [u16_tag("r%d" % a, a) for a in range(regs)]
+    files = [write_plc(dirname, i, port_base + i, period_ms, tags)
+             for i in range(n)]
+    return write_station_file(
+        dirname, ["station: {id: bench%d, name: {en: Bench %d PLCs}}" % (n, n),
+                  "plcs: [%s]" % ", ".join(files)], extra)
 
 
 # ---- clients -----------------------------------------------------------
@@ -788,46 +798,48 @@ def node_peer():
     return node, None
 
 
-class WebStation:
-    """lock-sim and `lockbridge run` on one synthetic PLC of WEB_TAGS u16
-    tags polled every WEB_POLL_MS, history off (only the web path is
-    measured), web on a free loopback port; in outdir, stopped by PID."""
+def free_port_besides(taken):
+    """A free loopback port that is not one of taken."""
+    port = free_port_range(1)
+    while port in taken:
+        port = free_port_range(1)
+    return port
 
-    def __init__(self, build, sim_cmd, outdir, churn, env=None):
+
+class BridgeRun:
+    """lock-sim and `lockbridge run` on a station in outdir, the web on
+    self.port; what the stations of the web, page and alarm benchmarks
+    share.  Stopped by PID (close)."""
+
+    def __init__(self):
         self.sim = self.lb = None
-        os.makedirs(outdir, exist_ok=True)
-        sim_port = free_port_range(1)
-        self.port = free_port_range(1)
-        while self.port == sim_port:
-            self.port = free_port_range(1)
-        station = write_station(
-            outdir, 1, sim_port, WEB_POLL_MS, regs=WEB_TAGS,
-            extra="history: off\nweb: {listen: 127.0.0.1:%d, rate: %d}\n"
-            % (self.port, WEB_RATE))
+        self.port = None
+
+    def start(self, build, sim_argv, sim_ports, station, outdir, env=None):
+        """Starts lock-sim (sim_argv), waits for its ports, then `lockbridge
+        run` on station, and waits until it serves /healthz."""
         sim_log = os.path.join(outdir, "lock-sim.log")
-        lb_log = os.path.join(outdir, "lockbridge.log")
-        self.sim = start_logged(sim_cmd + ["-c", station, "--registers",
-                                           str(WEB_TAGS), "--churn",
-                                           str(churn)], sim_log)
-        if not wait_ports([sim_port], self.sim):
+        self.lb_log = os.path.join(outdir, "lockbridge.log")
+        self.sim = start_logged(sim_argv, sim_log)
+        if not wait_ports(sim_ports, self.sim):
             raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
         self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
                                 "-c", os.path.abspath(station),
-                                "--summary", "0"], lb_log, cwd=outdir,
+                                "--summary", "0"], self.lb_log, cwd=outdir,
                                env=env)
         if not wait_http(self.port, "/healthz", self.lb):
             raise RuntimeError("lockbridge run did not serve: %s"
-                               % tail(lb_log))
-        # Every tag has a value before anyone connects.
-        end = time.time() + 15
+                               % tail(self.lb_log))
+
+    def wait_plcs(self, good, limit):
+        """Whether good(the PLCs of /healthz) came true within limit s."""
+        end = time.time() + limit
         while time.time() < end:
             _, body = http_call(self.port, "GET", "/healthz", timeout=5)
-            plcs = json.loads(body).get("plcs") or [{}]
-            if plcs[0].get("good") == WEB_TAGS:
-                return
+            if good(json.loads(body).get("plcs") or []):
+                return True
             time.sleep(0.2)
-        raise RuntimeError("the bridge never had all %d tags good"
-                           % WEB_TAGS)
+        return False
 
     def close(self):
         for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
@@ -835,6 +847,30 @@ class WebStation:
                 stop(p, sig)
                 if p in _procs:
                     _procs.remove(p)
+
+
+class WebStation(BridgeRun):
+    """lock-sim and `lockbridge run` on one synthetic PLC of WEB_TAGS u16
+    tags polled every WEB_POLL_MS, history off (only the web path is
+    measured), web on a free loopback port; in outdir, stopped by PID."""
+
+    def __init__(self, build, sim_cmd, outdir, churn, env=None):
+        super().__init__()
+        os.makedirs(outdir, exist_ok=True)
+        sim_port = free_port_range(1)
+        self.port = free_port_besides([sim_port])
+        station = write_station(
+            outdir, 1, sim_port, WEB_POLL_MS, regs=WEB_TAGS,
+            extra="history: off\nweb: {listen: 127.0.0.1:%d, rate: %d}\n"
+            % (self.port, WEB_RATE))
+        self.start(build, sim_cmd + ["-c", station, "--registers",
+                                     str(WEB_TAGS), "--churn", str(churn)],
+                   [sim_port], station, outdir, env=env)
+        # Every tag has a value before anyone connects.
+        if not self.wait_plcs(
+                lambda plcs: plcs and plcs[0].get("good") == WEB_TAGS, 15):
+            raise RuntimeError("the bridge never had all %d tags good"
+                               % WEB_TAGS)
 
 
 class WebPeer:
@@ -1217,19 +1253,17 @@ WEB_LINE_RE = re.compile(r"^web:.*$", re.M)
 FAST_POLL_RE = re.compile(r"^(poll:\s*\{\s*fast:\s*)\d+ms", re.M)
 
 
-class PageStation:
+class PageStation(BridgeRun):
     """The shipped station copied to outdir (free ports), lock-sim on it
     with a control socket, `lockbridge run` serving the built dashboard on
     a free loopback port; stopped by PID."""
 
     def __init__(self, build, sim_cmd, outdir, rate=10, poll_ms=None,
                  sim_args=(), history=None, root=None):
-        self.sim = self.lb = None
+        super().__init__()
         self.dir = outdir
         station, ports = copy_demo_station(outdir)
-        self.port = free_port_range(1)
-        while self.port in ports:
-            self.port = free_port_range(1)
+        self.port = free_port_besides(ports)
         with open(station, encoding="utf-8") as f:
             text = WEB_LINE_RE.sub("", f.read())
         text += "\nweb: {listen: 127.0.0.1:%d, root: %s, rate: %d}\n" % (
@@ -1252,32 +1286,18 @@ class PageStation:
         self.control = os.path.join(outdir, "sim.sock")
         if os.path.exists(self.control):
             os.unlink(self.control)
-        sim_log = os.path.join(outdir, "lock-sim.log")
-        lb_log = os.path.join(outdir, "lockbridge.log")
         self.sim_cmd = sim_cmd
-        self.sim = start_logged(sim_cmd + ["-c", station, "--control",
-                                           self.control] + list(sim_args),
-                                sim_log)
-        if not wait_ports(ports, self.sim):
-            raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
-        self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
-                                "-c", os.path.abspath(station),
-                                "--summary", "0"], lb_log, cwd=outdir)
-        if not wait_http(self.port, "/healthz", self.lb):
-            raise RuntimeError("lockbridge run did not serve: %s"
-                               % tail(lb_log))
+        self.start(build, sim_cmd + ["-c", station, "--control",
+                                     self.control] + list(sim_args),
+                   ports, station, outdir)
         # Every PLC answered, so the page's first snapshot is all good.
-        end = time.time() + 20
-        while time.time() < end:
-            _, body = http_call(self.port, "GET", "/healthz", timeout=5)
-            plcs = json.loads(body).get("plcs") or []
-            if plcs and all(p.get("state") in ("up", "disabled")
-                            and p.get("good") == p.get("tags")
-                            for p in plcs if p.get("state") != "disabled"):
-                return
-            time.sleep(0.2)
-        raise RuntimeError("the bridge never had every tag good: %s"
-                           % tail(lb_log))
+        if not self.wait_plcs(
+                lambda plcs: plcs and all(
+                    p.get("state") in ("up", "disabled")
+                    and p.get("good") == p.get("tags")
+                    for p in plcs if p.get("state") != "disabled"), 20):
+            raise RuntimeError("the bridge never had every tag good: %s"
+                               % tail(self.lb_log))
 
     @property
     def url(self):
@@ -1289,13 +1309,6 @@ class PageStation:
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=10)
         return p.stdout.decode(errors="replace").strip()
-
-    def close(self):
-        for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
-            if p:
-                stop(p, sig)
-                if p in _procs:
-                    _procs.remove(p)
 
 
 def page_driver(node, mode, url, extra, timeout):
@@ -1587,9 +1600,7 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
     deviation from its neighbour, station expressions over pairs) and one
     per latency tag, which the run trips by hand."""
     os.makedirs(dirname, exist_ok=True)
-    lines = ["id: plc00", "host: 127.0.0.1", "port: %d" % sim_port,
-             "unit: 1", "timeout: 500ms",
-             "poll: {fast: %dms}" % ALARM_POLL_MS, "tags:"]
+    tags = []
     n = 1                                   # the comm alarm
     for a in range(ALARM_TAGS):
         al = []
@@ -1602,15 +1613,12 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
                 al.append("{id: dev, deviation: {from: plc00.r%d, max: "
                           "65000}}" % ((a + 1) % ALARM_TAGS))
         n += len(al)
-        lines.append("  - {id: r%d, table: holding, address: %d, type: u16%s}"
-                     % (a, a, ", alarms: [%s]" % ", ".join(al) if al else ""))
+        tags.append(u16_tag("r%d" % a, a, al))
     for k in range(ALARM_LAT_TAGS):
-        al = ", alarms: [{id: hi, above: 50000}]" if with_alarms else ""
-        n += 1 if with_alarms else 0
-        lines.append("  - {id: lat%d, table: holding, address: %d, type: u16%s}"
-                     % (k, ALARM_TAGS + k, al))
-    with open(os.path.join(dirname, "plc-00.yaml"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+        al = ["{id: hi, above: 50000}"] if with_alarms else []
+        n += len(al)
+        tags.append(u16_tag("lat%d" % k, ALARM_TAGS + k, al))
+    write_plc(dirname, 0, sim_port, ALARM_POLL_MS, tags)
     # chattering off: the latency run trips each alarm every 2 s, which
     # would count as chattering and hold them active
     station = ["station: {id: alarmbench}", "plcs: [plc-00.yaml]",
@@ -1626,10 +1634,7 @@ def alarm_station(dirname, sim_port, web_port, with_alarms):
                            % (k, a, b, a))
             n += 1
             k += 1
-    path = os.path.join(dirname, "station.yaml")
-    with open(path, "w") as f:
-        f.write("\n".join(station) + "\n")
-    return path, n
+    return write_station_file(dirname, station), n
 
 
 def thread_cpu_s(pid, tid):
@@ -1643,40 +1648,25 @@ def thread_cpu_s(pid, tid):
         return None
 
 
-class AlarmStation:
+class AlarmStation(BridgeRun):
     """lock-sim --churn and `lockbridge run` on alarm_station(); stopped by
     PID."""
 
     def __init__(self, build, sim_cmd, outdir, with_alarms):
-        self.sim = self.lb = None
+        super().__init__()
         sim_port = free_port_range(1)
-        self.port = free_port_range(1)
-        while self.port == sim_port:
-            self.port = free_port_range(1)
+        self.port = free_port_besides([sim_port])
         self.station, self.defs = alarm_station(outdir, sim_port, self.port,
                                                 with_alarms)
         self.control = os.path.join(outdir, "sim.sock")
-        sim_log = os.path.join(outdir, "lock-sim.log")
-        lb_log = os.path.join(outdir, "lockbridge.log")
-        self.sim = start_logged(sim_cmd + [
+        self.start(build, sim_cmd + [
             "-c", self.station, "--registers", str(ALARM_TAGS), "--churn",
-            str(ALARM_CHURN), "--control", self.control], sim_log)
-        if not wait_ports([sim_port], self.sim):
-            raise RuntimeError("lock-sim did not start: %s" % tail(sim_log))
-        self.lb = start_logged([os.path.join(build, "lockbridge"), "run",
-                                "-c", os.path.abspath(self.station),
-                                "--summary", "0"], lb_log, cwd=outdir)
-        if not wait_http(self.port, "/healthz", self.lb):
-            raise RuntimeError("lockbridge run did not serve: %s"
-                               % tail(lb_log))
-        end = time.time() + 20
-        while time.time() < end:
-            _, body = http_call(self.port, "GET", "/healthz", timeout=5)
-            plcs = json.loads(body).get("plcs") or [{}]
-            if plcs[0].get("good") == ALARM_TAGS + ALARM_LAT_TAGS:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("the bridge never had every tag good")
+            str(ALARM_CHURN), "--control", self.control], [sim_port],
+            self.station, outdir)
+        if not self.wait_plcs(
+                lambda plcs: plcs and
+                plcs[0].get("good") == ALARM_TAGS + ALARM_LAT_TAGS, 20):
+            raise RuntimeError("the bridge never had every tag good")
 
     def cpu(self):
         """(main thread, its part in the alarms, process) CPU seconds: the
@@ -1688,13 +1678,6 @@ class AlarmStation:
         return (thread_cpu_s(self.lb.pid, self.lb.pid),
                 parts.get("alarms", {}).get("cpu_s", 0.0),
                 proc_cpu_s(self.lb.pid), parts)
-
-    def close(self):
-        for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
-            if p:
-                stop(p, sig)
-                if p in _procs:
-                    _procs.remove(p)
 
 
 def alarm_latency(st, secs):

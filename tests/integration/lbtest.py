@@ -22,6 +22,7 @@ tests never collide with each other or with a demo on 1502+.  The control
 protocol is documented in lock-sim's README section.
 """
 
+import errno
 import json
 import os
 import re
@@ -478,6 +479,23 @@ class Victoria:
     def close(self):
         _stop_proc(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def fill_disk(path):
+    """Writes path until the file system has no block left.  Unbuffered:
+    a buffered file would keep what did not fit and fail again at close,
+    or not, depending on how much room there was."""
+    block = b"\0" * (1 << 20)
+    with open(path, "wb", buffering=0) as f:
+        while True:
+            try:
+                f.write(block)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                if len(block) == 4096:
+                    return
+                block = block[:4096]
 
 
 def wait_for(cond, timeout, step=0.2):

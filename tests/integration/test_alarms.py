@@ -503,22 +503,10 @@ def test_limits_and_actions(sim, port, cs, ws, data):
 
 # ---- 8: a full journal disk -------------------------------------------------
 
-def fill(path):
-    """Writes path until the file system is full."""
-    chunk = b"\0" * 65536
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError:
-            pass
-
-
 def test_full_journal(sim, cs, ws, jdir, d):
     op = cs["oscar"]
     filler = os.path.join(jdir, "filler")
-    fill(filler)
+    lbtest.fill_disk(filler)
     before = d.log().count("pa.temp.high active:")
     frames = len(ws.alarm_frames())
     sim.set("pa.temp", 70)

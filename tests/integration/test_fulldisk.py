@@ -21,7 +21,6 @@ Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
 """
 
 import calendar
-import errno
 import os
 import re
 import shutil
@@ -40,21 +39,6 @@ HEARTBEAT_S = 1.0
 MAX_GAP_S = 3 * HEARTBEAT_S
 
 
-
-
-def fill(path):
-    """Writes path until the file system has no block left."""
-    block = b"\0" * (1 << 20)
-    with open(path, "wb", buffering=0) as f:
-        while True:
-            try:
-                f.write(block)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                if len(block) == 4096:
-                    return
-                block = block[:4096]
 
 
 LINE_RE = re.compile(r"^(\d+-\d+-\d+T\d+:\d+:\d+)\.(\d+)Z (\w+) (\S+): (.*)$")
@@ -161,7 +145,7 @@ influx: {url: %s, database: lock, spool: %s/spool, batch_age: 250ms}
               "batches are spooled while InfluxDB is down")
 
         # ---- 2. the disk fills up -----------------------------------------
-        fill(filler)
+        lbtest.fill_disk(filler)
         t_full = time.time()
         check(lbtest.wait_for(lambda: "disk is full" in
                        last_summary(d, "history", t_full), 20),

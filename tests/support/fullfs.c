@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* Why fullfs_isolate failed, kept for fullfs_setup; empty when it did
+ * not (or was not called). */
+static char fullfs_isolate_why[256];
 
 static int fullfs_write_file(const char *path, const char *text)
 {
@@ -24,7 +29,7 @@ static int fullfs_write_file(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-int fullfs_isolate(char *why, size_t len)
+static int fullfs_unshare(char *why, size_t len)
 {
     if (geteuid() != 0) {
         /* Unprivileged: a user namespace in which we are root, mapped to
@@ -65,6 +70,17 @@ int fullfs_isolate(char *why, size_t len)
     return 0;
 }
 
+int fullfs_isolate(char *why, size_t len)
+{
+    char w[sizeof fullfs_isolate_why] = "";
+    int rc = fullfs_unshare(w, sizeof w);
+    snprintf(fullfs_isolate_why, sizeof fullfs_isolate_why, "%s",
+             rc < 0 ? w : "");
+    if (rc < 0)
+        snprintf(why, len, "%s", w);
+    return rc;
+}
+
 int fullfs_mount(const char *dir, size_t bytes, char *why, size_t len)
 {
     char opts[64];
@@ -75,6 +91,19 @@ int fullfs_mount(const char *dir, size_t bytes, char *why, size_t len)
         return -1;
     }
     return 0;
+}
+
+int fullfs_setup(const char *dir, size_t bytes)
+{
+    char why[512];
+    if (fullfs_isolate_why[0])
+        snprintf(why, sizeof why, "%s", fullfs_isolate_why);
+    else if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        snprintf(why, sizeof why, "mkdir %s: %s", dir, strerror(errno));
+    else if (fullfs_mount(dir, bytes, why, sizeof why) == 0)
+        return 0;
+    fprintf(stderr, "no small file system to fill: %s\n", why);
+    return -1;
 }
 
 int fullfs_umount(const char *dir)

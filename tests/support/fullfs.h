@@ -28,6 +28,13 @@ int fullfs_isolate(char *why, size_t len);
  * reason in why. */
 int fullfs_mount(const char *dir, size_t bytes, char *why, size_t len);
 
+/* For a full-disk test's setup: makes dir if it is not there and mounts a
+ * tmpfs of `bytes` on it.  0, or -1 after saying on stderr why there is no
+ * small file system to fill: the mount failed, or an earlier
+ * fullfs_isolate did (a mount outside a namespace of the test's own would
+ * be seen by others and outlive a crash). */
+int fullfs_setup(const char *dir, size_t bytes);
+
 /* Unmounts dir (lazily: open files do not keep it busy). */
 int fullfs_umount(const char *dir);
 

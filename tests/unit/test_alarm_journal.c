@@ -40,13 +40,11 @@
 static char dir[64];
 static char path[160];
 static char fulldir[96];
-static char isolate_why[256];
 
 static int setup(void **st)
 {
     (void)st;
-    snprintf(dir, sizeof dir, "/tmp/lb-journal-test.XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdir_make(dir, sizeof dir, "lb-journal-test.") < 0)
         return -1;
     /* a directory journal_open has to make */
     snprintf(path, sizeof path, "%s/state/alarms.db", dir);
@@ -65,15 +63,7 @@ static int setup_full(void **st)
         return -1;
     snprintf(fulldir, sizeof fulldir, "%s/full", dir);
     snprintf(path, sizeof path, "%s/alarms.db", fulldir);
-    if (mkdir(fulldir, 0700) < 0)
-        return -1;
-    char why[256];
-    if (isolate_why[0] || fullfs_mount(fulldir, 1 << 20, why, sizeof why) < 0) {
-        fprintf(stderr, "no small file system to fill: %s\n",
-                isolate_why[0] ? isolate_why : why);
-        return -1;
-    }
-    return 0;
+    return fullfs_setup(fulldir, 1 << 20);
 }
 
 static int teardown_full(void **st)
@@ -726,8 +716,9 @@ int main(void)
             test_restore_chattering_into_a_map_without, setup, teardown),
     };
     /* Before any thread: the full-disk cases mount their file system in
-     * a namespace of this process's own. */
-    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
-        isolate_why[0] = '\0';
+     * a namespace of this process's own.  A failure is kept, and fails
+     * those cases only (fullfs_setup says why). */
+    char why[256];
+    (void)fullfs_isolate(why, sizeof why);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

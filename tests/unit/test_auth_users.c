@@ -31,30 +31,14 @@
 #define H2 "$scrypt$ln=10,r=8,p=1$bG9ja2JyaWRnZS1zYWx0IQ$cFRBSpuGZNZXw9j5S4o" \
            "ikP3oaCnO4dxI9ojgpYNuxnw"
 
-typedef struct {
-    char dir[64];
-    char path[96];
-} scratch;
-
 static int setup(void **state)
 {
-    scratch *x = calloc(1, sizeof *x);
-    if (!x)
-        return -1;
-    snprintf(x->dir, sizeof x->dir, "/tmp/lb-users-XXXXXX");
-    if (!mkdtemp(x->dir))
-        return -1;
-    snprintf(x->path, sizeof x->path, "%s/users", x->dir);
-    *state = x;
-    return 0;
+    return tmpdir_scratch_setup(state, "lb-users-", "users");
 }
 
 static int teardown(void **state)
 {
-    scratch *x = *state;
-    tmpdir_remove(x->dir);
-    free(x);
-    return 0;
+    return tmpdir_scratch_teardown(state);
 }
 
 static void write_text(const char *path, const char *text, mode_t mode)
@@ -107,7 +91,7 @@ static int others_in(const char *dir)
  * expected, 0600 even with umask 0. */
 static void test_round_trip(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     users_list l = {0};
     users_entry a = entry("zoe", AUTH_ADMIN, H2, 1764000000, 1764000100);
     users_entry b = entry("alice.o_2-x", AUTH_OPERATOR, H1, 1, 2);
@@ -160,7 +144,7 @@ static void test_round_trip(void **state)
  * nothing is left beside it. */
 static void test_atomic_replace(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     users_list l = {0};
     users_entry a = entry("alice", AUTH_VIEWER, H1, 10, 10);
     users_add(&l, &a);
@@ -192,7 +176,7 @@ static void test_atomic_replace(void **state)
  * file is there, whole, with nothing beside it. */
 static void test_full_disk(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     char why[256], err[512];
     char mnt[128];
     snprintf(mnt, sizeof mnt, "%s/small", x->dir);
@@ -233,7 +217,7 @@ static void test_full_disk(void **state)
  * name field; comments, empty lines and CRLF are fine. */
 static void test_bad_lines(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     write_text(x->path,
                "# comment\n"
                "\n"
@@ -284,7 +268,7 @@ static void test_bad_lines(void **state)
     write_text(x->path, big, 0600);
     char small[8192];
     assert_int_equal(users_load(x->path, &l, &st, small, sizeof small), -1);
-    char tail[128];
+    char tail[160];
     snprintf(tail, sizeof tail, "\n%s: 5 more bad lines", x->path);
     assert_non_null(strstr(small, tail));
     assert_non_null(strstr(small, ":20: expected"));
@@ -295,7 +279,7 @@ static void test_bad_lines(void **state)
  * size); the same version is the same. */
 static void test_stamps(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     users_stamp a, b, c;
     assert_int_equal(users_stamp_get(x->path, &a), 0);
     assert_false(a.exists);
@@ -333,7 +317,7 @@ static void on_warn(void *ctx, const char *msg)
 /* Group/world bits are taken away, and said; a right mode is silent. */
 static void test_modes(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     warned w = {0};
     char err[256], want[512];
     write_text(x->path, "", 0644);
@@ -386,11 +370,11 @@ static void test_modes(void **state)
 /* The lock file: made 0600, and taken again once released. */
 static void test_lock(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     char err[256];
     int fd = users_lock(x->path, NULL, NULL, err, sizeof err);
     assert_true(fd >= 0);
-    char lock[128];
+    char lock[160];
     snprintf(lock, sizeof lock, "%s.lock", x->path);
     struct stat sb;
     assert_int_equal(stat(lock, &sb), 0);

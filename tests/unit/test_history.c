@@ -42,8 +42,7 @@ static char dbpath[128];
 static int setup(void **st)
 {
     (void)st;
-    snprintf(dir, sizeof dir, "/tmp/lb-hist-test.XXXXXX");
-    if (!mkdtemp(dir))
+    if (tmpdir_make(dir, sizeof dir, "lb-hist-test.") < 0)
         return -1;
     /* a sub-directory that hist_open has to create */
     snprintf(dbpath, sizeof dbpath, "%s/data/history.db", dir);
@@ -58,7 +57,6 @@ static int teardown(void **st)
 
 /* The database on a 1 MiB tmpfs of its own, which a test fills. */
 static char fulldir[96];
-static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
 
 static int setup_full(void **st)
 {
@@ -66,15 +64,7 @@ static int setup_full(void **st)
         return -1;
     snprintf(fulldir, sizeof fulldir, "%s/full", dir);
     snprintf(dbpath, sizeof dbpath, "%s/history.db", fulldir);
-    if (mkdir(fulldir, 0755) < 0)
-        return -1;
-    char why[256];
-    if (isolate_why[0] || fullfs_mount(fulldir, 1 << 20, why, sizeof why) < 0) {
-        fprintf(stderr, "no small file system to fill: %s\n",
-                isolate_why[0] ? isolate_why : why);
-        return -1;
-    }
-    return 0;
+    return fullfs_setup(fulldir, 1 << 20);
 }
 
 static int teardown_full(void **st)
@@ -1233,8 +1223,9 @@ int main(void)
                                         setup_full, teardown_full),
     };
     /* Before any thread: the full-disk cases mount their file system in
-     * a namespace of this process's own. */
-    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
-        isolate_why[0] = '\0';
+     * a namespace of this process's own.  A failure is kept, and fails
+     * those cases only (fullfs_setup says why). */
+    char why[256];
+    (void)fullfs_isolate(why, sizeof why);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -279,8 +279,7 @@ static int setup(void **st)
 {
     fixture *x = calloc(1, sizeof *x);
     x->f = fake_start();
-    snprintf(x->dir, sizeof x->dir, "/tmp/lb-influx-XXXXXX");
-    if (!mkdtemp(x->dir))
+    if (tmpdir_make(x->dir, sizeof x->dir, "lb-influx-") < 0)
         return -1;
     snprintf(x->url, sizeof x->url, "http://127.0.0.1:%d/", x->f->port);
     x->o = (influx_opts){
@@ -309,21 +308,13 @@ static int teardown(void **st)
 }
 
 /* The spool on a 256 KiB tmpfs of its own, which a test fills. */
-static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
 
 static int setup_full(void **st)
 {
     if (setup(st) < 0)
         return -1;
     fixture *x = *st;
-    char why[256];
-    if (isolate_why[0] ||
-        fullfs_mount(x->dir, 256 * 1024, why, sizeof why) < 0) {
-        fprintf(stderr, "no small file system to fill: %s\n",
-                isolate_why[0] ? isolate_why : why);
-        return -1;
-    }
-    return 0;
+    return fullfs_setup(x->dir, 256 * 1024);
 }
 
 static int teardown_full(void **st)
@@ -977,8 +968,9 @@ int main(void)
         TF(test_full_disk_close_loses_held),
     };
     /* Before any thread: the full-disk cases mount their file system in
-     * a namespace of this process's own. */
-    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
-        isolate_why[0] = '\0';
+     * a namespace of this process's own.  A failure is kept, and fails
+     * those cases only (fullfs_setup says why). */
+    char why[256];
+    (void)fullfs_isolate(why, sizeof why);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

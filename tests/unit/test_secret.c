@@ -20,30 +20,14 @@
 #include "config/secret.h"
 #include "support/tmpdir.h"
 
-typedef struct {
-    char dir[64];
-    char path[128];
-} scratch;
-
 static int setup(void **state)
 {
-    scratch *x = calloc(1, sizeof *x);
-    if (!x)
-        return -1;
-    snprintf(x->dir, sizeof x->dir, "/tmp/lb-secret-XXXXXX");
-    if (!mkdtemp(x->dir))
-        return -1;
-    snprintf(x->path, sizeof x->path, "%s/pw", x->dir);
-    *state = x;
-    return 0;
+    return tmpdir_scratch_setup(state, "lb-secret-", "pw");
 }
 
 static int teardown(void **state)
 {
-    scratch *x = *state;
-    tmpdir_remove(x->dir);
-    free(x);
-    return 0;
+    return tmpdir_scratch_teardown(state);
 }
 
 static void write_file(const char *path, const char *text, size_t len)
@@ -92,7 +76,7 @@ static void test_env(void **state)
 
 static void test_env_wins_over_file(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     write_file(x->path, "from-file\n", 10);
     setenv("LB_TEST_SECRET", "from-env", 1);
     expect_secret("LB_TEST_SECRET", x->path, "from-env");
@@ -104,7 +88,7 @@ static void test_env_wins_over_file(void **state)
 
 static void test_file_first_line(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     write_file(x->path, "line one\nline two\n", 18);
     expect_secret(NULL, x->path, "line one");
     write_file(x->path, "crlf\r\nrest", 10);
@@ -120,7 +104,7 @@ static void test_file_first_line(void **state)
 
 static void test_file_errors(void **state)
 {
-    scratch *x = *state;
+    struct tmpdir_scratch *x = *state;
     char want[512];
     write_file(x->path, "", 0);
     snprintf(want, sizeof want, "password: %s is empty", x->path);

@@ -30,8 +30,7 @@ typedef struct {
 static int setup(void **st)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/lb-spool-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (tmpdir_make(f->dir, sizeof f->dir, "lb-spool-") < 0)
         return -1;
     *st = f;
     return 0;
@@ -383,21 +382,13 @@ static void test_open_creates_parents(void **st)
 
 /* ---- a full disk ---- */
 
-static char isolate_why[256];    /* why fullfs_isolate failed, if it did */
 
 static int setup_full(void **st)
 {
     if (setup(st) < 0)
         return -1;
     fixture *f = *st;
-    char why[256];
-    if (isolate_why[0] ||
-        fullfs_mount(f->dir, 256 * 1024, why, sizeof why) < 0) {
-        fprintf(stderr, "no small file system to fill: %s\n",
-                isolate_why[0] ? isolate_why : why);
-        return -1;
-    }
-    return 0;
+    return fullfs_setup(f->dir, 256 * 1024);
 }
 
 static int teardown_full(void **st)
@@ -474,8 +465,9 @@ int main(void)
                                         setup_full, teardown_full),
     };
     /* Before any thread: the full-disk case mounts its file system in a
-     * namespace of this process's own. */
-    if (fullfs_isolate(isolate_why, sizeof isolate_why) == 0)
-        isolate_why[0] = '\0';
+     * namespace of this process's own.  A failure is kept, and fails
+     * those cases only (fullfs_setup says why). */
+    char why[256];
+    (void)fullfs_isolate(why, sizeof why);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,6 +474,13 @@ static bool code_listed(const map_alarm *d, double v)
     return false;
 }
 
+/* The deadband of the alarms over a limit (above, rate, deviation): an
+ * active one compares with its clearing threshold. */
+static bool over_limit(const struct alarm *a, double v)
+{
+    return v > (a->dcond ? a->limit - a->deadband : a->limit);
+}
+
 /* The rate at time t: from the newest kept point (t_n, v_n) back to the
  * newest point at least a window older than t.  A new sample is pushed
  * first; without one (a tick) the value is taken to have held. */
@@ -518,8 +525,7 @@ static alarm_cond rate_cond(struct alarm *a, const expr_val *in, int64_t t,
     double rate = fabs(in->v - ref->v) / ((double)(t - ref->t) / 1e9);
     a->has_value = true;
     a->value = rate;
-    double lim = a->dcond ? a->limit - a->deadband : a->limit;
-    return rate > lim ? ALARM_COND_TRUE : ALARM_COND_FALSE;
+    return over_limit(a, rate) ? ALARM_COND_TRUE : ALARM_COND_FALSE;
 }
 
 static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
@@ -537,7 +543,7 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
         a->has_value = true;
         a->value = in->v;
         if (a->kind == MAP_AL_ABOVE)
-            return in->v > (a->dcond ? a->limit - a->deadband : a->limit);
+            return over_limit(a, in->v);
         if (a->kind == MAP_AL_BELOW)
             return in->v < (a->dcond ? a->limit + a->deadband : a->limit);
         if (a->kind == MAP_AL_WHEN)
@@ -552,7 +558,7 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
         double dev = fabs(in->v - o->v);
         a->has_value = true;
         a->value = dev;
-        return dev > (a->dcond ? a->limit - a->deadband : a->limit);
+        return over_limit(a, dev);
     }
     case MAP_AL_QUALITY:
         switch (e->q[a->tag_pos]) {
@@ -914,129 +920,118 @@ static bool do_ack(struct alarm *a, const alarm_action *ac, int64_t t)
     return true;
 }
 
-alarm_err alarm_ack(alarm_engine *e, size_t idx, const alarm_action *ac)
+/* What op changes in a's state at time t; the record's event. */
+static alarm_event apply_op(alarm_engine *e, struct alarm *a, alarm_op op,
+                            const alarm_action *ac, int64_t t,
+                            int64_t until_ns)
+{
+    switch (op) {
+    case ALARM_OP_ACK:
+        do_ack(a, ac, t);
+        return ALARM_EV_ACK;
+    case ALARM_OP_SHELVE:
+        do_ack(a, ac, t);
+        a->st.flags |= ALARM_SHELVED;
+        if (until_ns)
+            a->st.flags &= ~ALARM_ONESHOT;
+        else
+            a->st.flags |= ALARM_ONESHOT;
+        a->st.shelved_ns = t;
+        a->st.shelved_until_ns = until_ns;
+        copy_text(a->st.shelved_by, sizeof a->st.shelved_by, ac->who);
+        copy_text(a->st.shelve_reason, sizeof a->st.shelve_reason, ac->text);
+        if (until_ns)
+            set_due(e, a, DUE_SHELVE, until_ns);
+        else
+            clear_due(a, DUE_SHELVE);
+        return ALARM_EV_SHELVE;
+    case ALARM_OP_UNSHELVE:
+        end_shelve(e, a);
+        return ALARM_EV_UNSHELVE;
+    case ALARM_OP_RESET:
+        if (a->st.state == ALARM_ACTIVE_UNACK) {
+            a->st.acked_ns = t;
+            copy_text(a->st.acked_by, sizeof a->st.acked_by, ac->who);
+        }
+        to_normal(a);
+        return ALARM_EV_RESET;
+    case ALARM_OP_COMMENT:
+        return ALARM_EV_COMMENT;
+    case ALARM_OP_DISABLE:
+        end_shelve(e, a);
+        to_normal(a);
+        a->st.flags = ALARM_OUT_OF_SERVICE;
+        a->st.oos_ns = t;
+        copy_text(a->st.oos_by, sizeof a->st.oos_by, ac->who);
+        a->chat_n = a->chat_head = 0;
+        clear_due(a, DUE_CHATTER);
+        return ALARM_EV_DISABLE;
+    case ALARM_OP_ENABLE:
+        a->st.flags &= ~ALARM_OUT_OF_SERVICE;
+        a->st.oos_ns = 0;
+        a->st.oos_by[0] = '\0';
+        return ALARM_EV_ENABLE;
+    }
+    /* not reached: op_check (in begin_action) refuses any other op */
+    return ALARM_EV_COMMENT;
+}
+
+/* The one frame of every action: what is due by its time first, the
+ * checks, the change, its record.  The record's comment is opt_text for
+ * all: shelve and comment require a text, so theirs is always given. */
+static alarm_err act(alarm_engine *e, size_t idx, const alarm_action *ac,
+                     alarm_op op, int64_t until_ns)
 {
     struct alarm *a;
     int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_ACK, &a, &t, 0);
+    alarm_err err = begin_action(e, idx, ac, op, &a, &t, until_ns);
     if (err)
         return err;
     alarm_state fs = a->st.state;
     uint32_t ff = a->st.flags;
-    do_ack(a, ac, t);
-    emit(e, a, ALARM_EV_ACK, fs, ff, t, ac->who, opt_text(ac));
+    alarm_event ev = apply_op(e, a, op, ac, t, until_ns);
+    emit(e, a, ev, fs, ff, t, ac->who, opt_text(ac));
+    /* An alarm enabled while its condition holds goes into alarm at once,
+     * recorded after the enable that lets it. */
+    if (op == ALARM_OP_ENABLE && a->dcond)
+        activate(e, a, t);
     return ALARM_OK;
+}
+
+alarm_err alarm_ack(alarm_engine *e, size_t idx, const alarm_action *ac)
+{
+    return act(e, idx, ac, ALARM_OP_ACK, 0);
 }
 
 alarm_err alarm_shelve(alarm_engine *e, size_t idx, const alarm_action *ac,
                        int64_t until_ns)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_SHELVE, &a, &t,
-                                 until_ns);
-    if (err)
-        return err;
-    alarm_state fs = a->st.state;
-    uint32_t ff = a->st.flags;
-    do_ack(a, ac, t);
-    a->st.flags |= ALARM_SHELVED;
-    if (until_ns)
-        a->st.flags &= ~ALARM_ONESHOT;
-    else
-        a->st.flags |= ALARM_ONESHOT;
-    a->st.shelved_ns = t;
-    a->st.shelved_until_ns = until_ns;
-    copy_text(a->st.shelved_by, sizeof a->st.shelved_by, ac->who);
-    copy_text(a->st.shelve_reason, sizeof a->st.shelve_reason, ac->text);
-    if (until_ns)
-        set_due(e, a, DUE_SHELVE, until_ns);
-    else
-        clear_due(a, DUE_SHELVE);
-    emit(e, a, ALARM_EV_SHELVE, fs, ff, t, ac->who, ac->text);
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_SHELVE, until_ns);
 }
 
 alarm_err alarm_unshelve(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_UNSHELVE, &a, &t, 0);
-    if (err)
-        return err;
-    alarm_state fs = a->st.state;
-    uint32_t ff = a->st.flags;
-    end_shelve(e, a);
-    emit(e, a, ALARM_EV_UNSHELVE, fs, ff, t, ac->who, opt_text(ac));
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_UNSHELVE, 0);
 }
 
 alarm_err alarm_reset(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_RESET, &a, &t, 0);
-    if (err)
-        return err;
-    alarm_state fs = a->st.state;
-    uint32_t ff = a->st.flags;
-    if (fs == ALARM_ACTIVE_UNACK) {
-        a->st.acked_ns = t;
-        copy_text(a->st.acked_by, sizeof a->st.acked_by, ac->who);
-    }
-    to_normal(a);
-    emit(e, a, ALARM_EV_RESET, fs, ff, t, ac->who, opt_text(ac));
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_RESET, 0);
 }
 
 alarm_err alarm_comment(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_COMMENT, &a, &t, 0);
-    if (err)
-        return err;
-    emit(e, a, ALARM_EV_COMMENT, a->st.state, a->st.flags, t, ac->who,
-         ac->text);
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_COMMENT, 0);
 }
 
 alarm_err alarm_disable(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_DISABLE, &a, &t, 0);
-    if (err)
-        return err;
-    alarm_state fs = a->st.state;
-    uint32_t ff = a->st.flags;
-    end_shelve(e, a);
-    to_normal(a);
-    a->st.flags = ALARM_OUT_OF_SERVICE;
-    a->st.oos_ns = t;
-    copy_text(a->st.oos_by, sizeof a->st.oos_by, ac->who);
-    a->chat_n = a->chat_head = 0;
-    clear_due(a, DUE_CHATTER);
-    emit(e, a, ALARM_EV_DISABLE, fs, ff, t, ac->who, opt_text(ac));
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_DISABLE, 0);
 }
 
 alarm_err alarm_enable(alarm_engine *e, size_t idx, const alarm_action *ac)
 {
-    struct alarm *a;
-    int64_t t;
-    alarm_err err = begin_action(e, idx, ac, ALARM_OP_ENABLE, &a, &t, 0);
-    if (err)
-        return err;
-    alarm_state fs = a->st.state;
-    uint32_t ff = a->st.flags;
-    a->st.flags &= ~ALARM_OUT_OF_SERVICE;
-    a->st.oos_ns = 0;
-    a->st.oos_by[0] = '\0';
-    emit(e, a, ALARM_EV_ENABLE, fs, ff, t, ac->who, opt_text(ac));
-    if (a->dcond)
-        activate(e, a, t);
-    return ALARM_OK;
+    return act(e, idx, ac, ALARM_OP_ENABLE, 0);
 }
 
 /* ---- restart -------------------------------------------------------------- */

@@ -607,6 +607,18 @@ static int journal_each_row(sqlite3 *db, sqlite3_stmt *st, const char *path,
     return 0;
 }
 
+/* A query's parameters: ?1 and ?2 the range, ?3 the alarm (when it names
+ * one), ?4 p4 (the limit, or the seq to read above). */
+static void journal_bind_query(sqlite3_stmt *st, const journal_query *q,
+                               int64_t p4)
+{
+    sqlite3_bind_int64(st, 1, q->from_ns);
+    sqlite3_bind_int64(st, 2, q->to_ns);
+    if (q->id)
+        sqlite3_bind_text(st, 3, q->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, p4);
+}
+
 int journal_read(const char *path, const journal_query *q, journal_cb cb,
                  void *ctx, bool *truncated, char *err, size_t errlen)
 {
@@ -630,11 +642,7 @@ int journal_read(const char *path, const journal_query *q, journal_cb cb,
                  "DESC LIMIT 1 OFFSET ?4", where);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
             goto sqlfail;
-        sqlite3_bind_int64(st, 1, q->from_ns);
-        sqlite3_bind_int64(st, 2, q->to_ns);
-        if (q->id)
-            sqlite3_bind_text(st, 3, q->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit);
+        journal_bind_query(st, q, (int64_t)q->limit);
         int s = sqlite3_step(st);
         if (s == SQLITE_ROW) {
             above = sqlite3_column_int64(st, 0);
@@ -650,11 +658,7 @@ int journal_read(const char *path, const journal_query *q, journal_cb cb,
              "seq > ?4 ORDER BY seq", where);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         goto sqlfail;
-    sqlite3_bind_int64(st, 1, q->from_ns);
-    sqlite3_bind_int64(st, 2, q->to_ns);
-    if (q->id)
-        sqlite3_bind_text(st, 3, q->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, above);
+    journal_bind_query(st, q, above);
     rc = journal_each_row(db, st, path, cb, ctx, err, errlen);
     goto out;
 sqlfail:

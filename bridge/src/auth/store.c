@@ -40,6 +40,18 @@ static int store_fail(store *s, char *err, size_t errlen)
     return sqlutil_fail(s->db, "auth.db", err, errlen);
 }
 
+/* Finalizes st after its last step returned rc: 0 when that was
+ * SQLITE_DONE, else -1 with the database's message (taken before the
+ * finalize, which would replace it). */
+static int store_finish(store *s, sqlite3_stmt *st, int rc, char *err,
+                        size_t errlen)
+{
+    if (rc != SQLITE_DONE)
+        store_fail(s, err, errlen);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int store_version(store *s, int *out)
 {
     sqlite3_stmt *st;
@@ -128,26 +140,13 @@ int store_sessions_each(store *s, int (*cb)(void *, const store_session *),
             break;
         }
     }
-    if (rc != SQLITE_DONE) {
-        store_fail(s, err, errlen);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    return store_finish(s, st, rc, err, errlen);
 }
 
 /* Runs a prepared statement that returns no rows, and finalizes it. */
 static int store_run(store *s, sqlite3_stmt *st, char *err, size_t errlen)
 {
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE) {
-        store_fail(s, err, errlen);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    return store_finish(s, st, sqlite3_step(st), err, errlen);
 }
 
 int store_session_add(store *s, const store_session *x, char *err,
@@ -263,13 +262,10 @@ int store_tokens_load(store *s, store_token **out, size_t *n, char *err,
         }
         v[cnt++] = t;
     }
-    if (rc != SQLITE_DONE) {
-        store_fail(s, err, errlen);
-        sqlite3_finalize(st);
+    if (store_finish(s, st, rc, err, errlen) < 0) {
         free(v);
         return -1;
     }
-    sqlite3_finalize(st);
     *out = v;
     *n = cnt;
     return 0;
@@ -294,13 +290,7 @@ int store_token_add(store *s, const store_token *t, const char *by,
         snprintf(err, errlen, "token '%s' exists", t->name);
         return -1;
     }
-    if (rc != SQLITE_DONE) {
-        store_fail(s, err, errlen);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    return store_finish(s, st, rc, err, errlen);
 }
 
 int store_token_del(store *s, const char *name, bool *found, char *err,

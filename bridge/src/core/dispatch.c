@@ -160,28 +160,11 @@ int dispatch_subscribe(dispatch *d, const char *name, dispatch_batch_fn fn,
     return 0;
 }
 
-int dispatch_every(dispatch *d, const char *name, uint64_t period_ns,
-                   dispatch_timer_fn fn, void *ctx)
-{
-    if (period_ns == 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    dispatch_tmr *n = realloc(d->timers, (d->n_timers + 1) * sizeof *n);
-    if (!n)
-        return -1;
-    d->timers = n;
-    char *copy = dispatch_strdup(name);
-    if (!copy)
-        return -1;
-    d->timers[d->n_timers++] = (dispatch_tmr){
-        .name = copy, .period_ns = period_ns, .fn = fn, .ctx = ctx,
-        .next_ns = d->started ? d->last_now + period_ns : 0};
-    return 0;
-}
-
-int dispatch_timer(dispatch *d, const char *name, dispatch_timer_fn fn,
-                   void *ctx)
+/* Adds a timer of either kind (period_ns 0: owner-set); its index, or -1
+ * out of memory. */
+static int dispatch_add_timer(dispatch *d, const char *name,
+                              uint64_t period_ns, uint64_t next_ns,
+                              dispatch_timer_fn fn, void *ctx)
 {
     dispatch_tmr *n = realloc(d->timers, (d->n_timers + 1) * sizeof *n);
     if (!n)
@@ -191,9 +174,27 @@ int dispatch_timer(dispatch *d, const char *name, dispatch_timer_fn fn,
     if (!copy)
         return -1;
     d->timers[d->n_timers] = (dispatch_tmr){
-        .name = copy, .period_ns = 0, .fn = fn, .ctx = ctx,
-        .next_ns = UINT64_MAX};
+        .name = copy, .period_ns = period_ns, .fn = fn, .ctx = ctx,
+        .next_ns = next_ns};
     return (int)d->n_timers++;
+}
+
+int dispatch_every(dispatch *d, const char *name, uint64_t period_ns,
+                   dispatch_timer_fn fn, void *ctx)
+{
+    if (period_ns == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* Added before the first run: dispatch_run_due starts it then. */
+    uint64_t next = d->started ? d->last_now + period_ns : 0;
+    return dispatch_add_timer(d, name, period_ns, next, fn, ctx) < 0 ? -1 : 0;
+}
+
+int dispatch_timer(dispatch *d, const char *name, dispatch_timer_fn fn,
+                   void *ctx)
+{
+    return dispatch_add_timer(d, name, 0, UINT64_MAX, fn, ctx);
 }
 
 void dispatch_timer_set(dispatch *d, int timer, uint64_t due_mono_ns)

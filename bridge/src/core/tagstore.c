@@ -51,6 +51,20 @@ struct tag_store {
     void *notify_ctx;
 };
 
+/* The memory of a store, whether or not tag_store_new got as far as its
+ * mutexes (tag_store_free destroys those first). */
+static void tag_store_release(tag_store *ts)
+{
+    free(ts->slots);
+    free(ts->base);
+    free(ts->seen);
+    free(ts->not_good);
+    free(ts->has_sample);
+    free(ts->plc_mu);
+    ring_free(&ts->q);
+    free(ts);
+}
+
 tag_store *tag_store_new(const map_station *st, size_t queue_cap)
 {
     tag_store *ts = calloc(1, sizeof *ts);
@@ -76,14 +90,7 @@ tag_store *tag_store_new(const map_station *st, size_t queue_cap)
                         cap < TAG_QUEUE_MIN ? cap : TAG_QUEUE_MIN, cap);
     if (!ts->slots || !ts->base || !ts->plc_mu || qrc < 0 || !ts->seen ||
         !ts->not_good || !ts->has_sample) {
-        free(ts->slots);
-        free(ts->base);
-        free(ts->seen);
-        free(ts->not_good);
-        free(ts->has_sample);
-        free(ts->plc_mu);
-        ring_free(&ts->q);
-        free(ts);
+        tag_store_release(ts);
         return NULL;
     }
     uint32_t i = 0;
@@ -113,14 +120,7 @@ void tag_store_free(tag_store *ts)
     for (size_t p = 0; p < ts->st->n_plcs; p++)
         pthread_mutex_destroy(&ts->plc_mu[p]);
     pthread_mutex_destroy(&ts->q_mu);
-    free(ts->slots);
-    free(ts->base);
-    free(ts->seen);
-    free(ts->not_good);
-    free(ts->has_sample);
-    free(ts->plc_mu);
-    ring_free(&ts->q);
-    free(ts);
+    tag_store_release(ts);
 }
 
 size_t tag_store_count(const tag_store *ts) { return ts->n; }

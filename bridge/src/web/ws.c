@@ -129,6 +129,18 @@ static void web_frame_head(web_frame *f, const char *type)
     sb_printf(&f->sb, "{\"type\":\"%s\",\"time\":\"%s\"", type, when);
 }
 
+/* The end of every frame's encoding: counted, and NULL (the frame
+ * released) when the buffer ran out of memory on the way. */
+static web_frame *web_frame_done(web *w, web_frame *f)
+{
+    w->stats.frames_encoded++;
+    if (f->sb.failed) {
+        web_frame_release(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* type "snapshot"/"delta" with the tags in list (n) or, when list is
  * NULL, every tag whose bit is set in bits. */
 static web_frame *web_frame_tags(web *w, const char *type,
@@ -160,12 +172,7 @@ static web_frame *web_frame_tags(web *w, const char *type,
         web_alarm_list_json(w, &f->sb);
     }
     sb_putc(&f->sb, '}');
-    w->stats.frames_encoded++;
-    if (f->sb.failed) {
-        web_frame_release(f);
-        return NULL;
-    }
-    return f;
+    return web_frame_done(w, f);
 }
 
 static web_frame *web_frame_heartbeat(web *w)
@@ -175,12 +182,7 @@ static web_frame *web_frame_heartbeat(web *w)
         return NULL;
     web_frame_head(f, "heartbeat");
     sb_putc(&f->sb, '}');
-    w->stats.frames_encoded++;
-    if (f->sb.failed) {
-        web_frame_release(f);
-        return NULL;
-    }
-    return f;
+    return web_frame_done(w, f);
 }
 
 /* {"type":"alarm"} with the alarms in list (n) or, when list is NULL,
@@ -203,12 +205,7 @@ static web_frame *web_frame_alarms(web *w, const uint32_t *list, size_t n,
         web_alarm_json(w, &f->sb, idx);
     }
     sb_puts(&f->sb, "]}");
-    w->stats.frames_encoded++;
-    if (f->sb.failed) {
-        web_frame_release(f);
-        return NULL;
-    }
-    return f;
+    return web_frame_done(w, f);
 }
 
 static size_t web_alarm_bytes(const web *w) { return w->n_alarms / 8 + 1; }

@@ -28,32 +28,12 @@
 
 #include "record/lineproto.h"
 #include "support/lpparse.h"
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} input;
-
-static unsigned take(input *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint64_t take64(input *in)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | take(in);
-    return v;
-}
+#include "support/fuzzin.h"
 
 /* A C string of up to 255 bytes from the input. */
-static void take_str(input *in, char *out)
+static void take_str(struct fuzz_in *in, char *out)
 {
-    size_t n = take(in);
+    size_t n = fuzz_take(in);
     if (n > in->n)
         n = in->n;
     memcpy(out, in->p, n);
@@ -131,7 +111,7 @@ static void check_line(const lp_buf *b, size_t start, const model *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    input in = {data, size};
+    struct fuzz_in in = {data, size};
     lp_buf b;
     lp_buf_init(&b);
     /* The complete lines so far, kept apart to see they stay intact. */
@@ -140,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     model m = {0};
     char k[256], v[256];
     for (int steps = 0; in.n && steps < 256; steps++) {
-        unsigned op = take(&in) % 10;
+        unsigned op = fuzz_take(&in) % 10;
         int rc = 0, want_rc = 0;
         lpp_field *f = NULL;
         switch (op) {
@@ -177,9 +157,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (op == 6)
                 take_str(&in, v);
             else if (op == 5)
-                raw = take(&in) & 1;
+                raw = fuzz_take(&in) & 1;
             else
-                raw = take64(&in);
+                raw = fuzz_take_be(&in, 8);
             double d;
             memcpy(&d, &raw, sizeof d);
             bool ok = m.open && lpp_name_ok(k) && (op != 2 || isfinite(d));
@@ -217,8 +197,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 7: {
-            int64_t ts = (int64_t)take64(&in);
-            lp_precision p = (lp_precision)(take(&in) % 4);
+            int64_t ts = (int64_t)fuzz_take_be(&in, 8);
+            lp_precision p = (lp_precision)(fuzz_take(&in) % 4);
             static const int64_t unit[] = {1, 1000, 1000000, 1000000000};
             size_t start = b.mark;
             rc = lp_end(&b, ts, p);

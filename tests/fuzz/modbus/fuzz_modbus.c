@@ -35,27 +35,7 @@
 
 #include "acquire/decode.h"
 #include "acquire/mbtcp.h"
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} input;
-
-static unsigned take(input *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint32_t take32(input *in)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = v << 8 | take(in);
-    return v;
-}
+#include "support/fuzzin.h"
 
 static double float_bits(uint32_t b)
 {
@@ -159,37 +139,37 @@ static void check_round_trip(const map_tag *t, const uint16_t *regs,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    input in = {data, size};
-    unsigned flags = take(&in);
+    struct fuzz_in in = {data, size};
+    unsigned flags = fuzz_take(&in);
     bool repair = flags & 0x80;
     int fc = (int)(flags & 3) + 1;
     bool bits = fc <= 2;
-    unsigned qty = take(&in) << 8;
-    qty |= take(&in);
+    unsigned qty = fuzz_take(&in) << 8;
+    qty |= fuzz_take(&in);
     qty = bits ? 1 + qty % MBTCP_MAX_BITS : 1 + qty % MBTCP_MAX_REGS;
-    mbtcp_expect x = {.unit = (uint8_t)take(&in), .fc = (uint8_t)fc};
-    x.tid = (uint16_t)(take(&in) << 8);
-    x.tid |= (uint16_t)take(&in);
+    mbtcp_expect x = {.unit = (uint8_t)fuzz_take(&in), .fc = (uint8_t)fc};
+    x.tid = (uint16_t)(fuzz_take(&in) << 8);
+    x.tid |= (uint16_t)fuzz_take(&in);
     x.nbytes = (uint16_t)(bits ? (qty + 7) / 8 : qty * 2);
     size_t chunks[8];
-    size_t k = take(&in) % 8;
+    size_t k = fuzz_take(&in) % 8;
     for (size_t i = 0; i < k; i++)
-        chunks[i] = 1 + take(&in);
+        chunks[i] = 1 + fuzz_take(&in);
     map_tag tags[16];
-    size_t nt = take(&in) % 16;
+    size_t nt = fuzz_take(&in) % 16;
     for (size_t i = 0; i < nt; i++) {
         map_tag *t = &tags[i];
         memset(t, 0, sizeof *t);
         t->full_id = "fuzz.t";
-        t->type = (map_type)(take(&in) % 10);
-        t->order = (map_order)(take(&in) % 4);
-        t->bit = (int)(take(&in) % 17) - 1;
-        t->length = (uint16_t)(1 + take(&in) % 32);
-        unsigned off = take(&in) << 8;
-        off |= take(&in);
+        t->type = (map_type)(fuzz_take(&in) % 10);
+        t->order = (map_order)(fuzz_take(&in) % 4);
+        t->bit = (int)(fuzz_take(&in) % 17) - 1;
+        t->length = (uint16_t)(1 + fuzz_take(&in) % 32);
+        unsigned off = fuzz_take(&in) << 8;
+        off |= fuzz_take(&in);
         t->address = (uint16_t)off;
-        t->scale = float_bits(take32(&in));
-        t->offset = float_bits(take32(&in));
+        t->scale = float_bits((uint32_t)fuzz_take_be(&in, 4));
+        t->offset = float_bits((uint32_t)fuzz_take_be(&in, 4));
         /* What the loader allows (plc.c): a finite non-zero scale, a
          * finite offset, neither on bool or string, a bit only on a
          * bool, a length only on a string. */
