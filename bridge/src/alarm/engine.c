@@ -1126,6 +1126,30 @@ alarm_cond alarm_condition(const alarm_engine *e, size_t idx)
                              : ALARM_COND_UNKNOWN;
 }
 
+/* A value as a message shows it: the decimals of the tag's resolution
+ * (its scale for an integer register: 0.1 -> 1; else its deadband:
+ * 0.005 -> 3), one more for a rate or a difference, which are finer
+ * than a reading ("0.2708 m/s", not "0.270775 m/s"); six significant
+ * digits for a tag that states neither. */
+static void alarm_fmt_value(const map_tag *t, map_alarm_kind kind, double v,
+                            char *buf, size_t len)
+{
+    bool is_float = t->type == MAP_F32 || t->type == MAP_F64;
+    double step = !is_float && t->scale > 0 && t->scale <= 1 ? t->scale
+                  : t->deadband > 0                         ? t->deadband
+                                                            : 0;
+    if (!(step > 0)) {
+        snprintf(buf, len, "%.6g", v);
+        return;
+    }
+    int dec = 0;
+    while (dec < 6 && step * pow(10, dec) < 0.999)
+        dec++;
+    if (kind == MAP_AL_RATE || kind == MAP_AL_DEVIATION)
+        dec++;
+    snprintf(buf, len, "%.*f", dec, v);
+}
+
 size_t alarm_message(const alarm_engine *e, size_t idx,
                      const alarm_status *st, bool zh, char *buf, size_t len)
 {
@@ -1144,7 +1168,7 @@ size_t alarm_message(const alarm_engine *e, size_t idx,
             snprintf(value, sizeof value, "%s", st->value != 0 ? "true"
                                                                : "false");
         else
-            snprintf(value, sizeof value, "%.6g", st->value);
+            alarm_fmt_value(a->tag, d->kind, st->value, value, sizeof value);
         args.value = value;
         if (d->kind == MAP_AL_STATES) {
             const map_text *l = map_state_label(a->tag, llround(st->value));
