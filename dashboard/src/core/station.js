@@ -26,8 +26,9 @@ function decimalsFor(t) {
 }
 
 /* A label of a state that is itself a problem: shown as abnormal.  This
- * reads the station's own English labels (no codes, no tag ids) and is a
- * stop-gap until the alarm subsystem says what is abnormal. */
+ * reads the station's own English labels (no codes, no tag ids), for
+ * the values a map gives no alarm; what the alarm definitions say is
+ * marked by priority (core/alarms.js). */
 const ABNORMAL_LABEL = /\b(fault|alarm|trip|overload|failure|timeout|too large|error)\b/i;
 const NOT_ABNORMAL = /^(no|none|normal|ok)\b/i;
 /* Boolean tags named like a problem: true is abnormal. */
