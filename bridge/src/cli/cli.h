@@ -30,13 +30,14 @@ typedef struct {
     const char *config;
     bool json;
     bool csv;
-    const char *tags, *from, *to;
+    const char *tags, *from, *to;  /* acklink: --to is the recipient */
     double summary_s;
     bool log_changes;
     const char *web;       /* run --web ADDR|off: overrides web.listen */
     log_level level;
     const char *role;      /* user add, token add: --role */
     bool password_stdin;   /* user add, user passwd: --password-stdin */
+    const char *ttl;       /* acklink: --ttl DURATION */
     char **args;           /* the words after the command (user, token) */
     int nargs;
 } cli_opts;
@@ -51,6 +52,7 @@ int cmd_export(const cli_opts *o);
 int cmd_user(const cli_opts *o);
 int cmd_token(const cli_opts *o);
 int cmd_audit(const cli_opts *o);
+int cmd_acklink(const cli_opts *o);
 
 /* ---- the auth commands (authctx.c, prompt.c) ---- */
 

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/acklink.h"
 #include "cli/run.h"
 #include "config/secret.h"
 #include "core/clock.h"
@@ -216,11 +217,23 @@ static int run_open_web(run_ctx *r)
                        ? (ma->anonymous == MAP_ANON_NONE ? AUTH_NONE
                                                          : AUTH_VIEWER)
                        : (loop ? AUTH_VIEWER : AUTH_NONE);
+    /* Acknowledge links (auth/acklink.h): the key and the used links in
+     * the state directory, next to the users. */
+    if (r->alarms) {
+        r->acklink = acklink_open(r->st->data_dir, true, run_auth_warn, NULL,
+                                  err, sizeof err);
+        if (!r->acklink) {
+            log_error("auth", "acknowledge links: %s", err);
+            free(root);
+            return -1;
+        }
+    }
     web_sources src = {.hist = r->hist, .influx = r->influx,
                        .pollers = r->pollers, .config = r->o->config,
                        .auth = r->auth, .state_dir = r->st->data_dir,
                        .alarms = r->alarms,
-                       .journal_path = r->st->alarm_journal.path};
+                       .journal_path = r->st->alarm_journal.path,
+                       .acklink = r->acklink};
     r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
     if (!r->web) {
         /* web_new's messages start "web: " for callers without a log
@@ -439,6 +452,7 @@ static void run_teardown(run_ctx *r)
     if (r->journal)
         journal_set_notify(r->journal, NULL, NULL);
     web_free(r->web);
+    acklink_close(r->acklink);
     if (r->auth) {
         /* the sessions' last use, so idle timers carry over a restart */
         auth_flush(r->auth, clk_real_ns());

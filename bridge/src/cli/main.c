@@ -29,6 +29,8 @@ static void main_usage(FILE *f)
             "          del NAME   (roles: viewer, operator, engineer, admin)\n"
             "  token   add NAME [--role ROLE] | list | del NAME   (wall-screen URLs)\n"
             "  audit   print the audit log: --from T [--to T] [--csv]\n"
+            "  acklink ALARM --to PERSON [--ttl 24h]   print a link that\n"
+            "          acknowledges ALARM once, as PERSON, from a phone\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"role", required_argument, NULL, 'R'},
         {"password-stdin", no_argument, NULL, 'P'},
+        {"ttl", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -119,6 +122,7 @@ int main(int argc, char **argv)
         case 'v': o.level = LOG_DEBUG; break;
         case 'R': o.role = optarg; break;
         case 'P': o.password_stdin = true; break;
+        case 't': o.ttl = optarg; break;
         case 's': {
             char *end;
             errno = 0;
@@ -137,7 +141,8 @@ int main(int argc, char **argv)
     }
     /* user and token take words (add NAME ...); getopt has moved them
      * behind the options. */
-    bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0;
+    bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||
+                 strcmp(cmd, "acklink") == 0;
     if (words) {
         o.args = argv + optind;
         o.nargs = argc - optind;
@@ -164,7 +169,9 @@ int main(int argc, char **argv)
         return cmd_token(&o);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(&o);
+    if (strcmp(cmd, "acklink") == 0)
+        return cmd_acklink(&o);
     fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, "
-            "export, user, token, audit)\n", cmd);
+            "export, user, token, audit, acklink)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -29,6 +29,7 @@ typedef struct {
     recorder *rec;
     web *web;                  /* the dashboard's server; NULL when off */
     auth *auth;                /* users and sessions; NULL without web */
+    acklink *acklink;          /* acknowledge links; NULL without web */
     hist_db *hist;
     influx_writer *influx;
     journal *journal;          /* the alarm journal (alarm_journal.path) */

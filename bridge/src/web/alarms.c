@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "alarm/kpi.h"
+#include "auth/acklink.h"
 #include "core/clock.h"
 
 #define WEB_ALARM_IDS_MAX 1000          /* ids of one request */
@@ -622,6 +623,11 @@ typedef struct {
     char what[64];             /* "for 30m", "one-shot" (the audit's) */
     char audit_err[256];       /* the audit could not be written */
     char **ids;                /* the alarms' ids, for the worker */
+    /* an acknowledge link's POST: its claim, and whether it was used */
+    acklink_claim *link;
+    bool link_used;
+    char link_by[ALARM_WHO_MAX];
+    int64_t link_at;
 } web_alarm_req;
 
 static void web_alarm_req_free(void *arg)
@@ -634,6 +640,7 @@ static void web_alarm_req_free(void *arg)
     free(r->ids);
     free(r->idx);
     free(r->check);
+    free(r->link);
     free(r);
 }
 
@@ -1049,6 +1056,268 @@ bad:
     cJSON_Delete(j);
     web_alarm_req_free(r);
     rc = web_reply_error(wsi, pss, status, "%s", err);
+    return rc;
+}
+
+/* ---- acknowledge links ------------------------------------------------------ */
+
+/* GET /api/acklink?t= and POST /api/acklink {"t", "comment"}: what the
+ * page a notification links to reads and does (auth/acklink.h).  The
+ * token is the credential: no session is asked for.  Reading changes
+ * nothing (mail scanners open every link); the POST acknowledges as the
+ * link's recipient, audited like any acknowledgement (address, comment)
+ * with "by link", once: the nonce is recorded before the ack is taken. */
+
+static const char WEB_ACKLINK_BAD[] =
+    "this link is not valid: cut short, changed, or not made by this "
+    "station";
+
+typedef struct {
+    acklink_claim c;
+    acklink_check check;
+    uint32_t idx;
+    int used;                  /* acklink_used's answer */
+    char by[ALARM_WHO_MAX];
+    int64_t at;
+    char err[256];
+} web_acklink_q;
+
+static void web_acklink_used_job(web_job *job, void *arg)
+{
+    web_acklink_q *q = arg;
+    q->used = acklink_used(job->w->src.acklink, &q->c, q->by, sizeof q->by,
+                           &q->at, q->err, sizeof q->err);
+}
+
+static void web_acklink_link_json(strbuf *b, const acklink_claim *c,
+                                  const char *state, const char *by,
+                                  int64_t at_s)
+{
+    sb_puts(b, "\"link\":{\"to\":");
+    sb_json_str(b, c->to);
+    sb_printf(b, ",\"state\":\"%s\"", state);
+    web_json_time(b, "expires", c->expires_s * 1000000000LL);
+    sb_puts(b, ",\"used\":");
+    if (by) {
+        sb_puts(b, "{\"by\":");
+        sb_json_str(b, by);
+        web_json_time(b, "at", at_s * 1000000000LL);
+        sb_putc(b, '}');
+    } else {
+        sb_puts(b, "null");
+    }
+    sb_putc(b, '}');
+}
+
+static void web_acklink_get_then(web_job *job, struct lws *wsi, web_pss *pss)
+{
+    web_acklink_q *q = job->arg;
+    web *w = job->w;
+    if (!wsi)
+        return;
+    if (q->used < 0) {
+        web_reply_error(wsi, pss, 500, "%s", q->err);
+        return;
+    }
+    const char *state = q->used ? "used"
+                        : q->check == ACKLINK_EXPIRED ? "expired" : "ok";
+    strbuf b;
+    sb_init(&b, 0);
+    sb_putc(&b, '{');
+    web_acklink_link_json(&b, &q->c, state, q->used ? q->by : NULL, q->at);
+    sb_puts(&b, ",\"station\":");
+    web_text_json(&b, &w->st->name);
+    sb_puts(&b, ",\"alarm\":");
+    web_alarm_json(w, &b, q->idx);
+    sb_puts(&b, "}\n");
+    web_reply(wsi, pss, 200, "application/json", &b, NULL);
+    sb_free(&b);
+}
+
+/* The link's claim and its alarm, or a reply already sent (NULL). */
+static bool web_acklink_claim(web *w, struct lws *wsi, web_pss *pss,
+                              const char *t, acklink_claim *c,
+                              acklink_check *check, uint32_t *idx, int *rc)
+{
+    if (!w->src.acklink || !w->src.alarms) {
+        *rc = web_reply_error(wsi, pss, 404, "acknowledge links are not "
+                              "available (no alarms, or no state directory)");
+        return false;
+    }
+    if (!t || !t[0]) {
+        *rc = web_reply_error(wsi, pss, 400, "\"t\": the token of the link "
+                              "(what follows #/ack/)");
+        return false;
+    }
+    *check = acklink_verify(w->src.acklink, t, clk_real_ns() / 1000000000LL,
+                            c);
+    if (*check == ACKLINK_BAD) {
+        *rc = web_reply_error(wsi, pss, 400, "%s", WEB_ACKLINK_BAD);
+        return false;
+    }
+    long k = alarm_find(board_engine(w->src.alarms), c->alarm);
+    if (k < 0) {
+        *rc = web_reply_error(wsi, pss, 404, "the alarm '%s' is no longer in "
+                              "%s", c->alarm, w->st->file);
+        return false;
+    }
+    *idx = (uint32_t)k;
+    return true;
+}
+
+int web_api_acklink(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
+{
+    static const char *const known[] = {"t", NULL};
+    char err[400];
+    if (web_args_only(a, known, err, sizeof err) < 0)
+        return web_reply_error(wsi, pss, 400, "%s", err);
+    web_acklink_q *q = calloc(1, sizeof *q);
+    if (!q)
+        return web_reply_error(wsi, pss, 500, "out of memory");
+    int rc = 0;
+    if (!web_acklink_claim(w, wsi, pss, web_arg_get(a, "t"), &q->c,
+                           &q->check, &q->idx, &rc)) {
+        free(q);
+        return rc;
+    }
+    if (web_worker_submit_then(w->worker, wsi, pss, web_acklink_used_job, q,
+                               free, web_acklink_get_then) < 0)
+        return web_reply_error(wsi, pss, 503, "too many requests waiting; "
+                               "try again");
+    return 0;
+}
+
+/* Worker: a link whose alarm can be acknowledged is used (once) and the
+ * ack audited; one whose alarm cannot is only asked whether it was used:
+ * a second tap is told "used by", and a link whose alarm someone else
+ * acknowledged is not recorded as used by someone who did nothing. */
+static void web_acklink_use_job(web_job *job, void *arg)
+{
+    web_alarm_req *r = arg;
+    acklink *k = job->w->src.acklink;
+    int64_t now_s = clk_real_ns() / 1000000000LL;
+    if (r->check[0] == ALARM_OK) {
+        int first = acklink_use(k, r->link, r->who, now_s, r->link_by,
+                                sizeof r->link_by, &r->link_at, r->audit_err,
+                                sizeof r->audit_err);
+        if (first < 0)
+            return;             /* audit_err says why: nothing is done */
+        r->link_used = first == 0;
+        if (first == 1)
+            web_alarm_audit_job(job, arg);
+        return;
+    }
+    int used = acklink_used(k, r->link, r->link_by, sizeof r->link_by,
+                            &r->link_at, r->audit_err, sizeof r->audit_err);
+    r->link_used = used == 1;
+}
+
+static void web_acklink_apply(web_job *job, struct lws *wsi, web_pss *pss)
+{
+    web_alarm_req *r = job->arg;
+    if (!r->link_used && r->check[0] == ALARM_OK) {
+        web_alarm_apply(job, wsi, pss);
+        return;
+    }
+    if (!wsi)
+        return;
+    if (r->audit_err[0]) {
+        web_reply_error(wsi, pss, 500, "%s: nothing was done", r->audit_err);
+        return;
+    }
+    strbuf b;
+    sb_init(&b, 0);
+    sb_puts(&b, "{\"error\":");
+    if (r->link_used) {
+        char at[32], msg[200];
+        clk_format_rfc3339(r->link_at * 1000000000LL, at, sizeof at);
+        snprintf(msg, sizeof msg, "this link was used by %s at %s",
+                 r->link_by, at);
+        sb_json_str(&b, msg);
+        sb_putc(&b, ',');
+        web_acklink_link_json(&b, r->link, "used", r->link_by, r->link_at);
+    } else {
+        /* nothing to acknowledge (someone else did, or it cleared and was
+         * acknowledged): the link stays unused, the page says who */
+        sb_json_str(&b, alarm_strerror(r->check[0]));
+    }
+    sb_puts(&b, ",\"alarms\":[");
+    web_alarm_json(job->w, &b, r->idx[0]);
+    sb_puts(&b, "]}\n");
+    web_reply(wsi, pss, 409, "application/json", &b, NULL);
+    sb_free(&b);
+}
+
+int web_acklink_post_done(web *w, struct lws *wsi, web_pss *pss)
+{
+    cJSON *j = cJSON_ParseWithLength(sb_data(&pss->req_body),
+                                     pss->req_body.len);
+    sb_reset(&pss->req_body);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return web_reply_error(wsi, pss, 400, "the body must be a JSON "
+                               "object {\"t\", \"comment\"}");
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
+    web_alarm_req *r = calloc(1, sizeof *r);
+    if (r) {
+        r->link = calloc(1, sizeof *r->link);
+        r->idx = calloc(1, sizeof *r->idx);
+        r->check = calloc(1, sizeof *r->check);
+        r->ids = calloc(1, sizeof *r->ids);
+    }
+    if (!r || !r->link || !r->idx || !r->check || !r->ids) {
+        cJSON_Delete(j);
+        web_alarm_req_free(r);
+        return web_reply_error(wsi, pss, 500, "out of memory");
+    }
+    int rc = 0;
+    acklink_check check;
+    if (!web_acklink_claim(w, wsi, pss, cJSON_IsString(t) ? t->valuestring
+                                                         : NULL,
+                           r->link, &check, &r->idx[0], &rc))
+        goto done;
+    if (check == ACKLINK_EXPIRED) {
+        char at[32];
+        clk_format_rfc3339(r->link->expires_s * 1000000000LL, at, sizeof at);
+        rc = web_reply_error(wsi, pss, 410, "this link expired at %s: "
+                             "acknowledge on the dashboard", at);
+        goto done;
+    }
+    bool badtext = false;
+    web_text_field(j, "comment", r->text, sizeof r->text, &badtext);
+    if (badtext) {
+        rc = web_reply_error(wsi, pss, 400, "\"comment\": a string of at "
+                             "most %d bytes", ALARM_TEXT_MAX - 1);
+        goto done;
+    }
+    r->op = ALARM_OP_ACK;
+    r->n = 1;
+    snprintf(r->who, sizeof r->who, "%s", r->link->to);
+    snprintf(r->address, sizeof r->address, "%s", pss->peer);
+    snprintf(r->what, sizeof r->what, "by link");
+    if (!(r->ids[0] = strdup(r->link->alarm))) {
+        rc = web_reply_error(wsi, pss, 500, "out of memory");
+        goto done;
+    }
+    alarm_action ac = {.who = r->who, .ts_ns = clk_real_ns(),
+                       .text = r->text[0] ? r->text : NULL};
+    r->check[0] = board_check(w->src.alarms, ALARM_OP_ACK, r->idx[0], &ac, 0);
+    if (!board_can_act(w->src.alarms, 1)) {
+        rc = web_reply_error(wsi, pss, 503, "the alarm journal cannot take "
+                             "more now (its disk is full or failing); "
+                             "nothing was done, try again");
+        goto done;
+    }
+    cJSON_Delete(j);
+    if (web_worker_submit_then(w->worker, wsi, pss, web_acklink_use_job, r,
+                               web_alarm_req_free, web_acklink_apply) < 0)
+        return web_reply_error(wsi, pss, 503, "too many requests waiting; "
+                               "try again");
+    return 0;
+done:
+    cJSON_Delete(j);
+    web_alarm_req_free(r);
     return rc;
 }
 

@@ -249,6 +249,7 @@ static const struct {
     {"/api/alarms", web_api_alarms},
     {"/api/alarms/journal", web_api_alarm_journal},
     {"/api/alarms/kpi", web_api_alarm_kpi},
+    {"/api/acklink", web_api_acklink},
     {"/healthz", web_api_healthz},
 };
 

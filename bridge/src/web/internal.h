@@ -237,6 +237,10 @@ void web_alarm_defs_json(web *w, strbuf *b);
 int web_api_alarms(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_alarm_journal(web *w, struct lws *wsi, web_pss *pss,
                           const web_args *a);
+/* GET /api/acklink?t= (no session: the token is the credential) and the
+ * POST's body (web_session_body_done). */
+int web_api_acklink(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
+int web_acklink_post_done(web *w, struct lws *wsi, web_pss *pss);
 int web_api_alarm_kpi(web *w, struct lws *wsi, web_pss *pss,
                       const web_args *a);
 /* The action a POST path names (its alarm_op) and the role it needs; -1

@@ -240,8 +240,10 @@ static const char *const web_post_paths[] = {
     "/api/login", "/api/logout", "/api/me/password", NULL,
 };
 
-/* pss->post for an alarm action: this plus its alarm_op. */
+/* pss->post for an alarm action: this plus its alarm_op; for an
+ * acknowledge link's POST, WEB_POST_ACKLINK. */
 #define WEB_POST_ALARM 100
+#define WEB_POST_ACKLINK 99
 
 /* A POST's headers: JSON (415), a length (411), not too long (413).  1
  * when the body may come, else the callback's return. */
@@ -267,6 +269,20 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
 {
     *handled = true;
     lws_get_peer_simple(wsi, pss->peer, sizeof pss->peer);
+    /* An acknowledge link's page: the token is the credential, whatever
+     * anonymous readers may do. */
+    if (strcmp(uri, "/api/acklink") == 0) {
+        if (method != WEB_POST) {
+            *handled = false;
+            return 0;
+        }
+        int rc = web_post_headers(wsi, pss);
+        if (rc != 1)
+            return rc;
+        pss->post = WEB_POST_ACKLINK;
+        sb_reset(&pss->req_body);
+        return 0;
+    }
     auth_role alarm_role;
     int alarm_op = web_alarm_post_find(uri, &alarm_role);
     if (method == WEB_POST && alarm_op >= 0) {
@@ -365,6 +381,8 @@ int web_session_body_done(web *w, struct lws *wsi, web_pss *pss)
         return 0;
     if (which >= WEB_POST_ALARM)
         return web_alarm_post_done(w, wsi, pss, which - WEB_POST_ALARM);
+    if (which == WEB_POST_ACKLINK)
+        return web_acklink_post_done(w, wsi, pss);
     const char *path = web_post_paths[which - 1];
     web_auth_req *r = calloc(1, sizeof *r);
     if (!r)

@@ -44,6 +44,7 @@
 #include "record/influx.h"
 
 typedef struct web web;
+typedef struct acklink acklink;
 
 typedef struct {
     const char *listen;          /* "127.0.0.1:8080", "[::1]:8080" */
@@ -72,6 +73,7 @@ typedef struct {
     const char *state_dir;       /* data_dir: the audit log */
     board *alarms;               /* the alarms; NULL: none */
     const char *journal_path;    /* their journal, read by the worker */
+    acklink *acklink;            /* acknowledge links; NULL: none */
 } web_sources;
 
 typedef struct {
