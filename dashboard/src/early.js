@@ -19,7 +19,8 @@ import { wsUrl } from "./core/live.js";
 const early = { token: kioskToken, station: null, me: null, ws: null, queue: [], opened: false, closed: false };
 window.__lbEarly = early;
 
-if (!kioskToken) start();
+/* An acknowledge link's page (#/ack/TOKEN) reads nothing of the station. */
+if (!kioskToken && !/^#\/ack\//.test(location.hash)) start();
 
 function start() {
 

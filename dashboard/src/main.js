@@ -6,6 +6,7 @@
  *   #/overview  #/equipment/<plc>  #/trends?tags=..&from=..&to=..  #/displays
  *   #/alarms?tab=active|hidden|journal  #/kpi?from=-24h
  *   #/login  #/admin (admin)  #/audit?from=-24h (engineer)
+ *   #/ack/TOKEN (an acknowledge link's page, on its own: views/ack.js)
  *
  * URL parameters (before the #): kiosk=1 (wall screen: full screen, no
  * controls), display=NAME (report to the bridge as that wall screen),
@@ -57,6 +58,7 @@ import { AlarmsView } from "./views/alarms.js";
 import { KpiView } from "./views/kpi.js";
 import { AlarmBanner } from "./views/alarmbanner.js";
 import { Horn } from "./core/horn.js";
+import { ackToken, showAck } from "./views/ack.js";
 
 const REPORT_MS = 5000;
 const FIRST_WAIT_MS = 500;
@@ -83,6 +85,13 @@ boot();
 async function boot() {
   const root = h("div", { class: "app" });
   document.body.append(root);
+  /* An acknowledge link (#/ack/TOKEN): its own page, no login, no
+   * station, no live feed (views/ack.js). */
+  const ack = ackToken(location.hash);
+  if (ack) {
+    lb.ack = showAck(root, ack);
+    return;
+  }
   let tokenRefused = false, tokenTried = false;
   let loaded = null;
   while (!loaded) {

@@ -1127,6 +1127,8 @@ static void web_acklink_get_then(web_job *job, struct lws *wsi, web_pss *pss)
     web_acklink_link_json(&b, &q->c, state, q->used ? q->by : NULL, q->at);
     sb_puts(&b, ",\"station\":");
     web_text_json(&b, &w->st->name);
+    sb_puts(&b, ",\"timezone\":");
+    sb_json_str(&b, w->st->timezone);
     sb_puts(&b, ",\"alarm\":");
     web_alarm_json(w, &b, q->idx);
     sb_puts(&b, "}\n");

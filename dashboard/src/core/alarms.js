@@ -36,6 +36,12 @@ export function isShown(a) {
   return a.state !== "normal" && !a.shelved && !a.out_of_service && !a.suppressed;
 }
 
+/* Whether the alarm's value says something (a limit's, a rate's, a
+ * difference's); for a bool, a state code or an expression it does not. */
+export function hasValue(a) {
+  return a.value !== null && a.value !== undefined && ["above", "below", "rate", "deviation"].includes(a.kind);
+}
+
 export function isUnacked(a) {
   return a.state === "active-unack" || a.state === "cleared-unack";
 }

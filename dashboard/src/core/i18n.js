@@ -422,6 +422,23 @@ const en = {
   "kpi.top.chattering": "Chattering",
   "kpi.top.standing": "Standing longest",
   "kpi.top.none": "None in this range.",
+
+  "ack.title": "Acknowledge alarm",
+  "ack.station": "Station",
+  "ack.alarm": "Alarm",
+  "ack.for": "Link for",
+  "ack.comment": "Comment (optional)",
+  "ack.button": "Acknowledge as {to}",
+  "ack.expires": "This link works once, until {at}.",
+  "ack.done": "Acknowledged by {by} at {at}.",
+  "ack.used": "This link was used by {by} at {at}.",
+  "ack.already": "Already acknowledged by {by} at {at}.",
+  "ack.nothing": "Nothing to acknowledge: the alarm is not waiting for an acknowledgement.",
+  "ack.expired": "This link expired at {at}. Acknowledge on the dashboard.",
+  "ack.bad": "This link is not valid: cut short, changed, or not from this station. Open the whole link from the message.",
+  "ack.gone": "This alarm is no longer defined at the station.",
+  "ack.network": "Cannot reach the bridge. Check the connection and try again.",
+  "ack.retry": "Try again",
 };
 
 const zh = {
@@ -835,6 +852,23 @@ const zh = {
   "kpi.top.chattering": "抖动最多",
   "kpi.top.standing": "持续最久",
   "kpi.top.none": "此时段内无。",
+
+  "ack.title": "确认报警",
+  "ack.station": "船闸",
+  "ack.alarm": "报警",
+  "ack.for": "链接接收人",
+  "ack.comment": "备注（可选）",
+  "ack.button": "以 {to} 身份确认",
+  "ack.expires": "此链接只能使用一次，有效期至 {at}。",
+  "ack.done": "已由 {by} 于 {at} 确认。",
+  "ack.used": "此链接已由 {by} 于 {at} 使用。",
+  "ack.already": "已由 {by} 于 {at} 确认。",
+  "ack.nothing": "无需确认：该报警不在等待确认。",
+  "ack.expired": "此链接已于 {at} 过期，请在监控画面上确认。",
+  "ack.bad": "此链接无效：不完整、被改动或不是本站发出的。请打开消息中的完整链接。",
+  "ack.gone": "本站已不再定义该报警。",
+  "ack.network": "无法连接数据服务，请检查网络后重试。",
+  "ack.retry": "重试",
 };
 
 const dicts = { en, zh };

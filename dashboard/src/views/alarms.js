@@ -27,7 +27,7 @@ import { fmtFull, fmtAge, fmtNumber } from "../core/fmt.js";
 import { getJson, postJson } from "../core/api.js";
 import { replaceHash } from "../core/router.js";
 import { roleAtLeast } from "../core/auth.js";
-import { PRIORITIES, prioNumber, isShown, isUnacked } from "../core/alarms.js";
+import { PRIORITIES, prioNumber, isShown, isUnacked, hasValue } from "../core/alarms.js";
 import { RangePicker } from "./range.js";
 
 const TABS = ["active", "hidden", "journal"];
@@ -289,7 +289,7 @@ export class AlarmsView {
     const def = this.st.alarmDefs.get(a.id);
     const source = a.tag ? this.st.tags.get(a.tag) : null;
     const where = source ? pick(source.name) : a.plc ? pick((this.st.plcById.get(a.plc) || {}).name) : t("alm.station");
-    const value = a.value === null || a.value === undefined ? "—" : fmtNumber(a.value, source ? source.decimals : 2) + (a.unit ? " " + a.unit : "");
+    const value = !hasValue(a) ? "—" : fmtNumber(a.value, source ? source.decimals : 2) + (a.unit ? " " + a.unit : "");
     let state = t("alm.state." + a.state);
     if (a.latched) state += " · " + t("alm.latched");
     if (a.chattering) state += " · " + t("alm.chattering");
@@ -471,7 +471,7 @@ export class AlarmsView {
     const def = this.st.alarmDefs.get(x.id);
     const source = def && def.tag ? this.st.tags.get(def.tag) : null;
     const ev = "alm.ev." + x.event;
-    const value = x.value === null || x.value === undefined ? "" : fmtNumber(x.value, source ? source.decimals : 2) + (source && source.unit ? " " + source.unit : "");
+    const value = !def || !hasValue(Object.assign({ kind: def.kind }, x)) ? "" : fmtNumber(x.value, source ? source.decimals : 2) + (source && source.unit ? " " + source.unit : "");
     return h("div", { class: "alm-row alm-jrow prio-" + x.priority, role: "row", "data-id": x.id, "data-event": x.event, "data-seq": String(x.seq) }, [
       h("span", { class: "c-ts", role: "cell", text: fmtFull(Date.parse(x.ts)) }),
       h("span", { class: "c-prio", role: "cell" }, [h("span", { class: "pmark pm-" + x.priority, "aria-hidden": "true", text: String(prioNumber(x.priority)) })]),
