@@ -45,7 +45,7 @@ export class AlarmBanner {
       this.soundClick();
     });
     this.el = h("a", { class: "alarm-banner", href: "#/alarms", role: "status", "aria-live": "polite" },
-      [counts, this.top, this.more, h("span", { class: "spacer" }), this.hidden, this.sound]);
+      [counts, this.top, this.more, this.hidden, this.sound]);
     this.offA = this.alarms.listen(() => this.draw());
     this.offH = horn.listen(() => this.drawSound());
     this.draw();
