@@ -331,22 +331,6 @@ static void journal_destroy(journal *j)
     free(j);
 }
 
-/* The directory and the file name of path ("alarms.db" in "." for a bare
- * name). */
-static int journal_split(const char *path, char **dir, char **name)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        *dir = strdup(".");
-        *name = strdup(path);
-    } else {
-        *dir = slash == path ? strdup("/")
-                             : strndup(path, (size_t)(slash - path));
-        *name = strdup(slash + 1);
-    }
-    return *dir && *name ? 0 : -1;
-}
-
 journal *journal_open(const journal_opts *o, char *err, size_t errlen)
 {
     journal *j = calloc(1, sizeof *j);
@@ -369,7 +353,7 @@ journal *journal_open(const journal_opts *o, char *err, size_t errlen)
         !(j->batch = malloc(JOURNAL_BATCH * sizeof *j->batch)) ||
         ring_init(&j->q, sizeof(journal_rec), min, j->cap) < 0 ||
         ring_init(&j->committed, sizeof(journal_rec), min, j->cap) < 0 ||
-        journal_split(o->path, &dir, &name) < 0) {
+        fs_split(o->path, &dir, &name) < 0) {
         snprintf(err, errlen, "%s: out of memory", o->path);
         goto fail;
     }

@@ -61,6 +61,10 @@ int cmd_check(const cli_opts *o)
     map_station *st = cli_load(o->config);
     if (!st)
         return CLI_EXIT_CONFIG;
+    /* Warnings do not fail the check: the map is valid, maybe not
+     * meant (a rota that leaves nights uncovered). */
+    for (size_t i = 0; i < st->warnings.n; i++)
+        fprintf(stderr, "%s\n", st->warnings.msgs[i]);
     size_t tags = 0, enabled = 0;
     for (size_t p = 0; p < st->n_plcs; p++) {
         tags += st->plcs[p].n_tags;

@@ -267,5 +267,16 @@ extern const cfg_section cfg_alarms_section;
 extern const cfg_section cfg_modes_section;
 extern const cfg_section cfg_chatter_section;
 extern const cfg_section cfg_journal_section;
+extern const cfg_section cfg_notify_section;
+
+/* ---- notify (conf_notify.c) -------------------------------------------- */
+
+/* "mon-fri", "sat,sun", "fri-mon", "daily" into bits of weekdays (0 =
+ * Sunday); -1 on anything else. */
+int cfg_parse_days(const char *v, uint8_t *out);
+void cfg_notify_free(map_notify *nf);
+
+/* Whether tz names a zone of the system's database (station.c). */
+bool cfg_timezone_exists(const char *tz);
 
 #endif
