@@ -9,6 +9,7 @@
  *   lockbridge user add|list|passwd|del|role ... -c FILE   (cmd_user.c)
  *   lockbridge token add|list|del ... -c FILE              (cmd_token.c)
  *   lockbridge audit -c FILE --from T [--to T] [--csv]     (cmd_audit.c)
+ *   lockbridge notify test -c FILE --channel ID            (cmd_notify.c)
  *
  * Everything here runs on the main thread; `run` turns the main thread
  * into the consumer thread (core/dispatch.h has the thread table).
@@ -37,7 +38,9 @@ typedef struct {
     log_level level;
     const char *role;      /* user add, token add: --role */
     bool password_stdin;   /* user add, user passwd: --password-stdin */
-    char **args;           /* the words after the command (user, token) */
+    const char *channel;   /* notify test: --channel */
+    char **args;           /* the words after the command (user, token,
+                              notify) */
     int nargs;
 } cli_opts;
 
@@ -51,6 +54,7 @@ int cmd_export(const cli_opts *o);
 int cmd_user(const cli_opts *o);
 int cmd_token(const cli_opts *o);
 int cmd_audit(const cli_opts *o);
+int cmd_notify(const cli_opts *o);
 
 /* ---- the auth commands (authctx.c, prompt.c) ---- */
 

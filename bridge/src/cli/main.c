@@ -29,6 +29,8 @@ static void main_usage(FILE *f)
             "          del NAME   (roles: viewer, operator, engineer, admin)\n"
             "  token   add NAME [--role ROLE] | list | del NAME   (wall-screen URLs)\n"
             "  audit   print the audit log: --from T [--to T] [--csv]\n"
+            "  notify  test --channel ID: send one test message through a\n"
+            "          notify channel and print its answer\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
@@ -39,6 +41,7 @@ static void main_usage(FILE *f)
             "                       web.listen, or not at all\n"
             "  -v, --verbose        run: debug logging\n"
             "  --role ROLE          user add, token add: the role\n"
+            "  --channel ID         notify test: the channel\n"
             "  --password-stdin     user add, user passwd: read the password as one\n"
             "                       line from stdin instead of asking twice\n"
             "  --version            print the version\n");
@@ -92,6 +95,7 @@ int main(int argc, char **argv)
         {"web", required_argument, NULL, 'W'},
         {"verbose", no_argument, NULL, 'v'},
         {"role", required_argument, NULL, 'R'},
+        {"channel", required_argument, NULL, 'N'},
         {"password-stdin", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -122,6 +126,7 @@ int main(int argc, char **argv)
         case 'W': o.web = optarg; break;
         case 'v': o.level = LOG_DEBUG; break;
         case 'R': o.role = optarg; break;
+        case 'N': o.channel = optarg; break;
         case 'P': o.password_stdin = true; break;
         case 's': {
             char *end;
@@ -141,7 +146,8 @@ int main(int argc, char **argv)
     }
     /* user and token take words (add NAME ...); getopt has moved them
      * behind the options. */
-    bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0;
+    bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||
+                 strcmp(cmd, "notify") == 0;
     if (words) {
         o.args = argv + optind;
         o.nargs = argc - optind;
@@ -168,7 +174,9 @@ int main(int argc, char **argv)
         return cmd_token(&o);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(&o);
+    if (strcmp(cmd, "notify") == 0)
+        return cmd_notify(&o);
     fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, "
-            "export, user, token, audit)\n", cmd);
+            "export, user, token, audit, notify)\n", cmd);
     return CLI_EXIT_USAGE;
 }
