@@ -533,6 +533,8 @@ int cmd_run(const cli_opts *o)
         return CLI_EXIT_FAIL;
     }
     run_ctx r = {.o = o, .st = st};
+    for (size_t i = 0; i < st->warnings.n; i++)
+        log_warn("main", "%s", st->warnings.msgs[i]);
     int rc = 0;
     if (run_setup(&r) < 0) {
         rc = CLI_EXIT_FAIL;

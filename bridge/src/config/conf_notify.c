@@ -232,13 +232,9 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
                        "it is", c->id ? c->id : "?", type_names[type]);
     }
     if (k[C_PASSWORD])
-        cfg_err_at(s, k[C_PASSWORD], "'password' must not be written in a "
-                   "map file: use password_env (an environment variable) or "
-                   "password_file");
+        cfg_refuse_secret(s, k[C_PASSWORD], "password");
     if (k[C_SECRET])
-        cfg_err_at(s, k[C_SECRET], "'secret' must not be written in a map "
-                   "file: use secret_env (an environment variable) or "
-                   "secret_file");
+        cfg_refuse_secret(s, k[C_SECRET], "secret");
     char **strs[C_N] = {
         [C_URL] = &c->url, [C_URL_ENV] = &c->url_env,
         [C_URL_FILE] = &c->url_file, [C_FROM] = &c->from,
@@ -875,6 +871,14 @@ static void parse_routes(cfg_src *s, const yaml_node_t *n, map_notify *nf)
                 cfg_err_at(s, v[R_NOTIFY], "route notifies oncall, but no "
                            "channel of type email exists to reach people by");
         }
+        size_t rows = r->oncall;
+        for (size_t j = 0; j < r->n_channels; j++)
+            rows += nf->channels[r->channels[j]].type == MAP_CH_EMAIL
+                        ? nf->channels[r->channels[j]].n_to : 1;
+        if (rows > MAP_ROUTE_ROWS_MAX)
+            cfg_err_at(s, v[R_NOTIFY], "route makes %zu notifications of "
+                       "each alarm event, more than %d", rows,
+                       MAP_ROUTE_ROWS_MAX);
         for (size_t j = 0; j < r->n_channels; j++) {
             const map_channel *c = &nf->channels[r->channels[j]];
             if (c->type == MAP_CH_EMAIL && c->n_to == 0)

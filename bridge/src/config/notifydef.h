@@ -60,7 +60,7 @@ typedef struct {
  * the next day (20:00-08:00); from == to is a whole day. */
 typedef struct {
     uint8_t days;             /* bit d: weekday d, 0 = Sunday (tm_wday) */
-    int from_min, to_min;     /* 0..1439 */
+    int from_min, to_min;     /* from 0..1439, to 1..1440 */
     size_t person;            /* index into people */
     int line, col;
 } map_shift;
@@ -85,6 +85,11 @@ typedef struct {
     size_t n_overrides;
     int line, col;
 } map_oncall;
+
+/* The notifications one alarm event may make under one route (webhooks,
+ * `to` addresses, the person on call): a route asking for more is an
+ * error, so delivery can size its buffers once. */
+#define MAP_ROUTE_ROWS_MAX 64
 
 typedef struct {
     uint8_t priorities;       /* bit p: map_priority p matches */

@@ -170,6 +170,10 @@ void cfg_get_keys(cfg_src *s, const yaml_node_t *map, const char *what,
 void cfg_get_keys_shown(cfg_src *s, const yaml_node_t *map, const char *what,
                         const char *const *names, size_t count, size_t shown,
                         yaml_node_t **vals, yaml_node_t **keys);
+/* A secret written in a map (key node k, e.g. 'password'): "'password'
+ * must not be written in a map file: use password_env (an environment
+ * variable) or password_file", at k. */
+void cfg_refuse_secret(cfg_src *s, const yaml_node_t *k, const char *name);
 /* True when val is present; otherwise reports the key as missing from map
  * (at the mapping's position). */
 bool cfg_require(cfg_src *s, const yaml_node_t *map, const char *what,

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fsutil.h"
 #include "core/sqlutil.h"
 
 #define NJ_VERSION 1
@@ -58,19 +57,12 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
             size_t errlen)
 {
     nj *j = calloc(1, sizeof *j);
-    char *dir = NULL, *name = NULL;
-    if (!j || !(j->path = strdup(path)) || fs_split(path, &dir, &name) < 0) {
+    if (!j || !(j->path = strdup(path))) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
-    if (!name[0]) {
-        snprintf(err, errlen, "%s: not a file name", path);
-        goto fail;
-    }
-    if (fmode_dir(dir, warn, ctx, err, errlen) < 0)
-        goto fail;
-    j->db = sqlutil_open(dir, name, NJ_SCHEMA, NJ_VERSION, warn, ctx, err,
-                         errlen);
+    j->db = sqlutil_open_path(path, NJ_SCHEMA, NJ_VERSION, warn, ctx, err,
+                              errlen);
     if (!j->db ||
         nj_prepare(j, &j->ins, "INSERT OR IGNORE INTO notification(rec_seq,"
                    " alarm, event, state, priority, area, msg_en, msg_zh,"
@@ -91,12 +83,8 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
                    " recipient, rows, ok, answer) VALUES (?, ?, ?, ?, ?, ?)",
                    err, errlen) < 0)
         goto fail;
-    free(dir);
-    free(name);
     return j;
 fail:
-    free(dir);
-    free(name);
     nj_close(j);
     return NULL;
 }

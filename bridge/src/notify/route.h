@@ -20,7 +20,7 @@
 #include "notify/njournal.h"
 #include "notify/rota.h"
 
-#define ROUTE_ROWS_MAX 64
+#define ROUTE_ROWS_MAX MAP_ROUTE_ROWS_MAX
 
 typedef struct {
     long route;               /* the index of the route that matched, -1 */
