@@ -35,6 +35,8 @@
 static const char *const type_names[MAP_CH_TYPES] = {
     "email", "webhook", "wecom", "dingtalk", "mqtt"};
 static const char *const starttls_names[] = {"auto", "always", "never"};
+#define ROTA_MAX 100     /* entries of one level's rota */
+
 static const char *const day_names[7] = {"sun", "mon", "tue", "wed",
                                          "thu", "fri", "sat"};
 
@@ -467,6 +469,13 @@ static void parse_rota(cfg_src *s, const yaml_node_t *n, const map_notify *nf,
                  "\"20:00\", person: wang}]"))
         return;
     size_t cnt = cfg_seq_len(n);
+    /* The coverage check walks a week of minutes per entry: bounded, so
+     * a hostile map stays cheap. */
+    if (cnt > ROTA_MAX) {
+        cfg_err_at(s, n, "'rota' has %zu entries, more than %d", cnt,
+                   ROTA_MAX);
+        return;
+    }
     o->shifts = cfg_calloc(cnt, sizeof *o->shifts);
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_t *it = item_at(s, n, i);
@@ -679,6 +688,10 @@ static void parse_oncall(cfg_src *s, const yaml_node_t *n, map_station *st)
     if (!is_list(s, n, "oncall", "[{level: 1, rota: [...]}]"))
         return;
     size_t cnt = cfg_seq_len(n);
+    if (cnt > 9) {
+        cfg_err_at(s, n, "'oncall' has %zu levels, more than 9", cnt);
+        return;
+    }
     nf->oncall = cfg_calloc(cnt, sizeof *nf->oncall);
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_t *it = item_at(s, n, i);

@@ -16,6 +16,23 @@ bool notify_hook_wants(const journal_rec *r)
                             ALARM_SUPP_MODE | ALARM_OUT_OF_SERVICE));
 }
 
+/* A message cut to its field may end inside a character: drop the
+ * partial one, so the mail and the JSON stay valid UTF-8. */
+static void notify_hook_trim(char *s, size_t need, size_t cap)
+{
+    if (need < cap)
+        return;
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < len)
+        s[i - 1] = '\0';
+}
+
 void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
                        const alarm_engine *e)
 {
@@ -30,10 +47,12 @@ void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
     snprintf(out->area, sizeof out->area, "%s", r->area);
     long idx = r->alarm != UINT32_MAX ? (long)r->alarm : alarm_find(e, r->id);
     if (idx >= 0 && (size_t)idx < alarm_count(e)) {
-        alarm_message(e, (size_t)idx, &r->to, false, out->msg_en,
-                      sizeof out->msg_en);
-        alarm_message(e, (size_t)idx, &r->to, true, out->msg_zh,
-                      sizeof out->msg_zh);
+        size_t need = alarm_message(e, (size_t)idx, &r->to, false,
+                                    out->msg_en, sizeof out->msg_en);
+        notify_hook_trim(out->msg_en, need, sizeof out->msg_en);
+        need = alarm_message(e, (size_t)idx, &r->to, true, out->msg_zh,
+                             sizeof out->msg_zh);
+        notify_hook_trim(out->msg_zh, need, sizeof out->msg_zh);
     } else {
         snprintf(out->msg_en, sizeof out->msg_en, "%s", r->id);
     }

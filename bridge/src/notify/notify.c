@@ -55,6 +55,14 @@ struct notify {
     nj_alarm *held;               /* taken but not yet written */
     size_t n_held;
     nj_row *rows, *batch;
+    /* An attempt whose result could not be written (a failing disk): it
+     * is written before anything else is sent, so a message that went
+     * out is never sent again for want of its mark. */
+    nj_row *um;
+    size_t n_um;
+    bool um_ok;
+    char um_answer[sizeof(((chan_result *)0)->answer)];
+    int64_t um_done, um_next;
 
     atomic_uint_fast64_t submitted, dropped, sent, failed, nobody;
 };
@@ -98,7 +106,9 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->held = calloc(NOTIFY_TAKE, sizeof *n->held);
     n->rows = calloc(NOTIFY_TAKE * ROUTE_ROWS_MAX, sizeof *n->rows);
     n->batch = calloc(NOTIFY_GROUP_MAX, sizeof *n->batch);
+    n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
     if (!n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
+        !n->um ||
         ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
         !(n->rota = rota_new(n->nf))) {
         snprintf(err, errlen, "out of memory");
@@ -208,10 +218,29 @@ static void notify_take(notify *n)
     pthread_mutex_unlock(&n->mu);
 }
 
+/* The held result of the last attempt written: 0, or -1 (still held). */
+static int notify_write_mark(notify *n)
+{
+    char err[512];
+    if (!n->n_um)
+        return 0;
+    if (nj_mark(n->j, n->um, n->n_um, n->um_ok, n->um_answer, n->um_done,
+                n->um_next, err, sizeof err) < 0) {
+        notify_say(n, NOTIFY_ERROR, "journal: %s (the result of the last "
+                   "attempt is held; nothing more is sent until it is "
+                   "written)", err);
+        return -1;
+    }
+    n->n_um = 0;
+    return 0;
+}
+
 /* One due group, if there is one: sent and its result written.  true
  * when a group was tried. */
 static bool notify_deliver_one(notify *n)
 {
+    if (notify_write_mark(n) < 0)
+        return false;
     int64_t now = clk_real_ns();
     size_t k = nj_batch(n->j, now, n->batch, NOTIFY_GROUP_MAX);
     if (!k)
@@ -246,11 +275,13 @@ static bool notify_deliver_one(notify *n)
                    n->batch[0].attempts + 1, k, k == 1 ? "" : "s", res.answer,
                    (double)(next - done) / 1e9);
     }
-    char err[512];
-    if (nj_mark(n->j, n->batch, k, res.ok, res.answer, done, next, err,
-                sizeof err) < 0)
-        notify_say(n, NOTIFY_ERROR, "journal: %s (the attempt's result is "
-                   "not recorded: it is tried again)", err);
+    memcpy(n->um, n->batch, k * sizeof *n->um);
+    n->n_um = k;
+    n->um_ok = res.ok;
+    snprintf(n->um_answer, sizeof n->um_answer, "%s", res.answer);
+    n->um_done = done;
+    n->um_next = next;
+    notify_write_mark(n);
     return true;
 }
 
@@ -278,10 +309,19 @@ static void *notify_main(void *arg)
         }
         int64_t due = 0, now = clk_real_ns();
         int64_t until = now + NOTIFY_IDLE_NS;
-        if (!written)
-            until = now + 1000000000ll;
+        if (!written || n->n_um)
+            until = now + 1000000000ll;   /* the disk: try again soon */
         else if (nj_next_due(n->j, &due) && due < until)
             until = due;
+        /* A due row that nj_batch did not hand out (the file failing to
+         * read) must not make this a busy loop. */
+        if (until <= now) {
+            pthread_mutex_lock(&n->mu);
+            bool more = ring_len(&n->q) > 0;
+            pthread_mutex_unlock(&n->mu);
+            if (!more && nj_batch(n->j, now, n->batch, 1) == 0)
+                until = now + 1000000000ll;
+        }
         pthread_mutex_lock(&n->mu);
         if (!n->stop && !ring_len(&n->q) && until > now) {
             struct timespec ts = {.tv_sec = until / 1000000000,
@@ -290,8 +330,9 @@ static void *notify_main(void *arg)
         }
         pthread_mutex_unlock(&n->mu);
     }
-    /* What was handed in reaches the journal: it is delivered after the
-     * restart. */
+    /* What was handed in (and the last result) reaches the journal: it
+     * is delivered after the restart. */
+    notify_write_mark(n);
     notify_take(n);
     notify_write_held(n);
     return NULL;
@@ -333,6 +374,7 @@ void notify_close(notify *n)
     free(n->held);
     free(n->rows);
     free(n->batch);
+    free(n->um);
     ring_free(&n->q);
     pthread_cond_destroy(&n->wake);
     pthread_mutex_destroy(&n->mu);
