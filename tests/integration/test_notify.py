@@ -1,24 +1,31 @@
 #!/usr/bin/python3
 """On-call notifications end to end: lock-sim -> lockbridge run -> the
-notify thread -> an SMTP sink (Debian's aiosmtpd) and a webhook receiver
-written here, on loopback.
+notify thread -> an SMTP sink (Debian's aiosmtpd), a webhook receiver and
+fake WeCom and DingTalk robots written here, on loopback.  The fakes check
+what the real robots check (the key; the signature and its timestamp;
+the body's shape and the 4,096-byte limit) and answer HTTP 200 with an
+errcode, as the real ones do.
 
 A station of one PLC written here (poll 100 ms): pa.temp.high (above 60,
 priority high, area head) and pa.lvl.high (above 7, critical, area yard).
 notify: two people, wang on call now (a rota built around the current
 UTC time, li on the other side of the hand-overs), an email channel to
-the sink, a webhook channel to the receiver, one route (critical and
-high to oncall and the webhook, on_clear: true), group.wait 2 s.
+the sink, a webhook channel to the receiver, the two robots (URLs and
+the DingTalk secret by environment), one route (critical and high to
+oncall, the webhook and both robots, on_clear: true), group.wait 2 s.
 
 1. `check` prints the golden rota warnings of tests/data/config/
    notify_rota_warn and exits 0; `notify test` prints each channel's
-   exact answer (250 from the sink, HTTP 200 and the receiver's body).
+   exact answer (250 from the sink, HTTP 200 and the receiver's body, the
+   robots' errcodes: 0, 93000 for a wrong key, 310000 for a wrong
+   secret).
 2. A value set past a limit: the mail reaches the person on call (wang,
    not li) with the subject "[HIGH 高] Notify test: pa.temp.high active -
    ..." and the message in both languages; the webhook gets one POST with
    a valid body (station, alarm id, event, state, priority, area, message
-   en and zh, value, times).
-3. The clear is notified to both (on_clear: true).
+   en and zh, value, times); WeCom gets markdown under 4,096 bytes ending
+   with <@wangli>, DingTalk a signed message with at.atMobiles.
+3. The clear is notified to all four (on_clear: true).
 4. kill -9 between journal and delivery: an alarm whose rows are in the
    notify journal but still waiting out group.wait when the bridge dies
    is delivered after the restart, once.
@@ -33,9 +40,12 @@ Standard library plus python3-aiosmtpd; /usr/bin/python3.  Prints "N
 passed, M failed".
 """
 
+import base64
 import email
 import email.header
 import email.policy
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -47,6 +57,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
@@ -100,6 +111,95 @@ class Hook:
             for a in b["alarms"]:
                 out.append((a, b))
         return out
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+WECOM_KEY = "test-key-7f3a"
+DING_TOKEN = "tok-19c2"
+DING_SECRET = "SEC0123456789abcdef"
+PHONE = "+8613800000000"
+
+
+class Robot:
+    """A fake WeCom (kind "wecom") or DingTalk ("dingtalk") group robot:
+    checks what the real one checks (the key; the signature and its
+    timestamp; the body's shape, the size limit, the mention) and answers
+    HTTP 200 with an errcode, as both do.  Accepted messages in
+    `messages`, refusals counted by errcode in `errors`."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.messages = []
+        self.errors = {}
+        robot = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                code, msg = robot.judge(self.path, self.rfile.read(n))
+                if code:
+                    robot.errors[code] = robot.errors.get(code, 0) + 1
+                out = json.dumps({"errcode": code,
+                                  "errmsg": msg}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *a):
+                pass
+
+        self.port = lbtest.free_port()
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port),
+                                                   H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def url(self):
+        if self.kind == "wecom":
+            return ("http://127.0.0.1:%d/cgi-bin/webhook/send?key=%s"
+                    % (self.port, WECOM_KEY))
+        return ("http://127.0.0.1:%d/robot/send?access_token=%s"
+                % (self.port, DING_TOKEN))
+
+    def judge(self, path, data):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        try:
+            body = json.loads(data)
+        except ValueError:
+            return 40000, "bad json"
+        if self.kind == "wecom":
+            if q.get("key") != [WECOM_KEY]:
+                return 93000, "invalid webhook url"
+            c = body.get("markdown", {}).get("content")
+            if body.get("msgtype") != "markdown" or not isinstance(c, str) \
+                    or len(c.encode()) >= 4096:
+                return 40008, "invalid message"
+        else:
+            if q.get("access_token") != [DING_TOKEN]:
+                return 300001, "token is not exist"
+            ts = q.get("timestamp", ["0"])[0]
+            want = base64.b64encode(hmac.new(
+                DING_SECRET.encode(), ("%s\n%s" % (ts, DING_SECRET)).encode(),
+                hashlib.sha256).digest()).decode()
+            if q.get("sign") != [want] or \
+                    abs(int(ts) - time.time() * 1000) > 3600 * 1000:
+                return 310000, "sign not match"
+            md = body.get("markdown", {})
+            if body.get("msgtype") != "markdown" or \
+                    not isinstance(md.get("title"), str) or \
+                    not isinstance(md.get("text"), str):
+                return 40035, "invalid message"
+        self.messages.append(body)
+        return 0, "ok"
+
+    def texts(self):
+        if self.kind == "wecom":
+            return [m["markdown"]["content"] for m in self.messages]
+        return [m["markdown"]["text"] for m in self.messages]
 
     def stop(self):
         self.srv.shutdown()
@@ -177,18 +277,23 @@ heartbeat: off
 chattering: off
 notify:
   people:
-    - {id: wang, name: 王工, email: wang@example.com}
+    - {id: wang, name: 王工, email: wang@example.com, wecom: wangli,
+       phone: "%(phone)s"}
     - {id: li, name: 李工, email: li@example.com}
   channels:
     - {id: mail, type: email, url: "smtp://127.0.0.1:%(smtp)d",
        from: lockbridge@ntest.example, starttls: never, timeout: 5s}
     - {id: hook, type: webhook, url: "http://127.0.0.1:%(hook)d/alarm",
        timeout: 5s}
+    - {id: group, type: wecom, url_env: LB_TEST_WECOM, timeout: 5s}
+    - {id: ding, type: dingtalk, url_env: LB_TEST_DING,
+       secret_env: LB_TEST_DING_SECRET, timeout: 5s}
   oncall:
     - level: 1
       rota:
 %(rota)s  routes:
-    - {priority: [critical, high], notify: [oncall, hook], on_clear: true}
+    - {priority: [critical, high], notify: [oncall, hook, group, ding],
+       on_clear: true}
   group: {wait: %(wait)ds}
   public_url: https://ntest.example/
 plcs:
@@ -208,7 +313,7 @@ plcs:
                    message: {en: "Sump level {value}",
                              zh: "集水井水位 {value}"}}]}
 """ % {"data": data, "smtp": smtp_port, "hook": hook_port,
-       "rota": rota_text(), "wait": WAIT_S, "pa": plc_port}
+       "rota": rota_text(), "wait": WAIT_S, "pa": plc_port, "phone": PHONE}
 
 
 def lb(args, cwd):
@@ -244,6 +349,49 @@ def hook_has(hook, alarm, event):
 def mail_has(smtp, rcpt, alarm, event_word):
     return [m for m in smtp.mails()
             if m[0] == rcpt and alarm in m[1] and event_word in m[1]]
+
+
+def robot_count(robot, alarm, event):
+    word = {"active": "active 报警", "clear": "cleared 恢复"}[event]
+    return sum(t.count("%s %s" % (alarm, word)) for t in robot.texts())
+
+
+def test_robots_cli(station, work, wecom, ding):
+    rc, out, err = lb(["notify", "test", "-c", station, "--channel", "group"],
+                      work)
+    check(rc == 0 and out == 'group: ok HTTP 200: {"errcode": 0, "errmsg": '
+          '"ok"}\n', "notify test --channel group: the robot's answer "
+          "(%d %r %r)" % (rc, out, err))
+    c = wecom.texts()[0] if wecom.messages else ""
+    check("notify.test" in c and c.rstrip().endswith("<@wangli>"),
+          "the WeCom markdown mentions the person on call (%r)" % c[-80:])
+    rc, out, err = lb(["notify", "test", "-c", station, "--channel", "ding"],
+                      work)
+    check(rc == 0 and out.startswith("ding: ok HTTP 200: "),
+          "notify test --channel ding: signed, accepted (%d %r %r)"
+          % (rc, out, err))
+    m = ding.messages[0] if ding.messages else {}
+    check(m.get("at") == {"atMobiles": [PHONE]} and
+          m.get("markdown", {}).get("title", "").startswith("[LOW 低]"),
+          "the DingTalk message: title, at.atMobiles (%r)" % m.get("at"))
+    env = dict(os.environ, LB_TEST_WECOM=wecom.url().replace(WECOM_KEY,
+                                                             "wrong"))
+    rc, out, err = lbtest.run_bridge(["notify", "test", "-c", station,
+                                      "--channel", "group"], env=env,
+                                     cwd=work)
+    check(rc == 1 and out == 'group: FAILED HTTP 200: {"errcode": 93000, '
+          '"errmsg": "invalid webhook url"} (errcode 93000: invalid webhook '
+          'key)\n', "a wrong WeCom key: HTTP 200 but errcode 93000, exit 1 "
+          "(%d %r)" % (rc, out))
+    env = dict(os.environ, LB_TEST_DING_SECRET="not-the-secret")
+    rc, out, err = lbtest.run_bridge(["notify", "test", "-c", station,
+                                      "--channel", "ding"], env=env,
+                                     cwd=work)
+    check(rc == 1 and "(errcode 310000: bad signature or keyword)" in out,
+          "a wrong DingTalk secret: errcode 310000, exit 1 (%d %r)"
+          % (rc, out))
+    wecom.messages.clear()
+    ding.messages.clear()
 
 
 def test_cli(station, work, hook, smtp):
@@ -293,7 +441,7 @@ def test_cli(station, work, hook, smtp):
         os.unlink(os.path.join(new, f))
 
 
-def test_alarm_and_clear(sim, hook, smtp, data, d):
+def test_alarm_and_clear(sim, hook, smtp, data, d, robots):
     sim.set("pa.temp", 65.5)
     ok = lbtest.wait_for(lambda: hook_has(hook, "pa.temp.high", "active") and
                          mail_has(smtp, "wang@example.com", "pa.temp.high",
@@ -345,10 +493,23 @@ def test_alarm_and_clear(sim, hook, smtp, data, d):
     check(c and c[0]["state"] in ("cleared-unack", "normal") and
           c[0]["value"] == 20,
           "the clear's webhook body (%r)" % (c[0] if c else None))
+    ok = lbtest.wait_for(lambda: all(
+        robot_count(r, "pa.temp.high", e) == 1 for r in robots
+        for e in ("active", "clear")), 10)
+    check(ok, "the WeCom and DingTalk robots got the alarm and its clear")
+    w = [t for t in robots[0].texts() if "pa.temp.high" in t]
+    check(w and all(len(t.encode()) < 4096 and t.rstrip().endswith(
+          "<@wangli>") and "Oil 65.5 °C" in "".join(w) and
+          "油温高 65.5 °C" in "".join(w) for t in w),
+          "WeCom: markdown under 4,096 bytes, both languages, <@wangli>")
+    dm = [m for m in robots[1].messages
+          if "pa.temp.high" in m["markdown"]["text"]]
+    check(dm and all(m["at"] == {"atMobiles": [PHONE]} for m in dm),
+          "DingTalk: signed (the fake checks it), at.atMobiles")
     rows = notify_rows(data)
-    check(len(rows) == 4 and all(r[4] == "sent" and r[5] == 1 for r in rows),
-          "four notification rows, each sent at the first attempt (%r)"
-          % rows)
+    check(len(rows) == 8 and all(r[4] == "sent" and r[5] == 1 for r in rows),
+          "eight notification rows (two events, four recipients), each sent "
+          "at the first attempt (%r)" % [r[:6] for r in rows])
 
 
 def test_kill_before_delivery(sim, station, work, data, hook, smtp, d):
@@ -400,7 +561,7 @@ def test_outage(sim, station, work, data, hook, smtp, d):
     return d
 
 
-def test_exactly_once(hook, smtp, data):
+def test_exactly_once(hook, smtp, data, robots):
     events = [("pa.temp.high", "active"), ("pa.temp.high", "clear"),
               ("pa.lvl.high", "active"), ("pa.lvl.high", "clear")]
     counts = [len(hook_has(hook, a, e)) for a, e in events]
@@ -412,9 +573,12 @@ def test_exactly_once(hook, smtp, data):
     check(counts == [1, 1, 1, 1] and len(smtp.mails()) == 4,
           "the person on call got each exactly once (%r, %d mails)"
           % (counts, len(smtp.mails())))
+    counts = [robot_count(r, a, e) for r in robots for a, e in events]
+    check(counts == [1] * 8,
+          "the WeCom and DingTalk robots got each exactly once (%r)" % counts)
     rows = notify_rows(data)
-    check(len(rows) == 8 and all(r[4] == "sent" for r in rows),
-          "8 notification rows, all sent (%r)" % [r[:5] for r in rows])
+    check(len(rows) == 16 and all(r[4] == "sent" for r in rows),
+          "16 notification rows, all sent (%r)" % [r[:5] for r in rows])
 
 
 def main():
@@ -422,6 +586,11 @@ def main():
     data = os.path.join(work, "data")
     hook = Hook()
     smtp = Smtp(work)
+    robots = [Robot("wecom"), Robot("dingtalk")]
+    # the robots' URLs hold their keys: by environment, as in a station
+    os.environ["LB_TEST_WECOM"] = robots[0].url()
+    os.environ["LB_TEST_DING"] = robots[1].url()
+    os.environ["LB_TEST_DING_SECRET"] = DING_SECRET
     sim = d = None
     try:
         plc_port = lbtest.free_port()
@@ -430,14 +599,15 @@ def main():
             f.write(station_text(plc_port, smtp.port, hook.port, data))
         sim = lbtest.Sim(station, copy=False)
         test_cli(station, work, hook, smtp)
+        test_robots_cli(station, work, robots[0], robots[1])
         d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work)
-        ok = lbtest.wait_for(lambda: "notify: 2 channels" in d.log(), 15)
+        ok = lbtest.wait_for(lambda: "notify: 4 channels" in d.log(), 15)
         check(ok, "the bridge starts its notify thread")
         time.sleep(1)
-        test_alarm_and_clear(sim, hook, smtp, data, d)
+        test_alarm_and_clear(sim, hook, smtp, data, d, robots)
         d = test_kill_before_delivery(sim, station, work, data, hook, smtp, d)
         d = test_outage(sim, station, work, data, hook, smtp, d)
-        test_exactly_once(hook, smtp, data)
+        test_exactly_once(hook, smtp, data, robots)
         rc = d.stop()
         log = d.log()
         check(rc == 0 and "Sanitizer" not in log and
@@ -453,6 +623,8 @@ def main():
             sim.stop()
         smtp.stop()
         hook.stop()
+        for r in robots:
+            r.stop()
         if not os.environ.get("LB_KEEP_TMP"):
             shutil.rmtree(work, ignore_errors=True)
     return check.summary()

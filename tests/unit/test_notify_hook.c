@@ -12,6 +12,7 @@
  *   filled in, once: after the thread has written them, a second start
  *   hands in nothing.  The thread writes what it was handed even when the
  *   channel is down (the rows wait, pending, with the error).
+ * - DingTalk's URL signature against an independently computed vector.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "alarm/board.h"
 #include "alarm/journal.h"
 #include "config/plcmap.h"
+#include "notify/channel.h"
 #include "notify/hook.h"
 #include "notify/njournal.h"
 #include "notify/rota.h"
@@ -228,10 +230,25 @@ static void test_catch_up(void **state)
     alarms_close(&a);
 }
 
+/* DingTalk's signature: the vector computed independently (Python's
+ * hmac, base64 and urllib.parse.quote). */
+static void test_dingtalk_sign(void **state)
+{
+    (void)state;
+    char sign[128];
+    assert_int_equal(chan_dingtalk_sign("SEC0123456789abcdef",
+                                        1700000000000LL, sign, sizeof sign),
+                     0);
+    assert_string_equal(sign, "TSZbRFUuvaSQaRKUpF970OPCb2%2FLcQAP3wOvwZIzBZk"
+                              "%3D");
+    assert_int_equal(chan_dingtalk_sign("x", 1, sign, 8), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wants),
+        cmocka_unit_test(test_dingtalk_sign),
         cmocka_unit_test(test_catch_up),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,7 +15,8 @@
  *   the retry time, and nj_mark_due_now makes them due; adding the same
  *   event twice (catch-up after a crash) adds nothing; the cursor.
  * - Messages: the webhook body (every documented field), the mail's
- *   headers and subject.
+ *   headers and subject, a flood in one WeCom message cut under 4,096
+ *   bytes with the mention kept, DingTalk's title and at.atMobiles.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -380,9 +381,56 @@ static void test_messages(void **state)
     free(mail);
 }
 
+/* A flood in one robot message: cut to WeCom's 4,096 bytes, the count of
+ * what was left out said, the mention kept at the end. */
+static void test_robot_limit(void **state)
+{
+    fixture *f = *state;
+    static nj_row rows[100];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 100; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "p.t%d.high", i);
+        rows[i].a = event((uint64_t)i + 1, id, "active", "high", "head",
+                          at(9, 0));
+    }
+    map_person wang = {.id = "wang", .wecom = "wangli",
+                       .phone = "+8613800000000"};
+    char *body = nmsg_robot(f->st, MAP_CH_WECOM, &wang, rows, 100);
+    assert_non_null(body);
+    cJSON *j = cJSON_Parse(body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "msgtype")->valuestring,
+                        "markdown");
+    const char *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "markdown"),
+                                        "content")->valuestring;
+    assert_true(strlen(c) < NMSG_WECOM_MAX);
+    assert_non_null(strstr(c, "p.t0.high active 报警"));
+    assert_null(strstr(c, "p.t99.high"));
+    assert_non_null(strstr(c, " more / 另有 "));
+    size_t cl = strlen(c);
+    assert_true(cl > 9 && strcmp(c + cl - 9, "<@wangli>") == 0);
+    cJSON_Delete(j);
+    free(body);
+    body = nmsg_robot(f->st, MAP_CH_DINGTALK, &wang, rows, 2);
+    j = cJSON_Parse(body);
+    assert_non_null(j);
+    cJSON *mob = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "at"),
+                                     "atMobiles");
+    assert_int_equal(cJSON_GetArraySize(mob), 1);
+    assert_string_equal(cJSON_GetArrayItem(mob, 0)->valuestring,
+                        "+8613800000000");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+                        "markdown"), "title")->valuestring,
+                        "[HIGH 高] Lock 1: 2 alarms - p.t0.high active, ...");
+    cJSON_Delete(j);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_robot_limit),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_group_and_resume),
         cmocka_unit_test(test_groups_per_recipient),

@@ -33,13 +33,14 @@ static int notify_usage(const char *msg)
 
 /* One message to one recipient ("" for a webhook), its answer printed. */
 static bool notify_test_one(const map_station *st, const map_channel *c,
-                            const chan_secrets *sec, const char *to)
+                            const chan_secrets *sec, const char *to,
+                            const map_person *mention)
 {
     nj_row row;
     int64_t now = clk_real_ns();
     nmsg_test_row(st, &row, now);
     chan_result res;
-    notify_send(st, c, sec, to, &row, 1, now, &res);
+    notify_send(st, c, sec, to, mention, &row, 1, now, &res);
     printf("%s%s%s: %s %s\n", c->id, to[0] ? " -> " : "", to,
            res.ok ? "ok" : "FAILED", res.answer);
     return res.ok;
@@ -76,17 +77,18 @@ int cmd_notify(const cli_opts *o)
         goto done;
     }
     bool ok = true;
+    long p = nf->n_oncall
+                 ? rota_who(r, nf->oncall[0].level, (int64_t)time(NULL))
+                 : -1;
+    const map_person *oncall = p >= 0 ? &nf->people[p] : NULL;
     if (c->type != MAP_CH_EMAIL) {
-        ok = notify_test_one(st, c, &sec, "");
+        ok = notify_test_one(st, c, &sec, "", oncall);
     } else {
         size_t sent = 0;
         for (size_t i = 0; i < c->n_to; i++, sent++)
-            ok &= notify_test_one(st, c, &sec, c->to[i]);
-        long p = nf->n_oncall
-                     ? rota_who(r, nf->oncall[0].level, (int64_t)time(NULL))
-                     : -1;
-        if (p >= 0 && nf->people[p].email) {
-            ok &= notify_test_one(st, c, &sec, nf->people[p].email);
+            ok &= notify_test_one(st, c, &sec, c->to[i], NULL);
+        if (oncall && oncall->email) {
+            ok &= notify_test_one(st, c, &sec, oncall->email, NULL);
             sent++;
         }
         if (!sent) {

@@ -18,9 +18,8 @@
  *
  * Secrets (SMTP passwords, robot URLs, which carry their key, DingTalk
  * signing secrets) are named by *_env or *_file and never written here:
- * a literal one is an error, like influx.password.  Channel types that
- * this version parses but does not deliver yet (wecom, dingtalk, mqtt)
- * are refused, so that `check` never passes a map whose alarms would go
+ * a literal one is an error, like influx.password.  A channel type that
+ * this version parses but does not deliver yet (mqtt) is refused, so that `check` never passes a map whose alarms would go
  * nowhere.  Rotas that leave hours uncovered or overlap are warnings
  * (st->warnings): a station may mean it (nobody on call at night), but
  * should see it.
@@ -48,7 +47,7 @@ const char *map_channel_type_name(map_channel_type t)
 /* Delivered by this version; the others are parsed and refused. */
 static bool type_delivered(map_channel_type t)
 {
-    return t == MAP_CH_EMAIL || t == MAP_CH_WEBHOOK;
+    return t != MAP_CH_MQTT;
 }
 
 static void notify_defaults(map_station *st)
@@ -230,8 +229,8 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         if (!type_delivered(c->type))
             cfg_err_at(s, v[C_TYPE], "channel '%s': type %s is understood "
                        "but not delivered by this version of lockbridge "
-                       "(email and webhook are): remove the channel until "
-                       "it is", c->id ? c->id : "?", type_names[type]);
+                       "(email, webhook, wecom and dingtalk are): remove "
+                       "the channel until it is", c->id ? c->id : "?", type_names[type]);
     }
     if (k[C_PASSWORD])
         cfg_refuse_secret(s, k[C_PASSWORD], "password");

@@ -9,7 +9,10 @@
  */
 #include "notify/channel.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,9 @@ int chan_resolve(const map_channel *c, chan_secrets *out, char *err,
         return -1;
     }
     if (secret_resolve("password", c->password_env, c->password_file,
-                       &out->password, why, sizeof why) < 0) {
+                       &out->password, why, sizeof why) < 0 ||
+        secret_resolve("secret", c->secret_env, c->secret_file, &out->secret,
+                       why, sizeof why) < 0) {
         snprintf(err, errlen, "channel %s: %s", c->id, why);
         return -1;
     }
@@ -46,7 +51,8 @@ void chan_secrets_free(chan_secrets *s)
         return;
     free(s->url);
     free(s->password);
-    s->url = s->password = NULL;
+    free(s->secret);
+    s->url = s->password = s->secret = NULL;
 }
 
 /* ---- the upload of a mail ----------------------------------------------- */
@@ -172,8 +178,10 @@ static size_t chan_write(char *data, size_t size, size_t nmemb, void *ctx)
     return size * nmemb;
 }
 
-void chan_webhook(const map_channel *c, const chan_secrets *s,
-                  const char *body, chan_result *out)
+/* body POSTed as JSON to url; out->answer "HTTP 200: <body>"; *ans
+ * holds the start of the body. */
+static void chan_post(const map_channel *c, const char *url,
+                      const char *body, chan_body *ans, chan_result *out)
 {
     memset(out, 0, sizeof *out);
     CURL *h = curl_easy_init();
@@ -184,8 +192,9 @@ void chan_webhook(const map_channel *c, const chan_secrets *s,
         goto done;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    chan_body ans = {.len = 0};
-    curl_easy_setopt(h, CURLOPT_URL, s->url);
+    ans->len = 0;
+    ans->buf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -195,7 +204,7 @@ void chan_webhook(const map_channel *c, const chan_secrets *s,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, chan_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, ans);
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         chan_curl_failed(rc, errbuf, out);
@@ -204,9 +213,98 @@ void chan_webhook(const map_channel *c, const chan_secrets *s,
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->code);
     out->ok = out->code >= 200 && out->code < 300;
     snprintf(out->answer, sizeof out->answer, "HTTP %ld%s%s", out->code,
-             ans.len ? ": " : "", ans.buf);
+             ans->len ? ": " : "", ans->buf);
 done:
     curl_slist_free_all(hdr);
     if (h)
         curl_easy_cleanup(h);
+}
+
+void chan_webhook(const map_channel *c, const chan_secrets *s,
+                  const char *body, chan_result *out)
+{
+    chan_body ans;
+    chan_post(c, s->url, body, &ans, out);
+}
+
+/* ---- the robots --------------------------------------------------------- */
+
+int chan_dingtalk_sign(const char *secret, int64_t now_ms, char *buf,
+                       size_t len)
+{
+    char data[1200];
+    int n = snprintf(data, sizeof data, "%lld\n%s", (long long)now_ms,
+                     secret);
+    if (n < 0 || (size_t)n >= sizeof data)
+        return -1;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned maclen = 0;
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
+              (const unsigned char *)data, (size_t)n, mac, &maclen))
+        return -1;
+    unsigned char b64[64];
+    EVP_EncodeBlock(b64, mac, (int)maclen);
+    char *esc = curl_easy_escape(NULL, (const char *)b64, 0);
+    if (!esc)
+        return -1;
+    int w = snprintf(buf, len, "%s", esc);
+    curl_free(esc);
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+static const char *chan_errcode_name(map_channel_type t, long code)
+{
+    static const struct {
+        map_channel_type t;
+        long code;
+        const char *what;
+    } known[] = {
+        {MAP_CH_WECOM, 93000, "invalid webhook key"},
+        {MAP_CH_WECOM, 45009, "rate limited"},
+        {MAP_CH_DINGTALK, 310000, "bad signature or keyword"},
+        {MAP_CH_DINGTALK, 130101, "sending too fast"},
+        {MAP_CH_DINGTALK, 300001, "bad token"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (known[i].t == t && known[i].code == code)
+            return known[i].what;
+    return NULL;
+}
+
+void chan_robot(const map_channel *c, const chan_secrets *s,
+                const char *body, int64_t now_ms, chan_result *out)
+{
+    char *url = NULL;
+    if (c->type == MAP_CH_DINGTALK && s->secret) {
+        char sign[160];
+        if (chan_dingtalk_sign(s->secret, now_ms, sign, sizeof sign) < 0 ||
+            asprintf(&url, "%s%ctimestamp=%lld&sign=%s", s->url,
+                     strchr(s->url, '?') ? '&' : '?', (long long)now_ms,
+                     sign) < 0) {
+            memset(out, 0, sizeof *out);
+            snprintf(out->answer, sizeof out->answer, "cannot sign the URL");
+            return;
+        }
+    }
+    chan_body ans;
+    chan_post(c, url ? url : s->url, body, &ans, out);
+    free(url);
+    if (!out->ok)
+        return;
+    /* Both robots answer 200 whatever happened: the errcode decides. */
+    cJSON *j = cJSON_Parse(ans.buf);
+    const cJSON *ec = j ? cJSON_GetObjectItem(j, "errcode") : NULL;
+    if (!cJSON_IsNumber(ec)) {
+        out->ok = false;
+        size_t l = strlen(out->answer);
+        snprintf(out->answer + l, sizeof out->answer - l, " (no errcode in "
+                 "the answer)");
+    } else if (ec->valuedouble != 0) {
+        out->ok = false;
+        const char *what = chan_errcode_name(c->type, (long)ec->valuedouble);
+        size_t l = strlen(out->answer);
+        snprintf(out->answer + l, sizeof out->answer - l, " (errcode %ld%s%s)",
+                 (long)ec->valuedouble, what ? ": " : "", what ? what : "");
+    }
+    cJSON_Delete(j);
 }

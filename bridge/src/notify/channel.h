@@ -15,12 +15,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/plcmap.h"
 
 typedef struct {
     char *url;                /* the URL to use (the map's or resolved) */
     char *password;           /* SMTP password, NULL: no AUTH */
+    char *secret;             /* DingTalk signing secret, NULL: unsigned */
 } chan_secrets;
 
 /* Resolves c's secrets into out (freed with chan_secrets_free, also after
@@ -46,5 +48,20 @@ void chan_email(const map_channel *c, const chan_secrets *s,
 /* body POSTed as application/json.  ok on a 2xx status. */
 void chan_webhook(const map_channel *c, const chan_secrets *s,
                   const char *body, chan_result *out);
+
+/* A robot's JSON body (message.h) POSTed to the robot's URL; for
+ * DingTalk with a secret the URL gets `timestamp` (ms) and `sign`, the
+ * URL-encoded base64 of HMAC-SHA256(key = secret, timestamp + "\n" +
+ * secret).  ok on a 2xx status with errcode 0; a known errcode is
+ * explained in the answer (WeCom 93000 invalid key, 45009 rate limited;
+ * DingTalk 310000 bad signature or keyword, 130101 too fast, 300001 bad
+ * token). */
+void chan_robot(const map_channel *c, const chan_secrets *s,
+                const char *body, int64_t now_ms, chan_result *out);
+
+/* The DingTalk signature of timestamp now_ms with secret, URL-encoded,
+ * into buf (at least 128 bytes).  0, or -1. */
+int chan_dingtalk_sign(const char *secret, int64_t now_ms, char *buf,
+                       size_t len);
 
 #endif

@@ -358,3 +358,76 @@ void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns)
              "此通道可用");
     out->a.ts_ns = now_ns;
 }
+
+/* The markdown both robots take: a title line, one line per alarm (cut
+ * to fit NMSG_WECOM_MAX with room for the tail), the link, the mention. */
+static void nmsg_robot_text(strbuf *b, const map_station *st,
+                            map_channel_type type, const map_person *mention,
+                            const nj_row *rows, size_t n)
+{
+    const char *name_en = st->name.en ? st->name.en : st->id;
+    const char *name_zh = st->name.zh ? st->name.zh : name_en;
+    char when[64], val[32], tail[512] = "";
+    size_t tl = 0;
+    if (st->notify.public_url)
+        tl += (size_t)snprintf(tail + tl, sizeof tail - tl, "\n[%s](%s)",
+                               st->notify.public_url, st->notify.public_url);
+    if (mention && type == MAP_CH_WECOM && mention->wecom)
+        snprintf(tail + tl, sizeof tail - tl, "\n<@%s>", mention->wecom);
+    else if (mention && type == MAP_CH_DINGTALK && mention->phone)
+        snprintf(tail + tl, sizeof tail - tl, "\n@%s", mention->phone);
+    int top = nmsg_top_prio(rows, n);
+    sb_printf(b, "### %s %s %s / %s: %zu\n", top < 4 ? prio_order[top] : "",
+              top < 4 ? prio_zh[top] : "", name_en, name_zh, n);
+    size_t budget = NMSG_WECOM_MAX - strlen(tail) - 64;
+    for (size_t i = 0; i < n; i++) {
+        const nj_alarm *a = &rows[i].a;
+        int r = nmsg_prio_rank(a->priority);
+        nmsg_local(a->ts_ns, when, sizeof when);
+        nmsg_value(a, val, sizeof val);
+        size_t before = b->len;
+        sb_printf(b, "> **%s %s** %s %s %s (%s)\n> %s / %s, %s %s\n",
+                  a->priority, r < 4 ? prio_zh[r] : "", a->alarm,
+                  nmsg_event_en(a->event), nmsg_event_zh(a->event), a->area,
+                  a->msg_en, a->msg_zh[0] ? a->msg_zh : a->msg_en, val, when);
+        if (b->len > budget) {
+            b->len = before;
+            sb_printf(b, "> ... and %zu more / 另有 %zu 条\n", n - i, n - i);
+            break;
+        }
+    }
+    sb_puts(b, tail);
+}
+
+char *nmsg_robot(const map_station *st, map_channel_type type,
+                 const map_person *mention, const nj_row *rows, size_t n)
+{
+    strbuf text;
+    sb_init(&text, 0);
+    nmsg_robot_text(&text, st, type, mention, rows, n);
+    cJSON *root = cJSON_CreateObject(), *md;
+    char *out = NULL;
+    if (!root || text.failed)
+        goto done;
+    cJSON_AddStringToObject(root, "msgtype", "markdown");
+    md = cJSON_AddObjectToObject(root, "markdown");
+    if (!md)
+        goto done;
+    if (type == MAP_CH_WECOM) {
+        cJSON_AddStringToObject(md, "content", sb_data(&text));
+    } else {
+        char title[512];
+        nmsg_subject(st, rows, n, title, sizeof title);
+        cJSON_AddStringToObject(md, "title", title);
+        cJSON_AddStringToObject(md, "text", sb_data(&text));
+        cJSON *at = cJSON_AddObjectToObject(root, "at");
+        cJSON *mob = at ? cJSON_AddArrayToObject(at, "atMobiles") : NULL;
+        if (mob && mention && mention->phone)
+            cJSON_AddItemToArray(mob, cJSON_CreateString(mention->phone));
+    }
+    out = cJSON_PrintUnformatted(root);
+done:
+    cJSON_Delete(root);
+    sb_free(&text);
+    return out;
+}

@@ -7,6 +7,9 @@
  *            carries the highest priority of the group, the station and
  *            the alarm (or the count).
  *   webhook  the JSON body documented in notify/README.md.
+ *   wecom    a WeCom group robot's `markdown` message, under 4,096 bytes,
+ *            with <@userid> mentions of the people on call.
+ *   dingtalk a DingTalk robot's `markdown` message with `at.atMobiles`.
  *
  * Local times are in the process's zone (rota_set_zone).  Pure: the
  * station, the rows and the time are the caller's; any thread.
@@ -34,6 +37,16 @@ char *nmsg_email(const map_station *st, const char *from,
 /* The webhook's JSON body, malloc'd; NULL when out of memory. */
 char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
                    int64_t now_ns);
+
+/* WeCom's limit on a markdown message's content (bytes of UTF-8). */
+#define NMSG_WECOM_MAX 4096
+
+/* The robot's JSON body, malloc'd; NULL when out of memory.  mention:
+ * the person on call (NULL: nobody), named by `wecom` (WeCom) or `phone`
+ * (DingTalk).  The list is cut, with "... and N more", to stay within
+ * NMSG_WECOM_MAX (both robots). */
+char *nmsg_robot(const map_station *st, map_channel_type type,
+                 const map_person *mention, const nj_row *rows, size_t n);
 
 /* A test message's rows (notify test): one row that says so. */
 void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns);

@@ -143,8 +143,8 @@ static const map_channel *notify_channel(const notify *n, const char *id,
 
 void notify_send(const map_station *st, const map_channel *c,
                  const chan_secrets *s, const char *recipient,
-                 const nj_row *rows, size_t n, int64_t now_ns,
-                 chan_result *out)
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 int64_t now_ns, chan_result *out)
 {
     memset(out, 0, sizeof *out);
     if (c->type == MAP_CH_EMAIL) {
@@ -164,9 +164,16 @@ void notify_send(const map_station *st, const map_channel *c,
         }
         chan_webhook(c, s, body, out);
         free(body);
+    } else if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
+        char *body = nmsg_robot(st, c->type, mention, rows, n);
+        if (!body) {
+            snprintf(out->answer, sizeof out->answer, "out of memory");
+            return;
+        }
+        chan_robot(c, s, body, now_ns / 1000000, out);
+        free(body);
     } else {
-        /* config refuses these types; a row naming one is from a newer
-         * map */
+        /* config refuses mqtt; a row naming it is from a newer map */
         snprintf(out->answer, sizeof out->answer, "channel type %s is not "
                  "delivered by this version", map_channel_type_name(c->type));
     }
@@ -249,8 +256,14 @@ static bool notify_deliver_one(notify *n)
     const map_channel *c = notify_channel(n, n->batch[0].channel, &ci);
     chan_result res;
     if (c) {
+        /* a robot names the person on call now */
+        long p = n->nf->n_oncall
+                     ? rota_who(n->rota, n->nf->oncall[0].level,
+                                now / 1000000000)
+                     : -1;
         notify_send(n->st, c, &n->secrets[ci], n->batch[0].recipient,
-                    n->batch, k, now, &res);
+                    p >= 0 ? &n->nf->people[p] : NULL, n->batch, k, now,
+                    &res);
     } else {
         memset(&res, 0, sizeof res);
         snprintf(res.answer, sizeof res.answer, "channel '%s' is no longer "

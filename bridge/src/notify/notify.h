@@ -83,12 +83,14 @@ typedef struct {
 void notify_get_stats(notify *n, notify_stats *out);
 
 /* One message for rows[0..n) (one channel, one recipient; "" for a
- * webhook) through c, formatted (message.h) and sent (channel.h), the
- * answer in out.  Blocks up to the channel's timeout; the thread and
- * `lockbridge notify test` both send through this. */
+ * webhook or a robot) through c, formatted (message.h) and sent
+ * (channel.h), the answer in out.  mention: whom a robot's message names
+ * (the person on call now; NULL: nobody).  Blocks up to the channel's
+ * timeout; the thread and `lockbridge notify test` both send through
+ * this. */
 void notify_send(const map_station *st, const map_channel *c,
                  const chan_secrets *s, const char *recipient,
-                 const nj_row *rows, size_t n, int64_t now_ns,
-                 chan_result *out);
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 int64_t now_ns, chan_result *out);
 
 #endif
