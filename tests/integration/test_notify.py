@@ -66,85 +66,19 @@ check = lbtest.Checks()
 WAIT_S = 2
 
 
-class Hook:
-    """The webhook receiver: every POST body kept; `status` is what it
-    answers (503 while "down")."""
+class JsonServer:
+    """An HTTP server on a free loopback port whose POSTs are answered by
+    answer(path, content type, body) -> (status, JSON-able answer)."""
 
-    def __init__(self):
-        self.bodies = []
-        self.status = 200
-        self.refused = 0
-        hook = self
-
+    def __init__(self, answer):
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
-                data = self.rfile.read(n)
-                ctype = self.headers.get("Content-Type", "")
-                if hook.status == 200:
-                    hook.bodies.append((self.path, ctype, data))
-                    out = b'{"received": true}'
-                else:
-                    hook.refused += 1
-                    out = b'{"error": "down for the test"}'
-                self.send_response(hook.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *a):
-                pass
-
-        self.port = lbtest.free_port()
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port),
-                                                   H)
-        self.th = threading.Thread(target=self.srv.serve_forever,
-                                   daemon=True)
-        self.th.start()
-
-    def alarms(self):
-        """[(alarm dict, whole body dict)] of every accepted POST."""
-        out = []
-        for _, _, data in list(self.bodies):
-            b = json.loads(data)
-            for a in b["alarms"]:
-                out.append((a, b))
-        return out
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-
-WECOM_KEY = "test-key-7f3a"
-DING_TOKEN = "tok-19c2"
-DING_SECRET = "SEC0123456789abcdef"
-PHONE = "+8613800000000"
-
-
-class Robot:
-    """A fake WeCom (kind "wecom") or DingTalk ("dingtalk") group robot:
-    checks what the real one checks (the key; the signature and its
-    timestamp; the body's shape, the size limit, the mention) and answers
-    HTTP 200 with an errcode, as both do.  Accepted messages in
-    `messages`, refusals counted by errcode in `errors`."""
-
-    def __init__(self, kind):
-        self.kind = kind
-        self.messages = []
-        self.errors = {}
-        robot = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                code, msg = robot.judge(self.path, self.rfile.read(n))
-                if code:
-                    robot.errors[code] = robot.errors.get(code, 0) + 1
-                out = json.dumps({"errcode": code,
-                                  "errmsg": msg}).encode()
-                self.send_response(200)
+                status, ans = answer(self.path,
+                                     self.headers.get("Content-Type", ""),
+                                     self.rfile.read(n))
+                out = json.dumps(ans).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
@@ -157,6 +91,63 @@ class Robot:
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port),
                                                    H)
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class Hook(JsonServer):
+    """The webhook receiver: every POST body kept; `status` is what it
+    answers (503 while "down")."""
+
+    def __init__(self):
+        self.bodies = []
+        self.status = 200
+        self.refused = 0
+        super().__init__(self.answer)
+
+    def answer(self, path, ctype, data):
+        if self.status == 200:
+            self.bodies.append((path, ctype, data))
+            return 200, {"received": True}
+        self.refused += 1
+        return self.status, {"error": "down for the test"}
+
+    def alarms(self):
+        """[(alarm dict, whole body dict)] of every accepted POST."""
+        out = []
+        for _, _, data in list(self.bodies):
+            b = json.loads(data)
+            for a in b["alarms"]:
+                out.append((a, b))
+        return out
+
+
+WECOM_KEY = "test-key-7f3a"
+DING_TOKEN = "tok-19c2"
+DING_SECRET = "SEC0123456789abcdef"
+PHONE = "+8613800000000"
+
+
+class Robot(JsonServer):
+    """A fake WeCom (kind "wecom") or DingTalk ("dingtalk") group robot:
+    checks what the real one checks (the key; the signature and its
+    timestamp; the body's shape, the size limit, the mention) and answers
+    HTTP 200 with an errcode, as both do.  Accepted messages in
+    `messages`, refusals counted by errcode in `errors`."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.messages = []
+        self.errors = {}
+        super().__init__(self.answer)
+
+    def answer(self, path, ctype, data):
+        code, msg = self.judge(path, data)
+        if code:
+            self.errors[code] = self.errors.get(code, 0) + 1
+        return 200, {"errcode": code, "errmsg": msg}
 
     def url(self):
         if self.kind == "wecom":
@@ -200,10 +191,6 @@ class Robot:
         if self.kind == "wecom":
             return [m["markdown"]["content"] for m in self.messages]
         return [m["markdown"]["text"] for m in self.messages]
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
 
 
 class Smtp:
