@@ -10,7 +10,8 @@ A station of one PLC written here (poll 100 ms): pa.temp.high (above 60,
 priority high, area head) and pa.lvl.high (above 7, critical, area yard).
 notify: two people, wang on call now (a rota built around the current
 UTC time, li on the other side of the hand-overs), an email channel to
-the sink, a webhook channel to the receiver, the two robots (URLs and
+the sink (starttls: auto; another with starttls: always, which the sink
+cannot do), a webhook channel to the receiver, the two robots (URLs and
 the DingTalk secret by environment), one route (critical and high to
 oncall, the webhook and both robots, on_clear: true), group.wait 2 s.
 
@@ -269,7 +270,10 @@ notify:
     - {id: li, name: 李工, email: li@example.com}
   channels:
     - {id: mail, type: email, url: "smtp://127.0.0.1:%(smtp)d",
-       from: lockbridge@ntest.example, starttls: never, timeout: 5s}
+       from: lockbridge@ntest.example, starttls: auto, timeout: 5s}
+    - {id: mailtls, type: email, url: "smtp://127.0.0.1:%(smtp)d",
+       from: lockbridge@ntest.example, starttls: always, timeout: 5s,
+       to: [duty@ntest.example]}
     - {id: hook, type: webhook, url: "http://127.0.0.1:%(hook)d/alarm",
        timeout: 5s}
     - {id: group, type: wecom, url_env: LB_TEST_WECOM, timeout: 5s}
@@ -412,6 +416,12 @@ def test_cli(station, work, hook, smtp):
     ok = lbtest.wait_for(lambda: len(smtp.mails()) == 1, 10)
     check(ok and "notify.test" in smtp.mails()[0][1],
           "... and the sink has the test mail")
+    rc, out, err = lb(["notify", "test", "-c", station, "--channel",
+                       "mailtls"], work)
+    check(rc == 1 and out.startswith("mailtls -> duty@ntest.example: FAILED ")
+          and len(smtp.mails()) == 1,
+          "starttls: always against a server without STARTTLS: refused, "
+          "nothing sent in the clear (%d %r)" % (rc, out))
     hook.status = 503
     rc, out, err = lb(["notify", "test", "-c", station, "--channel", "hook"],
                       work)
@@ -588,7 +598,7 @@ def main():
         test_cli(station, work, hook, smtp)
         test_robots_cli(station, work, robots[0], robots[1])
         d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work)
-        ok = lbtest.wait_for(lambda: "notify: 4 channels" in d.log(), 15)
+        ok = lbtest.wait_for(lambda: "notify: 5 channels" in d.log(), 15)
         check(ok, "the bridge starts its notify thread")
         time.sleep(1)
         test_alarm_and_clear(sim, hook, smtp, data, d, robots)
