@@ -93,6 +93,29 @@ static void test_golden(void **state)
     if ((st != NULL) != (errs.n == 0))
         fail_msg("case %s: map_load returned %s with %zu errors", name,
                  st ? "a station" : "NULL", errs.n);
+    /* Warnings (expected.warn, when the case has one) leave the map
+     * loaded and come out in the same form. */
+    snprintf(exp_path, sizeof exp_path, CONFIG_DIR "/%s/expected.warn", name);
+    char *want_warn = slurp(exp_path);
+    if (want_warn) {
+        assert_non_null(st);
+        size_t wl = 1;
+        for (size_t i = 0; i < st->warnings.n; i++)
+            wl += strlen(st->warnings.msgs[i]) + 1;
+        char *gw = calloc(1, wl);
+        assert_non_null(gw);
+        for (size_t i = 0; i < st->warnings.n; i++) {
+            strcat(gw, st->warnings.msgs[i]);
+            strcat(gw, "\n");
+        }
+        if (strcmp(gw, want_warn) != 0) {
+            print_error("case %s: warnings differ\n--- expected\n%s--- got"
+                        "\n%s", name, want_warn, gw);
+            fail_msg("case %s (warnings)", name);
+        }
+        free(gw);
+        free(want_warn);
+    }
     map_free(st);
     map_errors_free(&errs);
     free(got);

@@ -32,7 +32,6 @@
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/fmode.h"
-#include "core/fsutil.h"
 #include "core/ring.h"
 #include "core/sqlutil.h"
 
@@ -331,26 +330,9 @@ static void journal_destroy(journal *j)
     free(j);
 }
 
-/* The directory and the file name of path ("alarms.db" in "." for a bare
- * name). */
-static int journal_split(const char *path, char **dir, char **name)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        *dir = strdup(".");
-        *name = strdup(path);
-    } else {
-        *dir = slash == path ? strdup("/")
-                             : strndup(path, (size_t)(slash - path));
-        *name = strdup(slash + 1);
-    }
-    return *dir && *name ? 0 : -1;
-}
-
 journal *journal_open(const journal_opts *o, char *err, size_t errlen)
 {
     journal *j = calloc(1, sizeof *j);
-    char *dir = NULL, *name = NULL;
     if (!j) {
         snprintf(err, errlen, "%s: out of memory", o->path);
         return NULL;
@@ -368,19 +350,12 @@ journal *journal_open(const journal_opts *o, char *err, size_t errlen)
     if (!(j->path = strdup(o->path)) ||
         !(j->batch = malloc(JOURNAL_BATCH * sizeof *j->batch)) ||
         ring_init(&j->q, sizeof(journal_rec), min, j->cap) < 0 ||
-        ring_init(&j->committed, sizeof(journal_rec), min, j->cap) < 0 ||
-        journal_split(o->path, &dir, &name) < 0) {
+        ring_init(&j->committed, sizeof(journal_rec), min, j->cap) < 0) {
         snprintf(err, errlen, "%s: out of memory", o->path);
         goto fail;
     }
-    if (!name[0]) {
-        snprintf(err, errlen, "%s: not a file name", o->path);
-        goto fail;
-    }
-    if (fmode_dir(dir, o->warn, o->warn_ctx, err, errlen) < 0)
-        goto fail;
-    j->db = sqlutil_open(dir, name, JOURNAL_SCHEMA, JOURNAL_VERSION, o->warn,
-                         o->warn_ctx, err, errlen);
+    j->db = sqlutil_open_path(o->path, JOURNAL_SCHEMA, JOURNAL_VERSION,
+                              o->warn, o->warn_ctx, err, errlen);
     if (!j->db)
         goto fail;
     sqlite3_stmt *st;
@@ -409,12 +384,8 @@ journal *journal_open(const journal_opts *o, char *err, size_t errlen)
         goto fail;
     }
     j->started = true;
-    free(dir);
-    free(name);
     return j;
 fail:
-    free(dir);
-    free(name);
     journal_destroy(j);
     return NULL;
 }

@@ -9,6 +9,7 @@
  *   lockbridge user add|list|passwd|del|role ... -c FILE   (cmd_user.c)
  *   lockbridge token add|list|del ... -c FILE              (cmd_token.c)
  *   lockbridge audit -c FILE --from T [--to T] [--csv]     (cmd_audit.c)
+ *   lockbridge notify test -c FILE --channel ID            (cmd_notify.c)
  *
  * Everything here runs on the main thread; `run` turns the main thread
  * into the consumer thread (core/dispatch.h has the thread table).
@@ -38,7 +39,9 @@ typedef struct {
     const char *role;      /* user add, token add: --role */
     bool password_stdin;   /* user add, user passwd: --password-stdin */
     const char *ttl;       /* acklink: --ttl DURATION */
-    char **args;           /* the words after the command (user, token) */
+    const char *channel;   /* notify test: --channel */
+    char **args;           /* the words after the command (user, token,
+                              notify, acklink) */
     int nargs;
 } cli_opts;
 
@@ -53,6 +56,7 @@ int cmd_user(const cli_opts *o);
 int cmd_token(const cli_opts *o);
 int cmd_audit(const cli_opts *o);
 int cmd_acklink(const cli_opts *o);
+int cmd_notify(const cli_opts *o);
 
 /* ---- the auth commands (authctx.c, prompt.c) ---- */
 

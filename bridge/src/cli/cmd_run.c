@@ -14,6 +14,7 @@
  * journal to commit their records, then lets the history flush and the
  * InfluxDB writer write or spool what is queued.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "core/clock.h"
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "notify/rota.h"
 
 /* Set by the SIGINT/SIGTERM handler, on whichever thread the signal
  * lands: lock-free, so safe there and race-free for the loop. */
@@ -189,6 +191,58 @@ static int run_open_alarms(run_ctx *r)
         log_error("main", "out of memory");
         return -1;
     }
+    return 0;
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+/* The notify thread's lines (and notify_open's, on main). */
+static void run_notify_log(void *ctx, notify_level lv, const char *msg)
+{
+    (void)ctx;
+    log_msg(lv == NOTIFY_ERROR ? LOG_ERROR
+            : lv == NOTIFY_WARN ? LOG_WARN : LOG_INFO, "notify", "%s", msg);
+}
+
+/* The delivery thread, after the alarms are restored: what the alarm
+ * journal committed but a crash kept from the notify journal is routed
+ * first, then the board's committed records follow as they come. */
+static int run_open_notify(run_ctx *r)
+{
+    const map_station *st = r->st;
+    char err[1400];
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("notify", "curl_global_init failed");
+        return -1;
+    }
+    notify_opts no = {.st = st, .log = run_notify_log};
+    r->notify = notify_open(&no, err, sizeof err);
+    if (!r->notify) {
+        log_error("notify", "%s", err);
+        return -1;
+    }
+    long caught = notify_catch_up(r->notify, st->alarm_journal.path,
+                                  board_engine(r->alarms), err, sizeof err);
+    if (caught < 0) {
+        log_error("notify", "cannot catch up from the alarm journal: %s",
+                  err);
+        return -1;
+    }
+    r->notify_hook = (notify_hook){.n = r->notify, .b = r->alarms};
+    if (board_listen(r->alarms, notify_hook_listener, &r->notify_hook) < 0) {
+        log_error("main", "out of memory");
+        return -1;
+    }
+    if (notify_start(r->notify) < 0) {
+        log_error("notify", "cannot start the notify thread: %s",
+                  strerror(errno));
+        return -1;
+    }
+    const map_notify *nf = &st->notify;
+    log_info("notify", "%zu channels, %zu on-call levels, %zu routes, "
+             "journal %s, time zone %s%s%ld alarm events caught up",
+             nf->n_channels, nf->n_oncall, nf->n_routes, nf->journal,
+             nf->timezone ? nf->timezone : "of the system", ", ", caught);
     return 0;
 }
 
@@ -376,6 +430,8 @@ static int run_setup(run_ctx *r)
     }
     if (run_open_alarms(r) < 0)
         return -1;
+    if (st->notify.enabled && run_open_notify(r) < 0)
+        return -1;
     if (r->o->summary_s > 0 &&
         dispatch_every(r->d, "summary", (uint64_t)(r->o->summary_s * 1e9),
                        run_summary, r) < 0) {
@@ -431,6 +487,10 @@ static void run_teardown(run_ctx *r)
             }
             board_collect(r->alarms);
         }
+        /* ... and their notifications journalled, to go out after the
+         * restart if not before */
+        notify_close(r->notify);
+        r->notify = NULL;
         /* Say where the last samples went: written, or spooled for the
          * next start. */
         if (r->influx)
@@ -459,6 +519,7 @@ static void run_teardown(run_ctx *r)
         auth_close(r->auth);
     }
     dispatch_free(r->d);
+    notify_close(r->notify);
     board_free(r->alarms);
     journal_close(r->journal);
     rec_free(r->rec);
@@ -477,7 +538,17 @@ int cmd_run(const cli_opts *o)
     if (!st)
         return CLI_EXIT_CONFIG;
     log_set_level(o->level);
+    /* The rotas' zone, before any thread starts (notify/rota.h). */
+    char tzerr[128];
+    if (st->notify.enabled &&
+        rota_set_zone(st->notify.timezone, tzerr, sizeof tzerr) < 0) {
+        log_error("notify", "%s", tzerr);
+        map_free(st);
+        return CLI_EXIT_FAIL;
+    }
     run_ctx r = {.o = o, .st = st};
+    for (size_t i = 0; i < st->warnings.n; i++)
+        log_warn("main", "%s", st->warnings.msgs[i]);
     int rc = 0;
     if (run_setup(&r) < 0) {
         rc = CLI_EXIT_FAIL;

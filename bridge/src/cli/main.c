@@ -31,6 +31,8 @@ static void main_usage(FILE *f)
             "  audit   print the audit log: --from T [--to T] [--csv]\n"
             "  acklink ALARM --to PERSON [--ttl 24h]   print a link that\n"
             "          acknowledges ALARM once, as PERSON, from a phone\n"
+            "  notify  test --channel ID: send one test message through a\n"
+            "          notify channel and print its answer\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
@@ -41,6 +43,7 @@ static void main_usage(FILE *f)
             "                       web.listen, or not at all\n"
             "  -v, --verbose        run: debug logging\n"
             "  --role ROLE          user add, token add: the role\n"
+            "  --channel ID         notify test: the channel\n"
             "  --password-stdin     user add, user passwd: read the password as one\n"
             "                       line from stdin instead of asking twice\n"
             "  --version            print the version\n");
@@ -63,6 +66,10 @@ int cmd_check(const cli_opts *o)
     map_station *st = cli_load(o->config);
     if (!st)
         return CLI_EXIT_CONFIG;
+    /* Warnings do not fail the check: the map is valid, maybe not
+     * meant (a rota that leaves nights uncovered). */
+    for (size_t i = 0; i < st->warnings.n; i++)
+        fprintf(stderr, "%s\n", st->warnings.msgs[i]);
     size_t tags = 0, enabled = 0;
     for (size_t p = 0; p < st->n_plcs; p++) {
         tags += st->plcs[p].n_tags;
@@ -90,6 +97,7 @@ int main(int argc, char **argv)
         {"web", required_argument, NULL, 'W'},
         {"verbose", no_argument, NULL, 'v'},
         {"role", required_argument, NULL, 'R'},
+        {"channel", required_argument, NULL, 'N'},
         {"password-stdin", no_argument, NULL, 'P'},
         {"ttl", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
@@ -121,6 +129,7 @@ int main(int argc, char **argv)
         case 'W': o.web = optarg; break;
         case 'v': o.level = LOG_DEBUG; break;
         case 'R': o.role = optarg; break;
+        case 'N': o.channel = optarg; break;
         case 'P': o.password_stdin = true; break;
         case 't': o.ttl = optarg; break;
         case 's': {
@@ -142,7 +151,7 @@ int main(int argc, char **argv)
     /* user and token take words (add NAME ...); getopt has moved them
      * behind the options. */
     bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||
-                 strcmp(cmd, "acklink") == 0;
+                 strcmp(cmd, "acklink") == 0 || strcmp(cmd, "notify") == 0;
     if (words) {
         o.args = argv + optind;
         o.nargs = argc - optind;
@@ -171,7 +180,9 @@ int main(int argc, char **argv)
         return cmd_audit(&o);
     if (strcmp(cmd, "acklink") == 0)
         return cmd_acklink(&o);
+    if (strcmp(cmd, "notify") == 0)
+        return cmd_notify(&o);
     fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, "
-            "export, user, token, audit, acklink)\n", cmd);
+            "export, user, token, audit, acklink, notify)\n", cmd);
     return CLI_EXIT_USAGE;
 }

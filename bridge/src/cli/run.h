@@ -15,6 +15,8 @@
 #include "cli/cli.h"
 #include "core/dispatch.h"
 #include "core/tagstore.h"
+#include "notify/hook.h"
+#include "notify/notify.h"
 #include "record/history.h"
 #include "record/influx.h"
 #include "record/recorder.h"
@@ -34,6 +36,8 @@ typedef struct {
     influx_writer *influx;
     journal *journal;          /* the alarm journal (alarm_journal.path) */
     board *alarms;             /* the engine, what is shown, the actions */
+    notify *notify;            /* notify: delivery; NULL when absent */
+    notify_hook notify_hook;   /* the board's listener into it */
     char *secrets[2];          /* resolved influx password and token */
     poll_plc **pollers;        /* per PLC; NULL when disabled */
     poll_stats *prev;          /* per PLC, at the last summary */

@@ -71,6 +71,17 @@ void run_sink_summary(const run_ctx *r)
                 bc.merging ? " (merging: the journal's queue is full)" : "",
                 js.last_error[0] ? ", last error: " : "", js.last_error);
     }
+    if (r->notify) {
+        notify_stats ns;
+        notify_get_stats(r->notify, &ns);
+        uint64_t dropped = ns.dropped + r->notify_hook.dropped;
+        log_msg(dropped || ns.failed ? LOG_WARN : LOG_INFO, "notify",
+                "%llu alarm events routed, %llu messages sent, %llu "
+                "attempts failed, %zu queued, %llu dropped",
+                (unsigned long long)ns.submitted,
+                (unsigned long long)ns.sent, (unsigned long long)ns.failed,
+                ns.queued, (unsigned long long)dropped);
+    }
     if (r->hist) {
         hist_stats hs;
         hist_get_stats(r->hist, &hs);

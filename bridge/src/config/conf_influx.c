@@ -50,12 +50,9 @@ static void influx_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     cfg_get_keys_shown(s, n, "influx", influx_keys, I_N, I_PASSWORD, v, k);
     /* Secrets in a map file end up in git: refuse them outright. */
     if (k[I_PASSWORD])
-        cfg_err_at(s, k[I_PASSWORD], "'password' must not be written in a map "
-                   "file: use password_env (an environment variable) or "
-                   "password_file");
+        cfg_refuse_secret(s, k[I_PASSWORD], "password");
     if (k[I_TOKEN])
-        cfg_err_at(s, k[I_TOKEN], "'token' must not be written in a map file: "
-                   "use token_env (an environment variable) or token_file");
+        cfg_refuse_secret(s, k[I_TOKEN], "token");
     if (cfg_require(s, n, "influx", "url", v[I_URL]) &&
         cfg_get_str(s, "'url'", v[I_URL], &f->url) == 0 &&
         strncmp(f->url, "http://", 7) != 0 &&

@@ -148,6 +148,8 @@ void map_free(map_station *st)
     free(st->data_dir);
     free(st->history.path);
     free(st->alarm_journal.path);
+    cfg_notify_free(&st->notify);
+    map_errors_free(&st->warnings);
     map_influx *f = &st->influx;
     char *strs[] = {f->url, f->database, f->rp, f->username, f->password_env,
                     f->password_file, f->org, f->bucket, f->token_env,

@@ -477,6 +477,12 @@ void cfg_get_keys_shown(cfg_src *s, const yaml_node_t *map, const char *what,
     }
 }
 
+void cfg_refuse_secret(cfg_src *s, const yaml_node_t *k, const char *name)
+{
+    cfg_err_at(s, k, "'%s' must not be written in a map file: use %s_env (an "
+               "environment variable) or %s_file", name, name, name);
+}
+
 bool cfg_require(cfg_src *s, const yaml_node_t *map, const char *what,
                  const char *key, const yaml_node_t *val)
 {

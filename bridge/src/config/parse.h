@@ -170,6 +170,10 @@ void cfg_get_keys(cfg_src *s, const yaml_node_t *map, const char *what,
 void cfg_get_keys_shown(cfg_src *s, const yaml_node_t *map, const char *what,
                         const char *const *names, size_t count, size_t shown,
                         yaml_node_t **vals, yaml_node_t **keys);
+/* A secret written in a map (key node k, e.g. 'password'): "'password'
+ * must not be written in a map file: use password_env (an environment
+ * variable) or password_file", at k. */
+void cfg_refuse_secret(cfg_src *s, const yaml_node_t *k, const char *name);
 /* True when val is present; otherwise reports the key as missing from map
  * (at the mapping's position). */
 bool cfg_require(cfg_src *s, const yaml_node_t *map, const char *what,
@@ -267,5 +271,16 @@ extern const cfg_section cfg_alarms_section;
 extern const cfg_section cfg_modes_section;
 extern const cfg_section cfg_chatter_section;
 extern const cfg_section cfg_journal_section;
+extern const cfg_section cfg_notify_section;
+
+/* ---- notify (conf_notify.c) -------------------------------------------- */
+
+/* "mon-fri", "sat,sun", "fri-mon", "daily" into bits of weekdays (0 =
+ * Sunday); -1 on anything else. */
+int cfg_parse_days(const char *v, uint8_t *out);
+void cfg_notify_free(map_notify *nf);
+
+/* Whether tz names a zone of the system's database (station.c). */
+bool cfg_timezone_exists(const char *tz);
 
 #endif

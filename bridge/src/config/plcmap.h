@@ -60,6 +60,14 @@ typedef struct {
 } map_state;
 
 #include "config/alarmdef.h"
+#include "config/notifydef.h"
+
+/* A growing list of "file:line:col: message" strings. */
+typedef struct {
+    char **msgs;
+    size_t n, cap;
+} map_errors;
+
 
 typedef struct {
     char *name;          /* "fast", "slow", ... */
@@ -237,18 +245,16 @@ typedef struct {
     map_modes modes;          /* `modes:` */
     map_chatter chatter;      /* `chattering:` */
     map_journal alarm_journal;/* `alarm_journal:` */
+    map_notify notify;        /* `notify:` */
+    map_errors warnings;      /* "file:line:col: warning: ..." that do not
+                                 fail the load (check prints them, run
+                                 logs them) */
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
     struct map_tag_index *index; /* map_find_tag's; NULL in a station not
                                     built by map_load (lookups then scan) */
 } map_station;
-
-/* A growing list of "file:line:col: message" strings. */
-typedef struct {
-    char **msgs;
-    size_t n, cap;
-} map_errors;
 
 /* Loads and checks a station or PLC file.  Returns a station owned by the
  * caller (map_free) or NULL when anything is wrong; every error found is

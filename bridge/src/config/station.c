@@ -23,7 +23,7 @@
 
 /* ---- station: ----------------------------------------------------------- */
 
-static bool timezone_exists(const char *tz)
+bool cfg_timezone_exists(const char *tz)
 {
     if (strcmp(tz, "UTC") == 0)
         return true;
@@ -57,7 +57,7 @@ static void parse_station_info(cfg_src *s, const yaml_node_t *n,
         cfg_get_text(s, "'name'", v[SI_NAME], &st->name);
     if (v[SI_TZ] &&
         cfg_get_str(s, "'timezone'", v[SI_TZ], &st->timezone) == 0 &&
-        !timezone_exists(st->timezone))
+        !cfg_timezone_exists(st->timezone))
         cfg_err_at(s, v[SI_TZ], "unknown timezone '%s' (no such file in "
                    ZONEINFO ")", st->timezone);
 }
@@ -130,6 +130,7 @@ static const cfg_section *const sections[] = {
     &cfg_modes_section,
     &cfg_chatter_section,
     &cfg_journal_section,
+    &cfg_notify_section,
 };
 enum {
     S_STATION, S_PLCS, S_SECTIONS,

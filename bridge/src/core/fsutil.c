@@ -94,3 +94,22 @@ char *fs_join(const char *dir, const char *name)
         return NULL;
     return out;
 }
+
+int fs_split(const char *path, char **dir, char **name)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        *dir = strdup(".");
+        *name = strdup(path);
+    } else {
+        *dir = slash == path ? strdup("/")
+                             : strndup(path, (size_t)(slash - path));
+        *name = strdup(slash + 1);
+    }
+    if (*dir && *name)
+        return 0;
+    free(*dir);
+    free(*name);
+    *dir = *name = NULL;
+    return -1;
+}

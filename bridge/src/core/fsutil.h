@@ -26,4 +26,9 @@ int fs_mkdirs_for(const char *path, mode_t mode, char **failed);
  * of memory. */
 char *fs_join(const char *dir, const char *name);
 
+/* The directory and the file name of path, both malloc'd (the caller
+ * frees them): "." for a bare name, "/" for one in the root.  0, or -1
+ * out of memory (nothing to free). */
+int fs_split(const char *path, char **dir, char **name);
+
 #endif

@@ -112,3 +112,22 @@ fail:
     free(path);
     return NULL;
 }
+
+sqlite3 *sqlutil_open_path(const char *path, const char *schema, int version,
+                           fmode_warn_fn warn, void *ctx, char *err,
+                           size_t errlen)
+{
+    char *dir = NULL, *name = NULL;
+    sqlite3 *db = NULL;
+    if (fs_split(path, &dir, &name) < 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    if (!name[0])
+        snprintf(err, errlen, "%s: not a file name", path);
+    else if (fmode_dir(dir, warn, ctx, err, errlen) == 0)
+        db = sqlutil_open(dir, name, schema, version, warn, ctx, err, errlen);
+    free(dir);
+    free(name);
+    return db;
+}

@@ -19,6 +19,12 @@ sqlite3 *sqlutil_open(const char *dir, const char *name, const char *schema,
                       int version, fmode_warn_fn warn, void *ctx, char *err,
                       size_t errlen);
 
+/* The same for a path: its directory is made (or tightened to) 0700
+ * first (fmode_dir), then the file opened as sqlutil_open does.  "." for
+ * a bare name.  The journals, whose path a map may give. */
+sqlite3 *sqlutil_open_path(const char *path, const char *schema, int version,
+                           fmode_warn_fn warn, void *ctx, char *err,
+                           size_t errlen);
 /* sqlite3_exec without results; 0, or -1 with "what: sqlite's message". */
 int sqlutil_exec(sqlite3 *db, const char *sql, const char *what, char *err,
                  size_t errlen);

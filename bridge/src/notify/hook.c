@@ -1,0 +1,121 @@
+/*
+ * hook.c - alarm records into notifications (hook.h).
+ */
+#include "notify/hook.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+bool notify_hook_wants(const journal_rec *r)
+{
+    if (r->event == ALARM_EV_CLEAR)
+        return true;
+    return r->event == ALARM_EV_ACTIVE &&
+           !(r->to.flags & (ALARM_SHELVED | ALARM_SUPP_DESIGN |
+                            ALARM_SUPP_MODE | ALARM_OUT_OF_SERVICE));
+}
+
+/* A message cut to its field may end inside a character: drop the
+ * partial one, so the mail and the JSON stay valid UTF-8. */
+static void notify_hook_trim(char *s, size_t need, size_t cap)
+{
+    if (need < cap)
+        return;
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < len)
+        s[i - 1] = '\0';
+}
+
+void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
+                       const alarm_engine *e)
+{
+    memset(out, 0, sizeof *out);
+    out->rec_seq = r->seq;
+    snprintf(out->alarm, sizeof out->alarm, "%s", r->id);
+    snprintf(out->event, sizeof out->event, "%s", alarm_event_name(r->event));
+    snprintf(out->state, sizeof out->state, "%s",
+             alarm_state_name(r->to.state));
+    snprintf(out->priority, sizeof out->priority, "%s",
+             map_priority_name(r->priority));
+    snprintf(out->area, sizeof out->area, "%s", r->area);
+    long idx = r->alarm != UINT32_MAX ? (long)r->alarm : alarm_find(e, r->id);
+    if (idx >= 0 && (size_t)idx < alarm_count(e)) {
+        size_t need = alarm_message(e, (size_t)idx, &r->to, false,
+                                    out->msg_en, sizeof out->msg_en);
+        notify_hook_trim(out->msg_en, need, sizeof out->msg_en);
+        need = alarm_message(e, (size_t)idx, &r->to, true, out->msg_zh,
+                             sizeof out->msg_zh);
+        notify_hook_trim(out->msg_zh, need, sizeof out->msg_zh);
+    } else {
+        snprintf(out->msg_en, sizeof out->msg_en, "%s", r->id);
+    }
+    out->has_value = r->to.has_value;
+    out->value = r->to.value;
+    out->ts_ns = r->ts_ns;
+    out->active_ns = r->to.active_ns;
+}
+
+void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n)
+{
+    notify_hook *h = ctx;
+    const alarm_engine *e = board_engine(h->b);
+    for (size_t i = 0; i < n; i++) {
+        if (!notify_hook_wants(&recs[i]))
+            continue;
+        nj_alarm a;
+        notify_hook_alarm(&a, &recs[i], e);
+        if (notify_submit(h->n, &a) < 0)
+            h->dropped++;
+    }
+}
+
+typedef struct {
+    notify *n;
+    const alarm_engine *e;
+    uint64_t after;
+    long handed;
+    uint64_t last_seq;
+    int64_t last_ts;
+} catch_ctx;
+
+static int catch_one(void *ctx, const journal_rec *r)
+{
+    catch_ctx *c = ctx;
+    c->last_seq = r->seq;
+    c->last_ts = r->ts_ns;
+    if (r->seq <= c->after || !notify_hook_wants(r))
+        return 0;
+    nj_alarm a;
+    notify_hook_alarm(&a, r, c->e);
+    if (notify_submit(c->n, &a) == 0)
+        c->handed++;
+    return 0;
+}
+
+long notify_catch_up(notify *n, const char *journal_path,
+                     const alarm_engine *e, char *err, size_t errlen)
+{
+    uint64_t seq = 0;
+    int64_t ts = 0;
+    int have = notify_cursor(n, &seq, &ts, err, errlen);
+    if (have < 0)
+        return -1;
+    catch_ctx c = {.n = n, .e = e, .after = seq};
+    journal_query q = {.from_ns = have ? ts : INT64_MIN, .to_ns = INT64_MAX,
+                       .limit = have ? 0 : 1};
+    if (!have)
+        c.after = UINT64_MAX;   /* read the newest record only */
+    if (journal_read(journal_path, &q, catch_one, &c, NULL, err, errlen) < 0)
+        return -1;
+    if (!have && notify_set_cursor(n, c.last_seq, c.last_ts, err,
+                                   errlen) < 0)
+        return -1;
+    return c.handed;
+}

@@ -1,0 +1,46 @@
+/*
+ * hook.h - the alarm board's committed records into the delivery thread:
+ * which records are worth a notification, their copies (with the
+ * messages in both languages filled in while the engine is at hand), the
+ * board listener, and the catch-up at start.
+ *
+ * Threads: notify_hook_listener runs on the consumer thread (board
+ * listeners do); notify_catch_up on the main thread before the pollers
+ * and the notify thread start.  Only copies cross to the notify thread.
+ */
+#ifndef LB_NOTIFY_HOOK_H
+#define LB_NOTIFY_HOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "alarm/board.h"
+#include "alarm/journal.h"
+#include "notify/notify.h"
+
+/* An activation (not shelved, not suppressed, not out of service) or a
+ * clear. */
+bool notify_hook_wants(const journal_rec *r);
+
+/* r as a notification tells it; the messages from e (r->alarm is the
+ * engine's index, or UINT32_MAX: looked up by id). */
+void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
+                       const alarm_engine *e);
+
+typedef struct {
+    notify *n;
+    const board *b;
+    uint64_t dropped;         /* consumer thread: refused by a full queue */
+} notify_hook;
+
+/* A board_listener (alarm/board.h); ctx is a notify_hook. */
+void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n);
+
+/* The alarm journal's records after the notify journal's cursor (all
+ * committed before a crash but not routed) handed to n; a new notify
+ * journal starts at the alarm journal's newest record instead (its past
+ * is not news).  The number handed in, or -1 with err. */
+long notify_catch_up(notify *n, const char *journal_path,
+                     const alarm_engine *e, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * message.h - what a notification says: one message for a group of
+ * notification rows (njournal.h) to one recipient of one channel.
+ *
+ *   email    RFC 5322, multipart/alternative: text/plain and text/html,
+ *            UTF-8 (base64), English then Chinese; the subject (RFC 2047)
+ *            carries the highest priority of the group, the station and
+ *            the alarm (or the count).
+ *   webhook  the JSON body documented in notify/README.md.
+ *   wecom    a WeCom group robot's `markdown` message, under 4,096 bytes,
+ *            with <@userid> mentions of the people on call.
+ *   dingtalk a DingTalk robot's `markdown` message with `at.atMobiles`.
+ *
+ * Local times are in the process's zone (rota_set_zone).  Pure: the
+ * station, the rows and the time are the caller's; any thread.
+ */
+#ifndef LB_NOTIFY_MESSAGE_H
+#define LB_NOTIFY_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/plcmap.h"
+#include "notify/njournal.h"
+
+/* The subject line as it reads (UTF-8, not yet encoded), into buf. */
+void nmsg_subject(const map_station *st, const nj_row *rows, size_t n,
+                  char *buf, size_t len);
+
+/* The whole mail from `from` to the n_to addresses, malloc'd (the caller
+ * frees it); NULL when out of memory.  now_ns dates it and makes its
+ * Message-ID unique. */
+char *nmsg_email(const map_station *st, const char *from,
+                 const char *const *to, size_t n_to, const nj_row *rows,
+                 size_t n, int64_t now_ns);
+
+/* The webhook's JSON body, malloc'd; NULL when out of memory. */
+char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
+                   int64_t now_ns);
+
+/* WeCom's limit on a markdown message's content (bytes of UTF-8). */
+#define NMSG_WECOM_MAX 4096
+
+/* The robot's JSON body, malloc'd; NULL when out of memory.  mention:
+ * the person on call (NULL: nobody), named by `wecom` (WeCom) or `phone`
+ * (DingTalk).  The list is cut, with "... and N more", to stay within
+ * NMSG_WECOM_MAX (both robots). */
+char *nmsg_robot(const map_station *st, map_channel_type type,
+                 const map_person *mention, const nj_row *rows, size_t n);
+
+/* A test message's rows (notify test): one row that says so. */
+void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * njournal.c - the notification journal in SQLite (njournal.h).
+ *
+ * Every write is one transaction (BEGIN IMMEDIATE ... COMMIT, one fsync
+ * with synchronous=FULL): a row is on disk before its attempt starts and
+ * its result before the next batch is looked at.
+ */
+#include "notify/njournal.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sqlutil.h"
+
+#define NJ_VERSION 1
+#define NJ_SCHEMA                                                            \
+    "CREATE TABLE IF NOT EXISTS notification("                               \
+    " id INTEGER PRIMARY KEY, rec_seq INTEGER NOT NULL, alarm TEXT NOT NULL," \
+    " event TEXT NOT NULL, state TEXT, priority TEXT, area TEXT,"            \
+    " msg_en TEXT, msg_zh TEXT, value REAL, ts_ns INTEGER,"                  \
+    " active_ns INTEGER, channel TEXT NOT NULL, recipient TEXT NOT NULL,"    \
+    " level INTEGER NOT NULL, created_ns INTEGER NOT NULL,"                  \
+    " next_ns INTEGER NOT NULL, status TEXT NOT NULL,"                       \
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"                 \
+    " delivered_ns INTEGER,"                                                 \
+    " UNIQUE(rec_seq, channel, recipient, level));"                          \
+    "CREATE INDEX IF NOT EXISTS notification_pending"                        \
+    " ON notification(status, next_ns);"                                     \
+    "CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY,"             \
+    " ts_ns INTEGER NOT NULL, channel TEXT NOT NULL, recipient TEXT,"        \
+    " rows INTEGER NOT NULL, ok INTEGER NOT NULL, answer TEXT);"             \
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
+
+#define NJ_ROW_COLS                                                          \
+    "id, rec_seq, alarm, event, state, priority, area, msg_en, msg_zh,"      \
+    " value, ts_ns, active_ns, channel, recipient, level, created_ns,"       \
+    " next_ns, attempts"
+
+struct nj {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *ins, *cursor, *mark_ok, *mark_fail, *attempt;
+};
+
+static int nj_prepare(nj *j, sqlite3_stmt **st, const char *sql, char *err,
+                      size_t errlen)
+{
+    if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                           NULL) != SQLITE_OK)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    return 0;
+}
+
+nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
+            size_t errlen)
+{
+    nj *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    j->db = sqlutil_open_path(path, NJ_SCHEMA, NJ_VERSION, warn, ctx, err,
+                              errlen);
+    if (!j->db ||
+        nj_prepare(j, &j->ins, "INSERT OR IGNORE INTO notification(rec_seq,"
+                   " alarm, event, state, priority, area, msg_en, msg_zh,"
+                   " value, ts_ns, active_ns, channel, recipient, level,"
+                   " created_ns, next_ns, status) VALUES (?, ?, ?, ?, ?, ?,"
+                   " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')", err,
+                   errlen) < 0 ||
+        nj_prepare(j, &j->cursor, "INSERT OR REPLACE INTO meta(key, value)"
+                   " VALUES (?, ?)", err, errlen) < 0 ||
+        nj_prepare(j, &j->mark_ok, "UPDATE notification SET status = 'sent',"
+                   " attempts = attempts + 1, delivered_ns = ?, last_error ="
+                   " NULL WHERE id = ? AND status = 'pending'", err,
+                   errlen) < 0 ||
+        nj_prepare(j, &j->mark_fail, "UPDATE notification SET attempts ="
+                   " attempts + 1, last_error = ?, next_ns = ? WHERE id = ?"
+                   " AND status = 'pending'", err, errlen) < 0 ||
+        nj_prepare(j, &j->attempt, "INSERT INTO attempt(ts_ns, channel,"
+                   " recipient, rows, ok, answer) VALUES (?, ?, ?, ?, ?, ?)",
+                   err, errlen) < 0)
+        goto fail;
+    return j;
+fail:
+    nj_close(j);
+    return NULL;
+}
+
+void nj_close(nj *j)
+{
+    if (!j)
+        return;
+    sqlite3_finalize(j->ins);
+    sqlite3_finalize(j->cursor);
+    sqlite3_finalize(j->mark_ok);
+    sqlite3_finalize(j->mark_fail);
+    sqlite3_finalize(j->attempt);
+    sqlite3_close(j->db);
+    free(j->path);
+    free(j);
+}
+
+/* Steps a prepared write and resets it: 0, or -1. */
+static int nj_step(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int nj_meta(nj *j, const char *key, int64_t v)
+{
+    sqlite3_bind_text(j->cursor, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(j->cursor, 2, v);
+    return nj_step(j->cursor);
+}
+
+/* Runs body between BEGIN IMMEDIATE and COMMIT, rolling back when it
+ * fails. */
+static int nj_commit(nj *j, int body_rc, char *err, size_t errlen)
+{
+    if (body_rc < 0) {
+        sqlutil_fail(j->db, j->path, err, errlen);
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (sqlutil_exec(j->db, "COMMIT", j->path, err, errlen) < 0) {
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int nj_add(nj *j, const nj_row *rows, size_t n, uint64_t cursor_seq,
+           int64_t cursor_ts, char *err, size_t errlen)
+{
+    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const nj_row *r = &rows[i];
+        sqlite3_stmt *st = j->ins;
+        sqlite3_bind_int64(st, 1, (int64_t)r->a.rec_seq);
+        sqlite3_bind_text(st, 2, r->a.alarm, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, r->a.event, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r->a.state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, r->a.priority, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, r->a.area, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, r->a.msg_en, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, r->a.msg_zh, -1, SQLITE_STATIC);
+        if (r->a.has_value)
+            sqlite3_bind_double(st, 9, r->a.value);
+        sqlite3_bind_int64(st, 10, r->a.ts_ns);
+        sqlite3_bind_int64(st, 11, r->a.active_ns);
+        sqlite3_bind_text(st, 12, r->channel, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, r->recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 14, r->level);
+        sqlite3_bind_int64(st, 15, r->created_ns);
+        sqlite3_bind_int64(st, 16, r->next_ns);
+        rc = nj_step(st);
+    }
+    if (rc == 0)
+        rc = nj_meta(j, "cursor_seq", (int64_t)cursor_seq);
+    if (rc == 0)
+        rc = nj_meta(j, "cursor_ts", cursor_ts);
+    return nj_commit(j, rc, err, errlen);
+}
+
+int nj_cursor(nj *j, uint64_t *seq, int64_t *ts, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT key, value FROM meta WHERE key IN"
+                           " ('cursor_seq', 'cursor_ts')", -1, &st, NULL)
+        != SQLITE_OK)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    int found = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        if (k && strcmp(k, "cursor_seq") == 0) {
+            *seq = (uint64_t)sqlite3_column_int64(st, 1);
+            found = 1;
+        } else {
+            *ts = sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    return found;
+}
+
+int nj_next_due(nj *j, int64_t *when)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT min(next_ns) FROM notification"
+                           " WHERE status = 'pending'", -1, &st, NULL)
+        != SQLITE_OK)
+        return 0;
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *when = sqlite3_column_int64(st, 0);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static void nj_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max)
+{
+    sqlite3_stmt *st;
+    /* The pair whose earliest pending row is due first, then all of its
+     * pending rows: the group. */
+    if (sqlite3_prepare_v2(j->db, "SELECT " NJ_ROW_COLS " FROM notification"
+                           " WHERE status = 'pending' AND (channel,"
+                           " recipient) = (SELECT channel, recipient FROM"
+                           " notification WHERE status = 'pending' AND"
+                           " next_ns <= ?1 ORDER BY next_ns, id LIMIT 1)"
+                           " ORDER BY id LIMIT ?2", -1, &st, NULL)
+        != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (int64_t)max);
+    size_t n = 0;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+        nj_row *r = &out[n++];
+        memset(r, 0, sizeof *r);
+        r->id = sqlite3_column_int64(st, 0);
+        r->a.rec_seq = (uint64_t)sqlite3_column_int64(st, 1);
+        nj_text(st, 2, r->a.alarm, sizeof r->a.alarm);
+        nj_text(st, 3, r->a.event, sizeof r->a.event);
+        nj_text(st, 4, r->a.state, sizeof r->a.state);
+        nj_text(st, 5, r->a.priority, sizeof r->a.priority);
+        nj_text(st, 6, r->a.area, sizeof r->a.area);
+        nj_text(st, 7, r->a.msg_en, sizeof r->a.msg_en);
+        nj_text(st, 8, r->a.msg_zh, sizeof r->a.msg_zh);
+        r->a.has_value = sqlite3_column_type(st, 9) != SQLITE_NULL;
+        r->a.value = sqlite3_column_double(st, 9);
+        r->a.ts_ns = sqlite3_column_int64(st, 10);
+        r->a.active_ns = sqlite3_column_int64(st, 11);
+        nj_text(st, 12, r->channel, sizeof r->channel);
+        nj_text(st, 13, r->recipient, sizeof r->recipient);
+        r->level = sqlite3_column_int(st, 14);
+        r->created_ns = sqlite3_column_int64(st, 15);
+        r->next_ns = sqlite3_column_int64(st, 16);
+        r->attempts = sqlite3_column_int(st, 17);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int nj_mark(nj *j, const nj_row *rows, size_t n, bool ok,
+            const char *answer, int64_t now, int64_t next_ns, char *err,
+            size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
+        return -1;
+    sqlite3_stmt *a = j->attempt;
+    sqlite3_bind_int64(a, 1, now);
+    sqlite3_bind_text(a, 2, rows[0].channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a, 3, rows[0].recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(a, 4, (int64_t)n);
+    sqlite3_bind_int(a, 5, ok);
+    sqlite3_bind_text(a, 6, answer ? answer : "", -1, SQLITE_STATIC);
+    int rc = nj_step(a);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_stmt *st = ok ? j->mark_ok : j->mark_fail;
+        if (ok) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_int64(st, 2, rows[i].id);
+        } else {
+            sqlite3_bind_text(st, 1, answer ? answer : "", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, next_ns);
+            sqlite3_bind_int64(st, 3, rows[i].id);
+        }
+        rc = nj_step(st);
+    }
+    return nj_commit(j, rc, err, errlen);
+}
+
+int nj_counts_get(nj *j, nj_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT (SELECT count(*) FROM notification"
+                           " WHERE status = 'pending'), (SELECT count(*) FROM"
+                           " notification WHERE status = 'sent'), (SELECT"
+                           " count(*) FROM attempt), (SELECT count(*) FROM"
+                           " attempt WHERE ok = 0)", -1, &st, NULL)
+        != SQLITE_OK)
+        return -1;
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->pending = (uint64_t)sqlite3_column_int64(st, 0);
+        out->sent = (uint64_t)sqlite3_column_int64(st, 1);
+        out->attempts = (uint64_t)sqlite3_column_int64(st, 2);
+        out->failed_attempts = (uint64_t)sqlite3_column_int64(st, 3);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE notification SET next_ns = %lld WHERE "
+             "status = 'pending' AND attempts > 0 AND next_ns > %lld",
+             (long long)now, (long long)now);
+    return sqlutil_exec(j->db, sql, j->path, err, errlen);
+}

@@ -1,0 +1,126 @@
+/*
+ * njournal.h - the notification journal: every notification written
+ * before it is attempted and marked with its result after, so that a
+ * restart (kill -9 included) resumes exactly where the last one stopped.
+ *
+ * The file (notify.journal, default <data_dir>/notify.db) is SQLite in
+ * WAL mode with synchronous=FULL, 0600 in a 0700 directory, like the
+ * alarm journal (core/sqlutil.h).  One row per alarm event, channel,
+ * recipient and level (the unique key): a mail to two people on call is
+ * two rows, a webhook one; level 0 is a channel named by the route, level
+ * 1 the first on-call level (escalation, issue 10 step 2, adds rows of
+ * level 2 and up).  Each row carries what its message says (the alarm's
+ * id, event, state, priority, area, both messages, value and times), so
+ * delivery after a restart needs nothing but the row.
+ *
+ * Life of a row: `pending` from nj_add, with next_ns = when it may first
+ * go (its creation + group.wait); each attempt increments `attempts` and
+ * sets `last_error`, or `delivered_ns` and status `sent`; an `attempt`
+ * row records each try (channel, recipient, how many notifications it
+ * carried, ok, the channel's answer).  A notification is confirmed when
+ * its row says sent: that is never sent again.  A crash between a
+ * channel's answer and the mark sends that one message a second time
+ * (at least once; no channel here can take a message back).
+ *
+ * Grouping.  nj_batch hands out, for the (channel, recipient) whose
+ * earliest pending row is due, every pending row of that pair: alarms that
+ * arrived while the first waited its group.wait go out in one message.
+ *
+ * The cursor.  The highest alarm-journal seq whose notifications are in
+ * this file (nj_add stores it in the same transaction), so that at start
+ * the records committed to the alarm journal but not yet routed (a crash
+ * in between) are routed then, and none twice (rows are INSERT OR
+ * IGNORE on their key).
+ *
+ * Schema (user_version 1):
+ *   notification(id INTEGER PRIMARY KEY, rec_seq, alarm, event, state,
+ *     priority, area, msg_en, msg_zh, value, ts_ns, active_ns, channel,
+ *     recipient, level, created_ns, next_ns, status, attempts, last_error,
+ *     delivered_ns, UNIQUE(rec_seq, channel, recipient, level))
+ *   attempt(id INTEGER PRIMARY KEY, ts_ns, channel, recipient, rows, ok,
+ *     answer)
+ *   meta(key PRIMARY KEY, value): cursor_seq, cursor_ts
+ *
+ * One owner: the notify thread (or the CLI); not thread-safe.
+ */
+#ifndef LB_NOTIFY_NJOURNAL_H
+#define LB_NOTIFY_NJOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/fmode.h"
+
+typedef struct nj nj;
+
+#define NJ_ID_MAX 200
+#define NJ_TEXT_MAX 256
+#define NJ_ADDR_MAX 256
+
+/* An alarm event as a notification tells it: plain data. */
+typedef struct {
+    uint64_t rec_seq;          /* the alarm journal's seq of the record */
+    char alarm[NJ_ID_MAX];
+    char event[24];            /* alarm_event_name: "active", "clear" */
+    char state[24];            /* alarm_state_name after the event */
+    char priority[12];         /* map_priority_name */
+    char area[72];
+    char msg_en[NJ_TEXT_MAX], msg_zh[NJ_TEXT_MAX];
+    bool has_value;
+    double value;
+    int64_t ts_ns;             /* the record's time */
+    int64_t active_ns;         /* when it became active; 0: not known */
+} nj_alarm;
+
+typedef struct {
+    int64_t id;                /* 0 until added */
+    nj_alarm a;
+    char channel[72];
+    char recipient[NJ_ADDR_MAX];  /* an address; "" for a webhook */
+    int level;
+    int64_t created_ns, next_ns;
+    int attempts;
+} nj_row;
+
+/* Opens (creating) the file; its directory is made 0700.  NULL with
+ * "path: reason" in err. */
+nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
+            size_t errlen);
+void nj_close(nj *j);
+
+/* The rows (may be 0 of them), pending, and the cursor moved to seq/ts,
+ * in one transaction.  Rows whose key is there already are left as they
+ * are.  0, or -1 with err (nothing written). */
+int nj_add(nj *j, const nj_row *rows, size_t n, uint64_t cursor_seq,
+           int64_t cursor_ts, char *err, size_t errlen);
+
+/* The cursor: 1 with *seq, *ts; 0 when none was ever stored (a new
+ * file); -1 with err. */
+int nj_cursor(nj *j, uint64_t *seq, int64_t *ts, char *err, size_t errlen);
+
+/* The earliest next_ns of a pending row: 1 with *when, 0 when none. */
+int nj_next_due(nj *j, int64_t *when);
+
+/* The pending rows (at most max, oldest first) of the (channel,
+ * recipient) whose earliest pending row is due at now; 0 when none is. */
+size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max);
+
+/* An attempt at rows[0..n) (one message): recorded with the channel's
+ * answer; on ok the rows are sent (delivered_ns = now), else they stay
+ * pending until next_ns with the answer as last_error.  0, or -1 with
+ * err. */
+int nj_mark(nj *j, const nj_row *rows, size_t n, bool ok,
+            const char *answer, int64_t now, int64_t next_ns, char *err,
+            size_t errlen);
+
+/* Every pending row waiting for a later retry is due at now (a restart
+ * tries at once).  0, or -1 with err. */
+int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen);
+
+typedef struct {
+    uint64_t pending, sent, attempts, failed_attempts;
+} nj_counts;
+int nj_counts_get(nj *j, nj_counts *out);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * notify.c - the delivery thread (notify.h).
+ *
+ * The loop: take what is queued; route it and write its rows (before any
+ * attempt); deliver every group that is due, one message each, writing
+ * each result before the next; sleep until the next row is due or an
+ * event arrives.  Events that cannot be written (a failing disk) are held
+ * and written again before anything else, so the order stays and nothing
+ * is attempted that is not on disk.
+ */
+#include "notify/notify.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/backoff.h"
+#include "core/clock.h"
+#include "core/ring.h"
+#include "notify/message.h"
+#include "notify/rota.h"
+#include "notify/route.h"
+
+#define NOTIFY_QUEUE_DEFAULT 4096
+/* Events routed per transaction: each may make ROUTE_ROWS_MAX rows, all
+ * of which must fit the row buffer. */
+#define NOTIFY_TAKE 16
+#define NOTIFY_GROUP_MAX 100      /* notifications in one message */
+#define NOTIFY_RETRY_MIN_NS 2000000000ull
+#define NOTIFY_RETRY_MAX_NS 300000000000ull
+#define NOTIFY_IDLE_NS 60000000000ll   /* wake at least this often */
+
+struct notify {
+    const map_station *st;
+    const map_notify *nf;
+    void (*log)(void *, notify_level, const char *);
+    void *log_ctx;
+    nj *j;
+    rota *rota;
+    chan_secrets *secrets;        /* per channel */
+    backoff *retry;               /* per channel; the thread's */
+
+    pthread_mutex_t mu;           /* q, stop, queued */
+    pthread_cond_t wake;
+    ring q;                       /* nj_alarm */
+    bool stop, started;
+    pthread_t th;
+
+    /* the thread's own */
+    nj_alarm *held;               /* taken but not yet written */
+    size_t n_held;
+    nj_row *rows, *batch;
+    /* An attempt whose result could not be written (a failing disk): it
+     * is written before anything else is sent, so a message that went
+     * out is never sent again for want of its mark. */
+    nj_row *um;
+    size_t n_um;
+    bool um_ok;
+    char um_answer[sizeof(((chan_result *)0)->answer)];
+    int64_t um_done, um_next;
+
+    atomic_uint_fast64_t submitted, dropped, sent, failed, nobody;
+};
+
+static void notify_say(notify *n, notify_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void notify_say(notify *n, notify_level lv, const char *fmt, ...)
+{
+    if (!n->log)
+        return;
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    n->log(n->log_ctx, lv, msg);
+}
+
+static void notify_warn_cb(void *ctx, const char *msg)
+{
+    notify_say(ctx, NOTIFY_WARN, "%s", msg);
+}
+
+notify *notify_open(const notify_opts *o, char *err, size_t errlen)
+{
+    notify *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    n->st = o->st;
+    n->nf = &o->st->notify;
+    n->log = o->log;
+    n->log_ctx = o->log_ctx;
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_cond_init(&n->wake, NULL);
+    size_t nc = n->nf->n_channels ? n->nf->n_channels : 1;
+    size_t cap = o->queue_cap ? o->queue_cap : NOTIFY_QUEUE_DEFAULT;
+    n->secrets = calloc(nc, sizeof *n->secrets);
+    n->retry = calloc(nc, sizeof *n->retry);
+    n->held = calloc(NOTIFY_TAKE, sizeof *n->held);
+    n->rows = calloc(NOTIFY_TAKE * ROUTE_ROWS_MAX, sizeof *n->rows);
+    n->batch = calloc(NOTIFY_GROUP_MAX, sizeof *n->batch);
+    n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
+    if (!n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
+        !n->um ||
+        ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
+        !(n->rota = rota_new(n->nf))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n->nf->n_channels; i++) {
+        backoff_init(&n->retry[i], NOTIFY_RETRY_MIN_NS, NOTIFY_RETRY_MAX_NS,
+                     (uint64_t)(uintptr_t)n + i);
+        if (chan_resolve(&n->nf->channels[i], &n->secrets[i], err,
+                         errlen) < 0)
+            goto fail;
+    }
+    n->j = nj_open(n->nf->journal, notify_warn_cb, n, err, errlen);
+    if (!n->j)
+        goto fail;
+    return n;
+fail:
+    notify_close(n);
+    return NULL;
+}
+
+static const map_channel *notify_channel(const notify *n, const char *id,
+                                         size_t *idx)
+{
+    for (size_t i = 0; i < n->nf->n_channels; i++)
+        if (strcmp(n->nf->channels[i].id, id) == 0) {
+            *idx = i;
+            return &n->nf->channels[i];
+        }
+    return NULL;
+}
+
+void notify_send(const map_station *st, const map_channel *c,
+                 const chan_secrets *s, const char *recipient,
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 int64_t now_ns, chan_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (c->type == MAP_CH_EMAIL) {
+        const char *to[1] = {recipient};
+        char *mail = nmsg_email(st, c->from, to, 1, rows, n, now_ns);
+        if (!mail) {
+            snprintf(out->answer, sizeof out->answer, "out of memory");
+            return;
+        }
+        chan_email(c, s, to, 1, mail, out);
+        free(mail);
+    } else if (c->type == MAP_CH_WEBHOOK) {
+        char *body = nmsg_webhook(st, rows, n, now_ns);
+        if (!body) {
+            snprintf(out->answer, sizeof out->answer, "out of memory");
+            return;
+        }
+        chan_webhook(c, s, body, out);
+        free(body);
+    } else if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
+        char *body = nmsg_robot(st, c->type, mention, rows, n);
+        if (!body) {
+            snprintf(out->answer, sizeof out->answer, "out of memory");
+            return;
+        }
+        chan_robot(c, s, body, now_ns / 1000000, out);
+        free(body);
+    } else {
+        /* config refuses mqtt; a row naming it is from a newer map */
+        snprintf(out->answer, sizeof out->answer, "channel type %s is not "
+                 "delivered by this version", map_channel_type_name(c->type));
+    }
+}
+
+/* Routes the held events and writes their rows and the cursor: 0, or -1
+ * (held kept for the next try). */
+static int notify_write_held(notify *n)
+{
+    if (!n->n_held)
+        return 0;
+    size_t nr = 0;
+    int64_t now = clk_real_ns();
+    for (size_t i = 0; i < n->n_held; i++) {
+        route_info info;
+        nr += route_event(n->nf, n->rota, &n->held[i], now, n->rows + nr,
+                          ROUTE_ROWS_MAX, &info);
+        if (info.nobody_on_call) {
+            atomic_fetch_add(&n->nobody, 1);
+            notify_say(n, NOTIFY_WARN, "%s %s: route %ld notifies oncall, "
+                       "but nobody with an email is on call at level 1 now",
+                       n->held[i].alarm, n->held[i].event, info.route + 1);
+        }
+    }
+    const nj_alarm *last = &n->held[n->n_held - 1];
+    char err[512];
+    if (nj_add(n->j, n->rows, nr, last->rec_seq, last->ts_ns, err,
+               sizeof err) < 0) {
+        notify_say(n, NOTIFY_ERROR, "journal: %s (%zu events held, "
+                   "retried)", err, n->n_held);
+        return -1;
+    }
+    for (size_t i = 0; i < nr; i++)
+        notify_say(n, NOTIFY_INFO, "%s %s: to %s%s%s, due in %.0f s",
+                   n->rows[i].a.alarm, n->rows[i].a.event,
+                   n->rows[i].channel, n->rows[i].recipient[0] ? " " : "",
+                   n->rows[i].recipient,
+                   (double)(n->rows[i].next_ns - now) / 1e9);
+    n->n_held = 0;
+    return 0;
+}
+
+/* Takes what is queued into held (up to its room). */
+static void notify_take(notify *n)
+{
+    pthread_mutex_lock(&n->mu);
+    n->n_held += ring_pop(&n->q, n->held + n->n_held,
+                          NOTIFY_TAKE - n->n_held);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* The held result of the last attempt written: 0, or -1 (still held). */
+static int notify_write_mark(notify *n)
+{
+    char err[512];
+    if (!n->n_um)
+        return 0;
+    if (nj_mark(n->j, n->um, n->n_um, n->um_ok, n->um_answer, n->um_done,
+                n->um_next, err, sizeof err) < 0) {
+        notify_say(n, NOTIFY_ERROR, "journal: %s (the result of the last "
+                   "attempt is held; nothing more is sent until it is "
+                   "written)", err);
+        return -1;
+    }
+    n->n_um = 0;
+    return 0;
+}
+
+/* One due group, if there is one: sent and its result written.  true
+ * when a group was tried. */
+static bool notify_deliver_one(notify *n)
+{
+    if (notify_write_mark(n) < 0)
+        return false;
+    int64_t now = clk_real_ns();
+    size_t k = nj_batch(n->j, now, n->batch, NOTIFY_GROUP_MAX);
+    if (!k)
+        return false;
+    size_t ci = 0;
+    const map_channel *c = notify_channel(n, n->batch[0].channel, &ci);
+    chan_result res;
+    if (c) {
+        /* a robot names the person on call now */
+        long p = n->nf->n_oncall
+                     ? rota_who(n->rota, n->nf->oncall[0].level,
+                                now / 1000000000)
+                     : -1;
+        notify_send(n->st, c, &n->secrets[ci], n->batch[0].recipient,
+                    p >= 0 ? &n->nf->people[p] : NULL, n->batch, k, now,
+                    &res);
+    } else {
+        memset(&res, 0, sizeof res);
+        snprintf(res.answer, sizeof res.answer, "channel '%s' is no longer "
+                 "in the map", n->batch[0].channel);
+    }
+    int64_t done = clk_real_ns(), next = done;
+    if (res.ok) {
+        if (c)
+            backoff_reset(&n->retry[ci]);
+        atomic_fetch_add(&n->sent, 1);
+        notify_say(n, NOTIFY_INFO, "sent %zu notification%s to %s%s%s: %s",
+                   k, k == 1 ? "" : "s", n->batch[0].channel,
+                   n->batch[0].recipient[0] ? " " : "", n->batch[0].recipient,
+                   res.answer);
+    } else {
+        next = done + (int64_t)(c ? backoff_next(&n->retry[ci])
+                                  : NOTIFY_RETRY_MAX_NS);
+        atomic_fetch_add(&n->failed, 1);
+        notify_say(n, NOTIFY_WARN, "%s%s%s: attempt %d at %zu notification%s "
+                   "failed: %s; retry in %.0f s", n->batch[0].channel,
+                   n->batch[0].recipient[0] ? " " : "", n->batch[0].recipient,
+                   n->batch[0].attempts + 1, k, k == 1 ? "" : "s", res.answer,
+                   (double)(next - done) / 1e9);
+    }
+    memcpy(n->um, n->batch, k * sizeof *n->um);
+    n->n_um = k;
+    n->um_ok = res.ok;
+    snprintf(n->um_answer, sizeof n->um_answer, "%s", res.answer);
+    n->um_done = done;
+    n->um_next = next;
+    notify_write_mark(n);
+    return true;
+}
+
+static void *notify_main(void *arg)
+{
+    notify *n = arg;
+    pthread_setname_np(pthread_self(), "notify");
+    for (;;) {
+        pthread_mutex_lock(&n->mu);
+        bool stop = n->stop;
+        pthread_mutex_unlock(&n->mu);
+        if (stop)
+            break;
+        notify_take(n);
+        bool written = notify_write_held(n) == 0;
+        /* Delivery only once every event taken is on disk: what goes
+         * out is what a restart knows of. */
+        while (written) {
+            pthread_mutex_lock(&n->mu);
+            stop = n->stop;
+            bool more = ring_len(&n->q) > 0;
+            pthread_mutex_unlock(&n->mu);
+            if (stop || more || !notify_deliver_one(n))
+                break;
+        }
+        int64_t due = 0, now = clk_real_ns();
+        int64_t until = now + NOTIFY_IDLE_NS;
+        if (!written || n->n_um)
+            until = now + 1000000000ll;   /* the disk: try again soon */
+        else if (nj_next_due(n->j, &due) && due < until)
+            until = due;
+        /* A due row that nj_batch did not hand out (the file failing to
+         * read) must not make this a busy loop. */
+        if (until <= now) {
+            pthread_mutex_lock(&n->mu);
+            bool more = ring_len(&n->q) > 0;
+            pthread_mutex_unlock(&n->mu);
+            if (!more && nj_batch(n->j, now, n->batch, 1) == 0)
+                until = now + 1000000000ll;
+        }
+        pthread_mutex_lock(&n->mu);
+        if (!n->stop && !ring_len(&n->q) && until > now) {
+            struct timespec ts = {.tv_sec = until / 1000000000,
+                                  .tv_nsec = until % 1000000000};
+            pthread_cond_timedwait(&n->wake, &n->mu, &ts);
+        }
+        pthread_mutex_unlock(&n->mu);
+    }
+    /* What was handed in (and the last result) reaches the journal: it
+     * is delivered after the restart. */
+    notify_write_mark(n);
+    notify_take(n);
+    notify_write_held(n);
+    return NULL;
+}
+
+int notify_start(notify *n)
+{
+    char err[256];
+    /* Rows waiting for a later retry are due now (notify.h). */
+    if (nj_mark_due_now(n->j, clk_real_ns(), err, sizeof err) < 0)
+        notify_say(n, NOTIFY_WARN, "journal: %s", err);
+    int e = pthread_create(&n->th, NULL, notify_main, n);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    n->started = true;
+    return 0;
+}
+
+void notify_close(notify *n)
+{
+    if (!n)
+        return;
+    if (n->started) {
+        pthread_mutex_lock(&n->mu);
+        n->stop = true;
+        pthread_cond_signal(&n->wake);
+        pthread_mutex_unlock(&n->mu);
+        pthread_join(n->th, NULL);
+    }
+    nj_close(n->j);
+    rota_free(n->rota);
+    if (n->secrets)
+        for (size_t i = 0; i < n->nf->n_channels; i++)
+            chan_secrets_free(&n->secrets[i]);
+    free(n->secrets);
+    free(n->retry);
+    free(n->held);
+    free(n->rows);
+    free(n->batch);
+    free(n->um);
+    ring_free(&n->q);
+    pthread_cond_destroy(&n->wake);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+}
+
+int notify_submit(notify *n, const nj_alarm *a)
+{
+    pthread_mutex_lock(&n->mu);
+    int rc = ring_push(&n->q, a);
+    if (rc == 0)
+        pthread_cond_signal(&n->wake);
+    pthread_mutex_unlock(&n->mu);
+    atomic_fetch_add(rc == 0 ? &n->submitted : &n->dropped, 1);
+    return rc;
+}
+
+int notify_cursor(notify *n, uint64_t *seq, int64_t *ts, char *err,
+                  size_t errlen)
+{
+    return nj_cursor(n->j, seq, ts, err, errlen);
+}
+
+int notify_set_cursor(notify *n, uint64_t seq, int64_t ts, char *err,
+                      size_t errlen)
+{
+    return nj_add(n->j, NULL, 0, seq, ts, err, errlen);
+}
+
+void notify_get_stats(notify *n, notify_stats *out)
+{
+    out->submitted = atomic_load(&n->submitted);
+    out->dropped = atomic_load(&n->dropped);
+    out->sent = atomic_load(&n->sent);
+    out->failed = atomic_load(&n->failed);
+    out->nobody = atomic_load(&n->nobody);
+    pthread_mutex_lock(&n->mu);
+    out->queued = ring_len(&n->q);
+    pthread_mutex_unlock(&n->mu);
+}

@@ -1,0 +1,96 @@
+/*
+ * notify.h - the delivery thread: alarm events in, notifications out,
+ * every one through the notification journal (njournal.h).
+ *
+ * Flow.  The consumer thread hands each alarm event worth telling (an
+ * activation, a clear; committed to the alarm journal already) to
+ * notify_submit, which copies it into a bounded queue and wakes the
+ * thread ("notify" in top -H).  The thread routes the events (route.h),
+ * writes their rows and the cursor in one transaction, and only then
+ * delivers: each due group (one channel, one recipient, everything that
+ * arrived within group.wait) goes out as one message, and the result is
+ * written before the next group is looked at.
+ *
+ * Failures.  A channel that fails is retried with back-off (core/
+ * backoff.h: 2 s doubling to 5 min, jitter) per channel; each attempt is
+ * a row in the journal's attempt table with the channel's answer, and
+ * logged.  At start, rows waiting for a later retry are due at once: a
+ * restart is the operator's way to say "try now".
+ *
+ * Nothing slow runs anywhere but on this thread: SMTP and HTTP block it
+ * (up to each channel's timeout), never the service thread.
+ *
+ * Queue.  At most queue_cap events wait (default 4096, about 1 KiB each);
+ * beyond that notify_submit refuses and counts the event as dropped (the
+ * caller logs it): a restart routes them from the alarm journal
+ * (hook.h's notify_catch_up) as long as a later event has not moved the
+ * cursor past them.
+ */
+#ifndef LB_NOTIFY_NOTIFY_H
+#define LB_NOTIFY_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/plcmap.h"
+#include "notify/channel.h"
+#include "notify/njournal.h"
+
+typedef struct notify notify;
+
+typedef enum { NOTIFY_INFO, NOTIFY_WARN, NOTIFY_ERROR } notify_level;
+
+typedef struct {
+    const map_station *st;    /* st->notify.enabled; outlives the notify */
+    /* Every attempt and every failure, on the notify thread (or the
+     * caller's, from notify_open).  NULL: not said. */
+    void (*log)(void *ctx, notify_level lv, const char *msg);
+    void *log_ctx;
+    size_t queue_cap;         /* default 4096 */
+} notify_opts;
+
+/* Opens the journal, builds the rota (the zone must be set: rota.h) and
+ * resolves every channel's secrets.  The thread is not started yet.
+ * NULL with the reason in err. */
+notify *notify_open(const notify_opts *o, char *err, size_t errlen);
+/* Starts the thread.  0, or -1 with errno. */
+int notify_start(notify *n);
+/* Stops the thread (an attempt under way finishes first: at most a
+ * channel's timeout), writes what is queued to the journal, closes.
+ * NULL is a no-op. */
+void notify_close(notify *n);
+
+/* Any thread: a copy of a queued.  0, or -1 when the queue is full
+ * (counted as dropped). */
+int notify_submit(notify *n, const nj_alarm *a);
+
+/* Before notify_start: the cursor of the journal (njournal.h): 1 with
+ * *seq and *ts, 0 for a new journal, -1 with err. */
+int notify_cursor(notify *n, uint64_t *seq, int64_t *ts, char *err,
+                  size_t errlen);
+/* Before notify_start: moves the cursor without rows (a new journal
+ * starts after the alarm journal's newest record).  0, or -1 with err. */
+int notify_set_cursor(notify *n, uint64_t seq, int64_t ts, char *err,
+                      size_t errlen);
+
+typedef struct {
+    uint64_t submitted, dropped;   /* events handed in, refused */
+    uint64_t sent, failed;         /* messages delivered, attempts failed */
+    uint64_t nobody;               /* oncall routed, nobody on call */
+    size_t queued;
+} notify_stats;
+void notify_get_stats(notify *n, notify_stats *out);
+
+/* One message for rows[0..n) (one channel, one recipient; "" for a
+ * webhook or a robot) through c, formatted (message.h) and sent
+ * (channel.h), the answer in out.  mention: whom a robot's message names
+ * (the person on call now; NULL: nobody).  Blocks up to the channel's
+ * timeout; the thread and `lockbridge notify test` both send through
+ * this. */
+void notify_send(const map_station *st, const map_channel *c,
+                 const chan_secrets *s, const char *recipient,
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 int64_t now_ns, chan_result *out);
+
+#endif

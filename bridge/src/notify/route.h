@@ -1,0 +1,36 @@
+/*
+ * route.h - which notifications an alarm event makes: the first route of
+ * notify.routes whose priorities (and areas, when given) match, and the
+ * rows (njournal.h) it asks for: one per channel the route names (an
+ * email channel's `to` addresses one each), and, for `oncall`, one mail
+ * to the level-1 person on call at the event's time through the first
+ * email channel.
+ *
+ * A clear makes rows only when the matching route says on_clear; an
+ * activation that is shelved or suppressed makes none (the caller does
+ * not hand those in).  Pure: any thread.
+ */
+#ifndef LB_NOTIFY_ROUTE_H
+#define LB_NOTIFY_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/plcmap.h"
+#include "notify/njournal.h"
+#include "notify/rota.h"
+
+#define ROUTE_ROWS_MAX MAP_ROUTE_ROWS_MAX
+
+typedef struct {
+    long route;               /* the index of the route that matched, -1 */
+    bool nobody_on_call;      /* the route says oncall but nobody is */
+} route_info;
+
+/* Rows for event a created at now_ns (next_ns = now_ns + group.wait),
+ * at most max of them, into out.  Returns how many. */
+size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
+                   int64_t now_ns, nj_row *out, size_t max,
+                   route_info *info);
+
+#endif
