@@ -525,7 +525,7 @@ def test_kill_before_delivery(sim, station, work, data, hook, smtp, d):
     check(ok, "after the restart both are delivered")
     m = mail_has(smtp, "wang@example.com", "pa.lvl.high", "active")
     check(m and m[0][1] == "[CRITICAL 紧急] Notify test: pa.lvl.high active "
-          "- Sump level 8", "the critical alarm's subject (%r)"
+          "- Sump level 8.0", "the critical alarm's subject (%r)"
           % (m[0][1] if m else None))
     return d
 
