@@ -50,6 +50,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -438,7 +439,54 @@ def test_cli(station, work, hook, smtp):
         os.unlink(os.path.join(new, f))
 
 
-def test_alarm_and_clear(sim, hook, smtp, data, d, robots):
+ROBOTS = []
+
+
+def post_json(port, path, body):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request("POST", path, body=json.dumps(body),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        c.close()
+
+
+def test_ack_links(hook, smtp, web_port):
+    """The activation's messages carry acknowledge links for wang (the
+    person on call) under public_url; the mail's link acknowledges."""
+    got = [x for x, _ in hook.alarms()
+           if x["id"] == "pa.temp.high" and x["event"] == "active"]
+    url = got[0].get("ack_url") if got else None
+    check(url and url.startswith("https://ntest.example/#/ack/"),
+          "the webhook's alarm has its acknowledge link under public_url "
+          "(%r)" % (url and url[:40]))
+    m = mail_has(smtp, "wang@example.com", "pa.temp.high", "active")
+    text = m[0][2] if m else ""
+    found = re.search(r"Acknowledge / 确认: (https://ntest\.example/#/ack/"
+                      r"(\S+))", text)
+    html = [p.get_content() for p in m[0][3].iter_parts()][1] if m else ""
+    check(found and found.group(1) in html,
+          "the mail has the link in its text and its HTML")
+    w = [t for t in ROBOTS[0].texts() if "pa.temp.high" in t]
+    check(w and "[Acknowledge 确认](https://ntest.example/#/ack/" in w[0],
+          "the WeCom message links it too")
+    if not found:
+        return
+    st, body = post_json(web_port, "/api/acklink",
+                         {"t": found.group(2), "comment": "from the mail"})
+    a = (body.get("alarms") or [{}])[0]
+    check(st == 200 and a.get("acked_by") == "wang",
+          "the mail's link acknowledges the alarm as wang (%d %r)"
+          % (st, body.get("error") or a.get("acked_by")))
+    st, body = post_json(web_port, "/api/acklink", {"t": url.split("#/ack/")[1]})
+    check(st == 409, "the webhook's link then finds nothing to acknowledge "
+          "(%d %r)" % (st, body.get("error")))
+
+
+def test_alarm_and_clear(sim, hook, smtp, data, d, robots, web_port):
     sim.set("pa.temp", 65.5)
     ok = lbtest.wait_for(lambda: hook_has(hook, "pa.temp.high", "active") and
                          mail_has(smtp, "wang@example.com", "pa.temp.high",
@@ -481,6 +529,7 @@ def test_alarm_and_clear(sim, hook, smtp, data, d, robots):
           isinstance(a.get("notification"), int),
           "the webhook alarm: state, priority, area, both messages, value, "
           "times, seq (%r)" % a)
+    test_ack_links(hook, smtp, web_port)
     sim.set("pa.temp", 20)
     ok = lbtest.wait_for(lambda: hook_has(hook, "pa.temp.high", "clear") and
                          mail_has(smtp, "wang@example.com", "pa.temp.high",
@@ -488,8 +537,9 @@ def test_alarm_and_clear(sim, hook, smtp, data, d, robots):
     check(ok, "the clear is notified to both (on_clear: true)")
     c = hook_has(hook, "pa.temp.high", "clear")
     check(c and c[0]["state"] in ("cleared-unack", "normal") and
-          c[0]["value"] == 20,
-          "the clear's webhook body (%r)" % (c[0] if c else None))
+          c[0]["value"] == 20 and c[0].get("ack_url") is None,
+          "the clear's webhook body, with no link (%r)"
+          % (c[0] if c else None))
     ok = lbtest.wait_for(lambda: all(
         robot_count(r, "pa.temp.high", e) == 1 for r in robots
         for e in ("active", "clear")), 10)
@@ -597,11 +647,14 @@ def main():
         sim = lbtest.Sim(station, copy=False)
         test_cli(station, work, hook, smtp)
         test_robots_cli(station, work, robots[0], robots[1])
-        d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work)
+        web_port = lbtest.free_port()
+        d = lbtest.Daemon(["-c", station, "--summary", "0", "--web",
+                           "127.0.0.1:%d" % web_port], cwd=work)
         ok = lbtest.wait_for(lambda: "notify: 5 channels" in d.log(), 15)
         check(ok, "the bridge starts its notify thread")
         time.sleep(1)
-        test_alarm_and_clear(sim, hook, smtp, data, d, robots)
+        ROBOTS[:] = robots
+        test_alarm_and_clear(sim, hook, smtp, data, d, robots, web_port)
         d = test_kill_before_delivery(sim, station, work, data, hook, smtp, d)
         d = test_outage(sim, station, work, data, hook, smtp, d)
         test_exactly_once(hook, smtp, data, robots)

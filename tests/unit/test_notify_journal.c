@@ -309,7 +309,7 @@ static void test_messages(void **state)
     rows[1].id = 8;
     rows[1].a = event(4, "p.u.high", "clear", "critical", "head", at(9, 1));
     rows[1].a.has_value = false;
-    char *body = nmsg_webhook(f->st, rows, 2, at(9, 2));
+    char *body = nmsg_webhook(f->st, rows, 2, NULL, at(9, 2));
     assert_non_null(body);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
@@ -360,7 +360,7 @@ static void test_messages(void **state)
     assert_string_equal(subject, "[CRITICAL 紧急] Lock 1: 2 alarms - "
                         "p.t.high active, ...");
     const char *to[1] = {"wang@example.com"};
-    char *mail = nmsg_email(f->st, "lb@lock1.example", to, 1, rows, 2,
+    char *mail = nmsg_email(f->st, "lb@lock1.example", to, 1, rows, 2, NULL,
                             at(9, 2));
     assert_non_null(mail);
     assert_non_null(strstr(mail, "From: lb@lock1.example\r\n"
@@ -396,7 +396,7 @@ static void test_robot_limit(void **state)
     }
     map_person wang = {.id = "wang", .wecom = "wangli",
                        .phone = "+8613800000000"};
-    char *body = nmsg_robot(f->st, MAP_CH_WECOM, &wang, rows, 100);
+    char *body = nmsg_robot(f->st, MAP_CH_WECOM, &wang, rows, 100, NULL);
     assert_non_null(body);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
@@ -412,7 +412,7 @@ static void test_robot_limit(void **state)
     assert_true(cl > 9 && strcmp(c + cl - 9, "<@wangli>") == 0);
     cJSON_Delete(j);
     free(body);
-    body = nmsg_robot(f->st, MAP_CH_DINGTALK, &wang, rows, 2);
+    body = nmsg_robot(f->st, MAP_CH_DINGTALK, &wang, rows, 2, NULL);
     j = cJSON_Parse(body);
     assert_non_null(j);
     cJSON *mob = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "at"),

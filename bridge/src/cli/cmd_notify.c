@@ -40,7 +40,7 @@ static bool notify_test_one(const map_station *st, const map_channel *c,
     int64_t now = clk_real_ns();
     nmsg_test_row(st, &row, now);
     chan_result res;
-    notify_send(st, c, sec, to, mention, &row, 1, now, &res);
+    notify_send(st, c, sec, to, mention, NULL, &row, 1, now, &res);
     printf("%s%s%s: %s %s\n", c->id, to[0] ? " -> " : "", to,
            res.ok ? "ok" : "FAILED", res.answer);
     return res.ok;

@@ -215,7 +215,8 @@ static int run_open_notify(run_ctx *r)
         log_error("notify", "curl_global_init failed");
         return -1;
     }
-    notify_opts no = {.st = st, .log = run_notify_log};
+    notify_opts no = {.st = st, .log = run_notify_log,
+                      .acklink = r->acklink};
     r->notify = notify_open(&no, err, sizeof err);
     if (!r->notify) {
         log_error("notify", "%s", err);
@@ -271,17 +272,6 @@ static int run_open_web(run_ctx *r)
                        ? (ma->anonymous == MAP_ANON_NONE ? AUTH_NONE
                                                          : AUTH_VIEWER)
                        : (loop ? AUTH_VIEWER : AUTH_NONE);
-    /* Acknowledge links (auth/acklink.h): the key and the used links in
-     * the state directory, next to the users. */
-    if (r->alarms) {
-        r->acklink = acklink_open(r->st->data_dir, true, run_auth_warn, NULL,
-                                  err, sizeof err);
-        if (!r->acklink) {
-            log_error("auth", "acknowledge links: %s", err);
-            free(root);
-            return -1;
-        }
-    }
     web_sources src = {.hist = r->hist, .influx = r->influx,
                        .pollers = r->pollers, .config = r->o->config,
                        .auth = r->auth, .state_dir = r->st->data_dir,
@@ -430,6 +420,20 @@ static int run_setup(run_ctx *r)
     }
     if (run_open_alarms(r) < 0)
         return -1;
+    bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
+    /* Acknowledge links (auth/acklink.h): the key and the used links in
+     * the state directory, next to the users; made by notifications,
+     * used on the dashboard's page, so only with both alarms and the
+     * dashboard. */
+    if (r->alarms && web_on) {
+        char err[512];
+        r->acklink = acklink_open(st->data_dir, true, run_auth_warn, NULL,
+                                  err, sizeof err);
+        if (!r->acklink) {
+            log_error("auth", "acknowledge links: %s", err);
+            return -1;
+        }
+    }
     if (st->notify.enabled && run_open_notify(r) < 0)
         return -1;
     if (r->o->summary_s > 0 &&
@@ -441,7 +445,6 @@ static int run_setup(run_ctx *r)
     r->last_summary_ns = clk_mono_ns();
     /* The web server subscribes after the recorder: the time series come
      * first in every batch. */
-    bool web_on = r->o->web ? strcmp(r->o->web, "off") != 0 : st->web.enabled;
     if (web_on && (run_open_auth(r) < 0 || run_open_web(r) < 0))
         return -1;
     if (r->web)
@@ -512,7 +515,6 @@ static void run_teardown(run_ctx *r)
     if (r->journal)
         journal_set_notify(r->journal, NULL, NULL);
     web_free(r->web);
-    acklink_close(r->acklink);
     if (r->auth) {
         /* the sessions' last use, so idle timers carry over a restart */
         auth_flush(r->auth, clk_real_ns());
@@ -520,6 +522,8 @@ static void run_teardown(run_ctx *r)
     }
     dispatch_free(r->d);
     notify_close(r->notify);
+    /* after the web and the notify thread, which both use it */
+    acklink_close(r->acklink);
     board_free(r->alarms);
     journal_close(r->journal);
     rec_free(r->rec);

@@ -118,8 +118,11 @@ static void nmsg_html_esc(strbuf *b, const char *s)
     }
 }
 
+#define NMSG_LINK(links, i) ((links) && (links)[i] ? (links)[i] : NULL)
+
 static void nmsg_text_body(strbuf *b, const map_station *st,
-                           const nj_row *rows, size_t n)
+                           const nj_row *rows, size_t n,
+                           const char *const *links)
 {
     const char *name_en = st->name.en ? st->name.en : st->id;
     const char *name_zh = st->name.zh ? st->name.zh : name_en;
@@ -132,8 +135,11 @@ static void nmsg_text_body(strbuf *b, const map_station *st,
         nmsg_value(a, val, sizeof val);
         nmsg_upper(a->priority, up, sizeof up);
         sb_printf(b, "%s  %s  %s  (area %s)\n  %s\n  value %s, at %s, "
-                  "state %s\n\n", up, nmsg_event_en(a->event), a->alarm,
+                  "state %s\n", up, nmsg_event_en(a->event), a->alarm,
                   a->area, a->msg_en, val, when, a->state);
+        if (NMSG_LINK(links, i))
+            sb_printf(b, "  Acknowledge / 确认: %s\n", links[i]);
+        sb_putc(b, '\n');
     }
     sb_printf(b, "---\n%s：%zu 条报警事件\n\n", name_zh, n);
     for (size_t i = 0; i < n; i++) {
@@ -152,7 +158,8 @@ static void nmsg_text_body(strbuf *b, const map_station *st,
 }
 
 static void nmsg_html_body(strbuf *b, const map_station *st,
-                           const nj_row *rows, size_t n)
+                           const nj_row *rows, size_t n,
+                           const char *const *links)
 {
     const char *name_en = st->name.en ? st->name.en : st->id;
     const char *name_zh = st->name.zh ? st->name.zh : name_en;
@@ -188,6 +195,11 @@ static void nmsg_html_body(strbuf *b, const map_station *st,
         nmsg_html_esc(b, val);
         sb_puts(b, "</td><td>");
         nmsg_html_esc(b, when);
+        if (NMSG_LINK(links, i)) {
+            sb_puts(b, "<br><a href=\"");
+            nmsg_html_esc(b, links[i]);
+            sb_puts(b, "\">Acknowledge 确认</a>");
+        }
         sb_puts(b, "</td></tr>");
     }
     sb_puts(b, "</table>");
@@ -237,7 +249,7 @@ static void nmsg_subject_words(strbuf *out, const char *s)
 
 char *nmsg_email(const map_station *st, const char *from,
                  const char *const *to, size_t n_to, const nj_row *rows,
-                 size_t n, int64_t now_ns)
+                 size_t n, const char *const *links, int64_t now_ns)
 {
     strbuf m, part;
     sb_init(&m, 0);
@@ -261,12 +273,12 @@ char *nmsg_email(const map_station *st, const char *from,
               "\r\n--%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
               "Content-Transfer-Encoding: base64\r\n\r\n", date, boundary,
               st->id, boundary, boundary);
-    nmsg_text_body(&part, st, rows, n);
+    nmsg_text_body(&part, st, rows, n, links);
     nmsg_b64_lines(&m, sb_data(&part), part.len);
     sb_printf(&m, "\r\n--%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
               "Content-Transfer-Encoding: base64\r\n\r\n", boundary);
     sb_reset(&part);
-    nmsg_html_body(&part, st, rows, n);
+    nmsg_html_body(&part, st, rows, n, links);
     nmsg_b64_lines(&m, sb_data(&part), part.len);
     sb_printf(&m, "\r\n--%s--\r\n", boundary);
     bool failed = m.failed || part.failed;
@@ -290,7 +302,7 @@ static cJSON *nmsg_time(int64_t ns)
 }
 
 char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
-                   int64_t now_ns)
+                   const char *const *links, int64_t now_ns)
 {
     cJSON *root = cJSON_CreateObject(), *station, *name, *alarms;
     if (!root)
@@ -338,6 +350,10 @@ char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
             cJSON_AddNullToObject(o, "value");
         cJSON_AddItemToObject(o, "time", nmsg_time(a->ts_ns));
         cJSON_AddItemToObject(o, "active_since", nmsg_time(a->active_ns));
+        if (NMSG_LINK(links, i))
+            cJSON_AddStringToObject(o, "ack_url", links[i]);
+        else
+            cJSON_AddNullToObject(o, "ack_url");
     }
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -363,7 +379,8 @@ void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns)
  * to fit NMSG_WECOM_MAX with room for the tail), the link, the mention. */
 static void nmsg_robot_text(strbuf *b, const map_station *st,
                             map_channel_type type, const map_person *mention,
-                            const nj_row *rows, size_t n)
+                            const nj_row *rows, size_t n,
+                            const char *const *links)
 {
     const char *name_en = st->name.en ? st->name.en : st->id;
     const char *name_zh = st->name.zh ? st->name.zh : name_en;
@@ -386,10 +403,13 @@ static void nmsg_robot_text(strbuf *b, const map_station *st,
         nmsg_local(a->ts_ns, when, sizeof when);
         nmsg_value(a, val, sizeof val);
         size_t before = b->len;
-        sb_printf(b, "> **%s %s** %s %s %s (%s)\n> %s / %s, %s %s\n",
+        sb_printf(b, "> **%s %s** %s %s %s (%s)\n> %s / %s, %s %s",
                   a->priority, r < 4 ? prio_zh[r] : "", a->alarm,
                   nmsg_event_en(a->event), nmsg_event_zh(a->event), a->area,
                   a->msg_en, a->msg_zh[0] ? a->msg_zh : a->msg_en, val, when);
+        if (NMSG_LINK(links, i))
+            sb_printf(b, " [Acknowledge 确认](%s)", links[i]);
+        sb_putc(b, '\n');
         if (b->len > budget) {
             b->len = before;
             sb_printf(b, "> ... and %zu more / 另有 %zu 条\n", n - i, n - i);
@@ -400,11 +420,12 @@ static void nmsg_robot_text(strbuf *b, const map_station *st,
 }
 
 char *nmsg_robot(const map_station *st, map_channel_type type,
-                 const map_person *mention, const nj_row *rows, size_t n)
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 const char *const *links)
 {
     strbuf text;
     sb_init(&text, 0);
-    nmsg_robot_text(&text, st, type, mention, rows, n);
+    nmsg_robot_text(&text, st, type, mention, rows, n, links);
     cJSON *root = cJSON_CreateObject(), *md;
     char *out = NULL;
     if (!root || text.failed)

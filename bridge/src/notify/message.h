@@ -13,6 +13,11 @@
  *
  * Local times are in the process's zone (rota_set_zone).  Pure: the
  * station, the rows and the time are the caller's; any thread.
+ *
+ * links: per row, the acknowledge link the message offers for it
+ * (auth/acklink.h; NULL, or a NULL entry: none).  Mail: a line (text) and
+ * a link (HTML) under the alarm; webhook: "ack_url"; robots: a link at
+ * the end of the alarm's line.
  */
 #ifndef LB_NOTIFY_MESSAGE_H
 #define LB_NOTIFY_MESSAGE_H
@@ -32,11 +37,11 @@ void nmsg_subject(const map_station *st, const nj_row *rows, size_t n,
  * Message-ID unique. */
 char *nmsg_email(const map_station *st, const char *from,
                  const char *const *to, size_t n_to, const nj_row *rows,
-                 size_t n, int64_t now_ns);
+                 size_t n, const char *const *links, int64_t now_ns);
 
 /* The webhook's JSON body, malloc'd; NULL when out of memory. */
 char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
-                   int64_t now_ns);
+                   const char *const *links, int64_t now_ns);
 
 /* WeCom's limit on a markdown message's content (bytes of UTF-8). */
 #define NMSG_WECOM_MAX 4096
@@ -46,7 +51,8 @@ char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
  * (DingTalk).  The list is cut, with "... and N more", to stay within
  * NMSG_WECOM_MAX (both robots). */
 char *nmsg_robot(const map_station *st, map_channel_type type,
-                 const map_person *mention, const nj_row *rows, size_t n);
+                 const map_person *mention, const nj_row *rows, size_t n,
+                 const char *const *links);
 
 /* A test message's rows (notify test): one row that says so. */
 void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns);

@@ -38,6 +38,7 @@
 struct notify {
     const map_station *st;
     const map_notify *nf;
+    const acklink *acklink;       /* NULL: messages carry no links */
     void (*log)(void *, notify_level, const char *);
     void *log_ctx;
     nj *j;
@@ -95,6 +96,7 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     }
     n->st = o->st;
     n->nf = &o->st->notify;
+    n->acklink = o->acklink;
     n->log = o->log;
     n->log_ctx = o->log_ctx;
     pthread_mutex_init(&n->mu, NULL);
@@ -141,42 +143,99 @@ static const map_channel *notify_channel(const notify *n, const char *id,
     return NULL;
 }
 
+/* Who an acknowledge link acknowledges as (notify_send's rule). */
+static const char *notify_link_to(const map_station *st, const map_channel *c,
+                                  const char *recipient,
+                                  const map_person *mention)
+{
+    const map_notify *nf = &st->notify;
+    if (c->type == MAP_CH_EMAIL) {
+        for (size_t i = 0; i < nf->n_people; i++)
+            if (nf->people[i].email &&
+                strcmp(nf->people[i].email, recipient) == 0)
+                return nf->people[i].id;
+        return recipient;
+    }
+    return mention ? mention->id : c->id;
+}
+
+/* links[i]: rows[i]'s acknowledge link (an activation's), malloc'd; NULL
+ * for the others and when there is no key or public_url. */
+static void notify_links(const map_station *st, const map_channel *c,
+                         const char *recipient, const map_person *mention,
+                         const acklink *k, const nj_row *rows, size_t n,
+                         int64_t now_ns, char **links)
+{
+    const char *base = st->notify.public_url;
+    for (size_t i = 0; i < n; i++)
+        links[i] = NULL;
+    if (!k || !base)
+        return;
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    const char *to = notify_link_to(st, c, recipient, mention);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].a.event, "active") != 0)
+            continue;
+        acklink_claim cl = {.notification = (uint64_t)rows[i].id,
+                            .expires_s = now_ns / 1000000000LL +
+                                         ACKLINK_DEFAULT_TTL_S};
+        snprintf(cl.alarm, sizeof cl.alarm, "%s", rows[i].a.alarm);
+        snprintf(cl.to, sizeof cl.to, "%s", to);
+        char token[ACKLINK_TOKEN_MAX];
+        if (acklink_make(k, &cl, token, sizeof token) < 0)
+            continue;
+        size_t len = bl + 7 + strlen(token) + 1;
+        if ((links[i] = malloc(len)))
+            snprintf(links[i], len, "%.*s/#/ack/%s", (int)bl, base, token);
+    }
+}
+
 void notify_send(const map_station *st, const map_channel *c,
                  const chan_secrets *s, const char *recipient,
-                 const map_person *mention, const nj_row *rows, size_t n,
-                 int64_t now_ns, chan_result *out)
+                 const map_person *mention, const acklink *k,
+                 const nj_row *rows, size_t n, int64_t now_ns,
+                 chan_result *out)
 {
     memset(out, 0, sizeof *out);
+    char **links = calloc(n ? n : 1, sizeof *links);
+    if (!links) {
+        snprintf(out->answer, sizeof out->answer, "out of memory");
+        return;
+    }
+    notify_links(st, c, recipient, mention, k, rows, n, now_ns, links);
+    const char *const *lk = (const char *const *)links;
     if (c->type == MAP_CH_EMAIL) {
         const char *to[1] = {recipient};
-        char *mail = nmsg_email(st, c->from, to, 1, rows, n, now_ns);
-        if (!mail) {
+        char *mail = nmsg_email(st, c->from, to, 1, rows, n, lk, now_ns);
+        if (!mail)
             snprintf(out->answer, sizeof out->answer, "out of memory");
-            return;
-        }
-        chan_email(c, s, to, 1, mail, out);
+        else
+            chan_email(c, s, to, 1, mail, out);
         free(mail);
     } else if (c->type == MAP_CH_WEBHOOK) {
-        char *body = nmsg_webhook(st, rows, n, now_ns);
-        if (!body) {
+        char *body = nmsg_webhook(st, rows, n, lk, now_ns);
+        if (!body)
             snprintf(out->answer, sizeof out->answer, "out of memory");
-            return;
-        }
-        chan_webhook(c, s, body, out);
+        else
+            chan_webhook(c, s, body, out);
         free(body);
     } else if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
-        char *body = nmsg_robot(st, c->type, mention, rows, n);
-        if (!body) {
+        char *body = nmsg_robot(st, c->type, mention, rows, n, lk);
+        if (!body)
             snprintf(out->answer, sizeof out->answer, "out of memory");
-            return;
-        }
-        chan_robot(c, s, body, now_ns / 1000000, out);
+        else
+            chan_robot(c, s, body, now_ns / 1000000, out);
         free(body);
     } else {
         /* config refuses mqtt; a row naming it is from a newer map */
         snprintf(out->answer, sizeof out->answer, "channel type %s is not "
                  "delivered by this version", map_channel_type_name(c->type));
     }
+    for (size_t i = 0; i < n; i++)
+        free(links[i]);
+    free(links);
 }
 
 /* Routes the held events and writes their rows and the cursor: 0, or -1
@@ -262,8 +321,8 @@ static bool notify_deliver_one(notify *n)
                                 now / 1000000000)
                      : -1;
         notify_send(n->st, c, &n->secrets[ci], n->batch[0].recipient,
-                    p >= 0 ? &n->nf->people[p] : NULL, n->batch, k, now,
-                    &res);
+                    p >= 0 ? &n->nf->people[p] : NULL, n->acklink, n->batch,
+                    k, now, &res);
     } else {
         memset(&res, 0, sizeof res);
         snprintf(res.answer, sizeof res.answer, "channel '%s' is no longer "

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/acklink.h"
 #include "config/plcmap.h"
 #include "notify/channel.h"
 #include "notify/njournal.h"
@@ -48,6 +49,9 @@ typedef struct {
     void (*log)(void *ctx, notify_level lv, const char *msg);
     void *log_ctx;
     size_t queue_cap;         /* default 4096 */
+    /* Signs the acknowledge link each activation's message carries
+     * (with notify.public_url); NULL: no links.  Outlives the notify. */
+    const acklink *acklink;
 } notify_opts;
 
 /* Opens the journal, builds the rota (the zone must be set: rota.h) and
@@ -85,12 +89,17 @@ void notify_get_stats(notify *n, notify_stats *out);
 /* One message for rows[0..n) (one channel, one recipient; "" for a
  * webhook or a robot) through c, formatted (message.h) and sent
  * (channel.h), the answer in out.  mention: whom a robot's message names
- * (the person on call now; NULL: nobody).  Blocks up to the channel's
- * timeout; the thread and `lockbridge notify test` both send through
- * this. */
+ * (the person on call now; NULL: nobody).  k (NULL: none) signs an
+ * acknowledge link for each activation, valid 24 h, for the person the
+ * message goes to: the person whose address the recipient is, else the
+ * one a robot names, else the channel's id; the link is
+ * notify.public_url + "#/ack/" + the token, so without public_url there
+ * is none.  Blocks up to the channel's timeout; the thread and `lockbridge
+ * notify test` both send through this. */
 void notify_send(const map_station *st, const map_channel *c,
                  const chan_secrets *s, const char *recipient,
-                 const map_person *mention, const nj_row *rows, size_t n,
-                 int64_t now_ns, chan_result *out);
+                 const map_person *mention, const acklink *k,
+                 const nj_row *rows, size_t n, int64_t now_ns,
+                 chan_result *out);
 
 #endif
