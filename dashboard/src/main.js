@@ -5,6 +5,7 @@
  *
  *   #/overview  #/equipment/<plc>  #/trends?tags=..&from=..&to=..  #/displays
  *   #/alarms?tab=active|hidden|journal  #/kpi?from=-24h
+ *   #/notifications?from=-24h (operator)
  *   #/login  #/admin (admin)  #/audit?from=-24h (engineer)
  *   #/ack/TOKEN (an acknowledge link's page, on its own: views/ack.js)
  *
@@ -56,6 +57,7 @@ import { AdminView } from "./views/admin.js";
 import { AuditView } from "./views/audit.js";
 import { AlarmsView } from "./views/alarms.js";
 import { KpiView } from "./views/kpi.js";
+import { NotificationsView } from "./views/notifications.js";
 import { AlarmBanner } from "./views/alarmbanner.js";
 import { Horn } from "./core/horn.js";
 import { ackToken, showAck } from "./views/ack.js";
@@ -65,7 +67,7 @@ const FIRST_WAIT_MS = 500;
 /* The pages a wall screen may rotate through and anyone who reads sees. */
 const PAGES = ["overview", "alarms", "equipment", "trends", "kpi", "displays"];
 /* Pages for a role: in the navigation only for it. */
-const ROLE_PAGES = { admin: "admin", audit: "engineer" };
+const ROLE_PAGES = { notifications: "operator", admin: "admin", audit: "engineer" };
 const NAV = [...PAGES, ...Object.keys(ROLE_PAGES)];
 
 const params = new URLSearchParams(location.search);
@@ -518,6 +520,7 @@ class App {
       else if (page === "audit") view = new AuditView(this.ctx);
       else if (page === "alarms") view = new AlarmsView(this.ctx);
       else if (page === "kpi") view = new KpiView(this.ctx);
+      else if (page === "notifications") view = new NotificationsView(this.ctx);
       else {
         /* #/login: back to where the "Log in" button was pressed. */
         const back = () => location.replace(this.lastHash || "#/overview");
@@ -540,7 +543,7 @@ class App {
       this.resubscribe();
       if (view.show) view.show(r.query);
       view.frame(null, "show");
-    } else if (view.show && (page === "trends" || page === "audit" || page === "alarms" || page === "kpi")) {
+    } else if (view.show && (page === "trends" || page === "audit" || page === "alarms" || page === "kpi" || page === "notifications")) {
       view.show(r.query);
     }
     this.page = pageName(page, page === "equipment" ? arg : null);

@@ -33,13 +33,14 @@ import * as auth from "./cases/auth.mjs";
 import * as alarms from "./cases/alarms.mjs";
 import * as flood from "./cases/flood.mjs";
 import * as acklink from "./cases/acklink.mjs";
+import * as notifications from "./cases/notifications.mjs";
 
 /* Order matters a little: trends looks for the gap faults leaves in the
  * history, auth adds a user and a token to the shipped station (after
  * the cases that see it as a fresh one), and restart restarts the
  * bridge under everything after it; alarms logs an operator in, after
  * auth has made the first users. */
-const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, flood, auth, alarms, acklink, restart, metrics];
+const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, flood, notifications, auth, alarms, acklink, restart, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {

@@ -250,6 +250,7 @@ static const struct {
     {"/api/alarms/journal", web_api_alarm_journal},
     {"/api/alarms/kpi", web_api_alarm_kpi},
     {"/api/acklink", web_api_acklink},
+    {"/api/notifications", web_api_notifications},
     {"/healthz", web_api_healthz},
 };
 

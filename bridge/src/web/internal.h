@@ -241,6 +241,11 @@ int web_api_alarm_journal(web *w, struct lws *wsi, web_pss *pss,
  * POST's body (web_session_body_done). */
 int web_api_acklink(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_acklink_post_done(web *w, struct lws *wsi, web_pss *pss);
+
+/* ---- notifications.c ----------------------------------------------------- */
+/* GET /api/notifications (operator: web_session_request checks). */
+int web_api_notifications(web *w, struct lws *wsi, web_pss *pss,
+                          const web_args *a);
 int web_api_alarm_kpi(web *w, struct lws *wsi, web_pss *pss,
                       const web_args *a);
 /* The action a POST path names (its alarm_op) and the role it needs; -1

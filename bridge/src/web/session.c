@@ -343,9 +343,12 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
         return web_reply(wsi, pss, 200, "application/json", &b, NULL);
     }
     if (strcmp(uri, "/api/users") == 0 || strcmp(uri, "/api/tokens") == 0 ||
-        strcmp(uri, "/api/audit") == 0) {
+        strcmp(uri, "/api/audit") == 0 ||
+        strcmp(uri, "/api/notifications") == 0) {
+        /* who was told what holds people's addresses: an operator's */
         int rc = web_need(w, wsi, pss, uri[5] == 'a' ? AUTH_ENGINEER
-                                                     : AUTH_ADMIN);
+                                       : uri[5] == 'n' ? AUTH_OPERATOR
+                                                       : AUTH_ADMIN);
         if (rc != 1)
             return rc;
         *handled = false;       /* routed like any GET (api.c/query.c) */
