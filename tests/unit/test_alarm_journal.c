@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -699,12 +700,71 @@ static void test_restore_chattering_into_a_map_without(void **st)
     map_free(m);
 }
 
+/* The retention: records older than it go at the first idle moment,
+ * each alarm's newest stays whatever its age (restore reads it). */
+static void test_retention_keeps_each_alarms_newest(void **st)
+{
+    (void)st;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t t = (int64_t)now.tv_sec * S, day = 86400 * S;
+    /* alarm, age: 0 twice long ago; 1 long ago and lately; 2 lately */
+    const struct { unsigned alarm; int64_t ts; } w[] = {
+        {0, t - 10 * day}, {0, t - 9 * day}, {1, t - 8 * day},
+        {1, t - 3600 * S}, {2, t - 3600 * S},
+    };
+    journal *j = open_journal(64);
+    for (size_t i = 0; i < 5; i++) {
+        journal_rec r;
+        make_rec(&r, w[i].alarm);
+        r.ts_ns = w[i].ts;
+        assert_int_equal(journal_submit(j, &r), 0);
+    }
+    assert_int_equal(journal_flush(j), 0);
+    journal_close(j);
+
+    char err[256] = "";
+    journal_opts o = {.path = path, .queue_cap = 64,
+                      .retention_ns = (uint64_t)(2 * day)};
+    j = journal_open(&o, err, sizeof err);
+    assert_non_null(j);
+    journal_stats js;
+    for (int i = 0; i < 500; i++) {
+        journal_get_stats(j, &js);
+        if (js.prunes)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(js.prunes, 1);
+    assert_int_equal(js.pruned, 2);
+    recs all = {0};
+    journal_query q = {.from_ns = 0, .to_ns = INT64_MAX};
+    assert_int_equal(journal_read(path, &q, collect, &all, NULL, err,
+                                  sizeof err), 0);
+    assert_int_equal(all.n, 3);
+    assert_int_equal(all.v[0].seq, 2);   /* alarm 0's newest, 9 days old */
+    assert_int_equal(all.v[1].seq, 4);
+    assert_int_equal(all.v[2].seq, 5);
+    free(all.v);
+    /* new records still commit, numbered on */
+    journal_rec r;
+    make_rec(&r, 3);
+    r.ts_ns = t;
+    assert_int_equal(journal_submit(j, &r), 0);
+    assert_int_equal(journal_flush(j), 0);
+    journal_get_stats(j, &js);
+    assert_int_equal(js.last_seq, 6);
+    journal_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_in_order_and_read_back,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_keeps_each_alarms_newest,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_loses_nothing,
                                         setup_full, teardown_full),

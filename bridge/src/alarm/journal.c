@@ -41,6 +41,10 @@
 #define JOURNAL_RETRY_MAX_NS (5 * 1000000000ull)
 #define JOURNAL_CLOSE_GRACE_NS (2 * 1000000000ull)
 #define JOURNAL_VERSION 1
+/* The retention: how often, and how many rows one slice deletes (a slice
+ * is one short transaction: commits wait at most that long). */
+#define JOURNAL_PRUNE_EVERY_NS (3600 * 1000000000ull)
+#define JOURNAL_PRUNE_SLICE 5000
 
 static const char *const JOURNAL_SCHEMA =
     "CREATE TABLE IF NOT EXISTS journal("
@@ -91,6 +95,8 @@ struct journal {
     sqlite3_stmt *ins;
     journal_rec *batch;
     backoff bo;
+    uint64_t retention_ns;     /* 0: none */
+    uint64_t prune_at;         /* monotonic: the next pass is due */
 };
 
 /* ---- records ------------------------------------------------------------ */
@@ -240,6 +246,62 @@ static struct timespec journal_abs_after(uint64_t ns)
     return t;
 }
 
+/* Journal thread, mu not held: one retention pass.  Rows before the cut
+ * go, slice by slice of the primary key, except each alarm's newest row,
+ * which restore reads.  Time inside the engine never goes back, so seq
+ * order is time order and the cut is a seq.  A failure leaves the rows
+ * for the next pass (a full disk may refuse even a delete's journal):
+ * the retention never stands in the way of a commit: a pass cut short by
+ * one (*more) is taken up again a second later.  The rows deleted. */
+static uint64_t journal_prune(journal *j, bool *more)
+{
+    *more = false;
+    int64_t cut_ts = clk_real_ns() - (int64_t)j->retention_ns;
+    sqlite3_stmt *st = NULL;
+    uint64_t cut = 0, gone = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT coalesce(max(seq), 0) FROM journal"
+                           " WHERE ts < ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cut_ts);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            cut = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (cut == 0 ||
+        sqlite3_exec(j->db, "CREATE TEMP TABLE IF NOT EXISTS keep(seq INTEGER"
+                     " PRIMARY KEY); DELETE FROM keep; INSERT INTO keep "
+                     "SELECT max(seq) FROM journal GROUP BY alarm;", NULL,
+                     NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db, "DELETE FROM journal WHERE seq > ?1 AND "
+                           "seq <= ?2 AND seq NOT IN (SELECT seq FROM keep)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    for (uint64_t lo = 0; lo < cut; lo += JOURNAL_PRUNE_SLICE) {
+        uint64_t hi = lo + JOURNAL_PRUNE_SLICE < cut ? lo + JOURNAL_PRUNE_SLICE
+                                                    : cut;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)lo);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)hi);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            break;
+        gone += (uint64_t)sqlite3_changes(j->db);
+        /* commits go first: a slice is as long as they ever wait */
+        pthread_mutex_lock(&j->mu);
+        bool busy = j->stop || ring_len(&j->q) > 0 || j->n_batch > 0;
+        pthread_mutex_unlock(&j->mu);
+        if (busy) {
+            *more = hi < cut;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(j->db, "DELETE FROM keep", NULL, NULL, NULL);
+    return gone;
+}
+
 static void *journal_main(void *arg)
 {
     journal *j = arg;
@@ -247,8 +309,28 @@ static void *journal_main(void *arg)
     uint64_t retry_at = 0, give_up = 0;
     pthread_mutex_lock(&j->mu);
     for (;;) {
-        while (!j->stop && j->n_batch == 0 && ring_len(&j->q) == 0)
-            pthread_cond_wait(&j->wake, &j->mu);
+        while (!j->stop && j->n_batch == 0 && ring_len(&j->q) == 0) {
+            if (!j->retention_ns) {
+                pthread_cond_wait(&j->wake, &j->mu);
+                continue;
+            }
+            uint64_t t = clk_mono_ns();
+            if (t >= j->prune_at) {
+                /* idle and due: a pass, a slice at a time */
+                pthread_mutex_unlock(&j->mu);
+                bool more;
+                uint64_t gone = journal_prune(j, &more);
+                pthread_mutex_lock(&j->mu);
+                j->prune_at = clk_mono_ns() + (more ? NS_PER_S
+                                                    : JOURNAL_PRUNE_EVERY_NS);
+                j->st.pruned += gone;
+                if (!more)
+                    j->st.prunes++;
+                continue;
+            }
+            struct timespec ts = journal_abs_after(j->prune_at - t);
+            pthread_cond_timedwait(&j->wake, &j->mu, &ts);
+        }
         uint64_t now = clk_mono_ns();
         bool have = j->n_batch > 0 || ring_len(&j->q) > 0;
         if (j->stop && give_up == 0) {
@@ -376,6 +458,8 @@ journal *journal_open(const journal_opts *o, char *err, size_t errlen)
         sqlutil_fail(j->db, o->path, err, errlen);
         goto fail;
     }
+    j->retention_ns = o->retention_ns;
+    j->prune_at = clk_mono_ns();    /* the first pass once idle */
     backoff_init(&j->bo, JOURNAL_RETRY_MIN_NS, JOURNAL_RETRY_MAX_NS,
                  (uint64_t)(uintptr_t)j ^ clk_mono_ns());
     if (pthread_create(&j->thread, NULL, journal_main, j) != 0) {

@@ -92,6 +92,11 @@ typedef struct {
     /* A mode that was tightened (core/fmode.h); NULL: not said. */
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
+    /* Records older than this are deleted, except each alarm's newest,
+     * which restore needs (its exact status); at start and then hourly,
+     * on the journal's thread, in slices between commits.  0: kept for
+     * ever. */
+    uint64_t retention_ns;
 } journal_opts;
 
 typedef struct {
@@ -103,6 +108,8 @@ typedef struct {
     size_t queued;             /* submitted, not yet committed */
     size_t uncollected;        /* committed, not yet taken */
     uint64_t last_seq;         /* the newest row in the file */
+    uint64_t pruned;           /* rows deleted by the retention */
+    uint64_t prunes;           /* retention passes completed */
     char last_error[160];      /* empty while commits succeed */
 } journal_stats;
 

@@ -163,7 +163,8 @@ static int run_open_alarms(run_ctx *r)
     const map_station *st = r->st;
     char err[512];
     journal_opts jo = {.path = st->alarm_journal.path,
-                       .warn = run_journal_warn};
+                       .warn = run_journal_warn,
+                       .retention_ns = st->alarm_journal.retention_ns};
     r->journal = journal_open(&jo, err, sizeof err);
     if (!r->journal) {
         log_error("alarm", "journal %s", err);

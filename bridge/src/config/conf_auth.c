@@ -33,36 +33,18 @@ static void auth_defaults(map_station *st)
     a->throttle_window_ns = 15ull * 60 * 1000000000ull;
 }
 
-/* map_parse_duration's units, and d for days. */
-static int auth_parse_duration(const char *v, uint64_t *ns)
-{
-    size_t len = strlen(v);
-    char buf[64];
-    if (len >= 2 && len < sizeof buf && v[len - 1] == 'd') {
-        memcpy(buf, v, len - 1);
-        buf[len - 1] = 'h';
-        buf[len] = '\0';
-        uint64_t h;
-        if (map_parse_duration(buf, &h) < 0 || h > UINT64_MAX / 24)
-            return -1;
-        *ns = h * 24;
-        return 0;
-    }
-    return map_parse_duration(v, ns);
-}
-
 static int auth_get_duration(cfg_src *s, const char *what,
                              const yaml_node_t *n, uint64_t *out)
 {
     char got[64];
     const char *v = cfg_scalar(n);
     uint64_t ns;
-    if (v && (v[0] == '-' || (auth_parse_duration(v, &ns) == 0 && ns == 0))) {
+    if (v && (v[0] == '-' || (cfg_parse_long_duration(v, &ns) == 0 && ns == 0))) {
         cfg_err_at(s, n, "%s must be a duration greater than 0, got %s", what,
                    CFG_GOT(n));
         return -1;
     }
-    if (!v || auth_parse_duration(v, &ns) < 0) {
+    if (!v || cfg_parse_long_duration(v, &ns) < 0) {
         cfg_err_at(s, n, "%s must be a duration such as 30m, 12h or 30d "
                    "(units us, ms, s, m, h, d), got %s", what, CFG_GOT(n));
         return -1;

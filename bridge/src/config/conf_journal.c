@@ -4,14 +4,21 @@
  * keeps its state on another disk may want the journal elsewhere; by
  * default it sits with users and the audit log in data_dir.
  *
- *   alarm_journal: {path: data/alarms.db}
+ *   alarm_journal: {path: data/alarms.db, retention: 730d}
+ *
+ * retention: how long records are kept (each alarm's newest always is:
+ * restore needs it); a duration of at least a day ("400d", "8760h"), or
+ * "forever".  Two years by default: a year's KPIs can be compared with
+ * the year before.
  */
 #include "config/parse.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-enum { J_PATH, J_N };
-static const char *const journal_keys[J_N] = {"path"};
+enum { J_PATH, J_RETENTION, J_N };
+static const char *const journal_keys[J_N] = {"path", "retention"};
+#define J_RETENTION_DEFAULT_NS (730ull * 86400 * 1000000000ull)
 
 static void journal_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
 {
@@ -25,6 +32,19 @@ static void journal_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     cfg_get_keys(s, n, "alarm_journal", journal_keys, J_N, val, k);
     if (val[J_PATH])
         cfg_get_str(s, "'path'", val[J_PATH], &st->alarm_journal.path);
+    const yaml_node_t *r = val[J_RETENTION];
+    const char *v = r ? cfg_scalar(r) : NULL;
+    uint64_t ns;
+    if (!r)
+        return;
+    if (v && strcmp(v, "forever") == 0)
+        st->alarm_journal.retention_ns = 0;
+    else if (v && v[0] != '-' && cfg_parse_long_duration(v, &ns) == 0 &&
+             ns >= 86400000000000ull)
+        st->alarm_journal.retention_ns = ns;
+    else
+        cfg_err_at(s, r, "'retention' must be a duration of at least a day "
+                   "such as 400d or 8760h, or forever, got %s", CFG_GOT(r));
 }
 
 /* A path written in the file is kept as written; only the default lives
@@ -36,8 +56,14 @@ static void journal_finish(cfg_src *s, map_station *st)
         st->alarm_journal.path = cfg_data_path(st, "alarms.db");
 }
 
+static void journal_defaults(map_station *st)
+{
+    st->alarm_journal.retention_ns = J_RETENTION_DEFAULT_NS;
+}
+
 const cfg_section cfg_journal_section = {
     .key = "alarm_journal",
+    .defaults = journal_defaults,
     .parse = journal_parse,
     .finish = journal_finish,
 };

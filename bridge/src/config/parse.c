@@ -64,6 +64,23 @@ int map_parse_duration(const char *s, uint64_t *ns)
     return clk_parse_duration(s, ns);
 }
 
+int cfg_parse_long_duration(const char *v, uint64_t *ns)
+{
+    size_t len = strlen(v);
+    char buf[64];
+    if (len >= 2 && len < sizeof buf && v[len - 1] == 'd') {
+        memcpy(buf, v, len - 1);
+        buf[len - 1] = 'h';
+        buf[len] = '\0';
+        uint64_t h;
+        if (map_parse_duration(buf, &h) < 0 || h > UINT64_MAX / 24)
+            return -1;
+        *ns = h * 24;
+        return 0;
+    }
+    return map_parse_duration(v, ns);
+}
+
 /* ---- loader errors ------------------------------------------------------ */
 
 void cfg_add(cfg_loader *ld, int rank, int line, int col, const char *fmt,

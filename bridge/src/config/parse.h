@@ -150,6 +150,9 @@ int cfg_get_bool(cfg_src *s, const char *what, const yaml_node_t *n,
 int cfg_get_enum(cfg_src *s, const char *what, const yaml_node_t *n,
                  const char *const *names, size_t count, int *out);
 /* A positive duration (poll periods, timeouts). */
+/* map_parse_duration's units and d for days ("30d"), for the durations
+ * a person gives in days: sessions, retention.  0, or -1. */
+int cfg_parse_long_duration(const char *v, uint64_t *ns);
 int cfg_get_duration(cfg_src *s, const char *what, const yaml_node_t *n,
                      uint64_t *out);
 /* A text: "plain" (English) or {en: ..., zh: ...}; *out is overwritten

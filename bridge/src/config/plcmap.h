@@ -142,6 +142,7 @@ typedef struct {
 typedef struct {
     char *path;          /* default "<data_dir>/alarms.db"; a path written
                             in the file is kept as written */
+    uint64_t retention_ns;  /* default 2 years (730 days); 0: forever */
 } map_journal;
 
 /* `influx:` in a station file: an optional line-protocol destination.
