@@ -59,7 +59,7 @@ static const char *web_alarm_kind(map_alarm_kind k)
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
-static void web_json_time(strbuf *b, const char *key, int64_t ns)
+void web_json_time(strbuf *b, const char *key, int64_t ns)
 {
     sb_printf(b, ",\"%s\":", key);
     if (!ns) {
@@ -500,14 +500,9 @@ static web_alarm_q *web_alarm_query(web *w, const web_args *a, bool journal,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    const char *from = web_arg_get(a, "from"), *to = web_arg_get(a, "to");
-    q->to = now;
-    if (clk_parse_time(from ? from : "-24h", now, &q->from) < 0 ||
-        (to && clk_parse_time(to, now, &q->to) < 0) || q->to <= q->from) {
-        snprintf(err, errlen, "from/to: RFC 3339 with a zone, a date, now, "
-                 "or -2h/-7d, and to after from");
+    if (web_args_range(a, now, "-24h", WEB_JOURNAL_LIMIT, WEB_JOURNAL_LIMIT_MAX,
+                       &q->from, &q->to, &q->limit, err, errlen) < 0)
         goto fail;
-    }
     if (!journal && q->to > now)
         q->to = now;
     if (q->to <= q->from) {
@@ -526,20 +521,6 @@ static web_alarm_q *web_alarm_query(web *w, const web_args *a, bool journal,
             return NULL;
         }
         snprintf(q->id, sizeof q->id, "%s", id);
-    }
-    q->limit = WEB_JOURNAL_LIMIT;
-    const char *lim = web_arg_get(a, "limit");
-    if (lim) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(lim, &end, 10);
-        if (!*lim || *end || errno || *lim == '-' || n < 1 ||
-            n > WEB_JOURNAL_LIMIT_MAX) {
-            snprintf(err, errlen, "limit: a number of records in 1..%d, got "
-                     "'%.60s'", WEB_JOURNAL_LIMIT_MAX, lim);
-            goto fail;
-        }
-        q->limit = (size_t)n;
     }
     return q;
 fail:

@@ -227,6 +227,8 @@ void web_alarms_free(web *w);
  * the list /api/alarms gives (a JSON array). */
 void web_alarm_json(web *w, strbuf *b, size_t idx);
 void web_alarm_list_json(web *w, strbuf *b);
+/* ,"key":"<RFC 3339>" (or null for 0); alarms.c. */
+void web_json_time(strbuf *b, const char *key, int64_t ns);
 /* A bilingual text as {"en","zh"} (zh falls back to en); api.c. */
 void web_text_json(strbuf *b, const map_text *t);
 /* The definitions, for /api/station: a JSON array (empty without an

@@ -12,7 +12,6 @@
  */
 #include "web/internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,18 +34,6 @@ static void web_notify_q_free(void *arg)
     if (q)
         free(q->path);
     free(q);
-}
-
-static void web_notify_time(strbuf *b, const char *key, int64_t ns)
-{
-    sb_printf(b, ",\"%s\":", key);
-    if (!ns) {
-        sb_puts(b, "null");
-        return;
-    }
-    char t[32];
-    clk_format_rfc3339(ns, t, sizeof t);
-    sb_printf(b, "\"%s\"", t);
 }
 
 static void web_notify_str(strbuf *b, const char *key, const char *s)
@@ -80,10 +67,10 @@ static int web_notify_row(void *ctx, const njr_row *r)
     sb_printf(b, ",\"level\":%d,\"attempts\":%d", r->level, r->attempts);
     web_notify_str(b, "status", r->status);
     web_notify_str(b, "last_error", r->last_error);
-    web_notify_time(b, "time", r->ts_ns);
-    web_notify_time(b, "created", r->created_ns);
-    web_notify_time(b, "due", r->next_ns);
-    web_notify_time(b, "delivered", r->delivered_ns);
+    web_json_time(b, "time", r->ts_ns);
+    web_json_time(b, "created", r->created_ns);
+    web_json_time(b, "due", r->next_ns);
+    web_json_time(b, "delivered", r->delivered_ns);
     sb_putc(b, '}');
     return 0;
 }
@@ -93,7 +80,7 @@ static int web_notify_attempt(void *ctx, const njr_attempt *a)
     web_notify_out *o = ctx;
     strbuf *b = o->b;
     sb_printf(b, "%s{\"id\":%lld", o->n++ ? "," : "", (long long)a->id);
-    web_notify_time(b, "time", a->ts_ns);
+    web_json_time(b, "time", a->ts_ns);
     web_notify_str(b, "channel", a->channel);
     web_notify_str(b, "recipient", a->recipient);
     sb_printf(b, ",\"rows\":%d,\"ok\":%s", a->rows, a->ok ? "true" : "false");
@@ -162,28 +149,10 @@ int web_api_notifications(web *w, struct lws *wsi, web_pss *pss,
         web_notify_q_free(q);
         return web_reply_error(wsi, pss, 500, "out of memory");
     }
-    const char *from = web_arg_get(a, "from"), *to = web_arg_get(a, "to");
-    q->to = now;
-    if (clk_parse_time(from ? from : "-24h", now, &q->from) < 0 ||
-        (to && clk_parse_time(to, now, &q->to) < 0) || q->to <= q->from) {
+    if (web_args_range(a, now, "-24h", WEB_NOTIFY_LIMIT, WEB_NOTIFY_LIMIT_MAX,
+                       &q->from, &q->to, &q->limit, err, sizeof err) < 0) {
         web_notify_q_free(q);
-        return web_reply_error(wsi, pss, 400, "from/to: RFC 3339 with a "
-                               "zone, a date, now, or -2h/-7d, and to after "
-                               "from");
-    }
-    q->limit = WEB_NOTIFY_LIMIT;
-    const char *lim = web_arg_get(a, "limit");
-    if (lim) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(lim, &end, 10);
-        if (!*lim || *end || errno || *lim == '-' || n < 1 ||
-            n > WEB_NOTIFY_LIMIT_MAX) {
-            web_notify_q_free(q);
-            return web_reply_error(wsi, pss, 400, "limit: 1..%d, got "
-                                   "'%.60s'", WEB_NOTIFY_LIMIT_MAX, lim);
-        }
-        q->limit = (size_t)n;
+        return web_reply_error(wsi, pss, 400, "%s", err);
     }
     if (web_worker_submit(w->worker, wsi, pss, web_notify_job, q,
                           web_notify_q_free) < 0)

@@ -89,6 +89,34 @@ int web_args_only(const web_args *a, const char *const *allowed, char *err,
     return 0;
 }
 
+int web_args_range(const web_args *a, int64_t now_ns, const char *dflt_from,
+                   size_t dflt_limit, size_t max_limit, int64_t *from,
+                   int64_t *to, size_t *limit, char *err, size_t errlen)
+{
+    const char *f = web_arg_get(a, "from"), *t = web_arg_get(a, "to");
+    *to = now_ns;
+    if (clk_parse_time(f ? f : dflt_from, now_ns, from) < 0 ||
+        (t && clk_parse_time(t, now_ns, to) < 0) || *to <= *from) {
+        snprintf(err, errlen, "from/to: RFC 3339 with a zone, a date, now, "
+                 "or -2h/-7d, and to after from");
+        return -1;
+    }
+    *limit = dflt_limit;
+    const char *lim = web_arg_get(a, "limit");
+    if (!lim)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(lim, &end, 10);
+    if (!*lim || *end || errno || *lim == '-' || n < 1 || n > max_limit) {
+        snprintf(err, errlen, "limit: a number of records in 1..%zu, got "
+                 "'%.60s'", max_limit, lim);
+        return -1;
+    }
+    *limit = (size_t)n;
+    return 0;
+}
+
 /* ---- tag selections ---------------------------------------------------- */
 
 int web_select(const map_station *st, const tag_store *ts, const char *spec,

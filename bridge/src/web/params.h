@@ -60,6 +60,14 @@ const char *web_arg_get(const web_args *a, const char *name);
 int web_args_only(const web_args *a, const char *const *allowed, char *err,
                   size_t errlen);
 
+/* A record listing's from, to and limit (the audit log, the alarm
+ * journal, the notifications): from defaults to dflt_from ("-24h"), to
+ * to now_ns; limit to dflt_limit, at most max_limit.  0, or -1 with
+ * "from/to: ..." or "limit: a number of records in 1..N, got 'x'". */
+int web_args_range(const web_args *a, int64_t now_ns, const char *dflt_from,
+                   size_t dflt_limit, size_t max_limit, int64_t *from,
+                   int64_t *to, size_t *limit, char *err, size_t errlen);
+
 /* Resolves "a.b,plc.*" (commas and/or spaces between names, each a full
  * tag id or "plc.*") into bits over tag indices (tag_store_count(ts) bits;
  * the caller clears them) and, when order is not NULL, the indices in the

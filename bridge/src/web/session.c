@@ -593,28 +593,10 @@ int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a)
     web_audit_q *q = calloc(1, sizeof *q);
     if (!q)
         return web_reply_error(wsi, pss, 500, "out of memory");
-    const char *from = web_arg_get(a, "from"), *to = web_arg_get(a, "to");
-    q->to = now;
-    if (clk_parse_time(from ? from : "-7d", now, &q->from) < 0 ||
-        (to && clk_parse_time(to, now, &q->to) < 0) || q->to <= q->from) {
+    if (web_args_range(a, now, "-7d", WEB_AUDIT_LIMIT, WEB_AUDIT_LIMIT_MAX,
+                       &q->from, &q->to, &q->limit, err, sizeof err) < 0) {
         free(q);
-        return web_reply_error(wsi, pss, 400, "from/to: RFC 3339 with a zone, "
-                               "a date, now, or -2h/-7d, and to after from");
-    }
-    q->limit = WEB_AUDIT_LIMIT;
-    const char *lim = web_arg_get(a, "limit");
-    if (lim) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(lim, &end, 10);
-        if (!*lim || *end || errno || *lim == '-' || n < 1 ||
-            n > WEB_AUDIT_LIMIT_MAX) {
-            free(q);
-            return web_reply_error(wsi, pss, 400, "limit: a number of "
-                                   "records in 1..%d, got '%s'",
-                                   WEB_AUDIT_LIMIT_MAX, lim);
-        }
-        q->limit = (size_t)n;
+        return web_reply_error(wsi, pss, 400, "%s", err);
     }
     if (web_worker_submit(w->worker, wsi, pss, web_audit_job, q, free) < 0)
         return web_reply_error(wsi, pss, 503, "too many queries waiting");
