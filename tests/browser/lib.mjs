@@ -362,6 +362,35 @@ export async function startStation(build, opts = {}) {
   };
 }
 
+/* A station of a case's own, written by text({web, modbus, root, data}):
+ * the YAML of a one-file station with those ports, dashboard root and
+ * data_dir; lock-sim (speed 1) and the bridge started on it.  Resolves to
+ * {sim, bridge, url(hash, query), stop()}; stop() also removes the
+ * directory. */
+export async function ownStation(build, prefix, text) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const maps = join(dir, "maps");
+  mkdirSync(maps);
+  const web = await freePort(), modbus = await freePort();
+  const file = join(maps, "station.yaml");
+  writeFileSync(file, text({ web, modbus, root: JSON.stringify(resolve(build, "dashboard")), data: JSON.stringify(join(dir, "data")) }));
+  const sim = new Sim(build, file, dir, { speed: 1 });
+  const bridge = new Bridge(build, file, dir, web);
+  const stop = async () => {
+    await bridge.stop();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await sim.start();
+    await bridge.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { sim, bridge, url: (hash, q) => `${bridge.url}/?${q}${hash}`, stop };
+}
+
 /* ---- checks ------------------------------------------------------------------------- */
 
 export class Checks {

@@ -6,10 +6,8 @@
  * rows, "acknowledge all shown" offers 100), and the KPI page reports one
  * flood of 100 alarms.  A screenshot of the list and of the KPI page.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { freePort, Sim, Bridge, until } from "../lib.mjs";
+import { join } from "node:path";
+import { ownStation, until } from "../lib.mjs";
 import { waitLive } from "./common.mjs";
 
 export const name = "flood";
@@ -19,35 +17,25 @@ const N = 100;
 const PRIO = ["high", "medium", "low"];
 
 export async function run(env, c) {
-  const dir = mkdtempSync(join(tmpdir(), "lb-browser-flood-"));
-  const maps = join(dir, "maps");
-  mkdirSync(maps);
-  const modbus = await freePort(), web = await freePort();
   const coils = Array.from({ length: N }, (_, i) =>
     `      - {id: f${i}, name: {en: Yard sensor ${i}, zh: 堆场传感器${i}}, table: coil, address: ${i}, type: bool,\n` +
     `         alarms: [{id: "on", when: true, priority: ${PRIO[i % 3]}, area: yard, message: {en: Yard sensor ${i} tripped, zh: 堆场传感器${i}动作}}]}`).join("\n");
-  const file = join(maps, "station.yaml");
-  writeFileSync(file, `station: {id: flood, name: {en: Flood test station, zh: 报警泛滥测试站}, timezone: Asia/Shanghai}
-web: {listen: 127.0.0.1:${web}, root: ${JSON.stringify(resolve(env.build, "dashboard"))}}
-data_dir: ${JSON.stringify(join(dir, "data"))}
+  const { sim, bridge, url, stop } = await ownStation(env.build, "lb-browser-flood-", (p) => `station: {id: flood, name: {en: Flood test station, zh: 报警泛滥测试站}, timezone: Asia/Shanghai}
+web: {listen: 127.0.0.1:${p.web}, root: ${p.root}}
+data_dir: ${p.data}
 history: off
 chattering: off
 plcs:
   - id: yard
     name: {en: Yard PLC, zh: 堆场PLC}
     host: 127.0.0.1
-    port: ${modbus}
+    port: ${p.modbus}
     timeout: 200ms
     poll: {fast: 100ms}
     tags:
 ${coils}
 `);
-  const sim = new Sim(env.build, file, dir, { speed: 1 });
-  const bridge = new Bridge(env.build, file, dir, web);
   try {
-    await sim.start();
-    await bridge.start();
-    const url = (hash, q) => `${bridge.url}/?${q}${hash}`;
     const page = await env.page({ width: 1600, height: 1000 });
     await page.goto(url("#/alarms", "lang=en"));
     await waitLive(page);
@@ -84,8 +72,6 @@ ${coils}
     await page.screenshot({ path: join(env.shots, "kpi-flood-zh-1600x1000.png") });
     await page.close();
   } finally {
-    await bridge.stop();
-    await sim.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }

@@ -8,11 +8,9 @@
  * working, without a reload (the page re-reads every 10 s).  A viewer is
  * told the page needs an operator.  Screenshots of both states.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { freePort, Sim, Bridge, until } from "../lib.mjs";
+import { join } from "node:path";
+import { ownStation, until } from "../lib.mjs";
 import { waitLive } from "./common.mjs";
 
 export const name = "notifications";
@@ -21,9 +19,6 @@ export const about = "the notifications page: a failing webhook's pending row an
 const PW = "nora-Secret-2026";
 
 export async function run(env, c) {
-  const dir = mkdtempSync(join(tmpdir(), "lb-browser-notify-"));
-  const maps = join(dir, "maps");
-  mkdirSync(maps);
   let accept = false;
   const got = [];
   const hook = createServer((req, res) => {
@@ -36,11 +31,9 @@ export async function run(env, c) {
     });
   });
   await new Promise((r) => hook.listen(0, "127.0.0.1", r));
-  const modbus = await freePort(), web = await freePort();
-  const file = join(maps, "station.yaml");
-  writeFileSync(file, `station: {id: ntfb, name: {en: Notify page station, zh: 通知页面测试站}}
-web: {listen: 127.0.0.1:${web}, root: ${JSON.stringify(resolve(env.build, "dashboard"))}}
-data_dir: ${JSON.stringify(join(dir, "data"))}
+  const { sim, bridge, url, stop } = await ownStation(env.build, "lb-browser-notify-", (p) => `station: {id: ntfb, name: {en: Notify page station, zh: 通知页面测试站}}
+web: {listen: 127.0.0.1:${p.web}, root: ${p.root}}
+data_dir: ${p.data}
 history: off
 notify:
   channels:
@@ -52,19 +45,14 @@ plcs:
   - id: pa
     name: {en: Test PLC, zh: 测试PLC}
     host: 127.0.0.1
-    port: ${modbus}
+    port: ${p.modbus}
     timeout: 200ms
     poll: {fast: 100ms}
     tags:
       - {id: temp, name: {en: Oil temperature, zh: 油温}, table: holding, address: 0, type: i16, scale: 0.1, unit: "°C",
          alarms: [{id: high, above: 60, priority: high, area: head, message: {en: "Oil {value} {unit}", zh: "油温高 {value} {unit}"}}]}
 `);
-  const sim = new Sim(env.build, file, dir, { speed: 1 });
-  const bridge = new Bridge(env.build, file, dir, web);
   try {
-    await sim.start();
-    await bridge.start();
-    const url = (hash, q) => `${bridge.url}/?${q}${hash}`;
     const page = await env.page({ width: 1600, height: 1000 });
     await page.goto(url("#/notifications", "lang=en"));
     await waitLive(page);
@@ -105,9 +93,7 @@ plcs:
     await page.screenshot({ path: join(env.shots, "notifications-sent-en-1600x1000.png") });
     await page.close();
   } finally {
-    await bridge.stop();
-    await sim.stop();
+    await stop();
     hook.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
