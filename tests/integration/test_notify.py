@@ -26,7 +26,8 @@ oncall, the webhook and both robots, on_clear: true), group.wait 2 s.
    a valid body (station, alarm id, event, state, priority, area, message
    en and zh, value, times); WeCom gets markdown under 4,096 bytes ending
    with <@wangli>, DingTalk a signed message with at.atMobiles.
-3. The clear is notified to all four (on_clear: true).
+3. The acknowledgement (through the link) is told to all four ("acknowledged
+   by wang at ..."); the clear is notified to all four (on_clear: true).
 4. kill -9 between journal and delivery: an alarm whose rows are in the
    notify journal but still waiting out group.wait when the bridge dies
    is delivered after the restart, once.
@@ -344,7 +345,8 @@ def mail_has(smtp, rcpt, alarm, event_word):
 
 
 def robot_count(robot, alarm, event):
-    word = {"active": "active 报警", "clear": "cleared 恢复"}[event]
+    word = {"active": "active 报警", "clear": "cleared 恢复",
+            "ack": "acknowledged 已确认"}[event]
     return sum(t.count("%s %s" % (alarm, word)) for t in robot.texts())
 
 
@@ -530,6 +532,16 @@ def test_alarm_and_clear(sim, hook, smtp, data, d, robots, web_port):
           "the webhook alarm: state, priority, area, both messages, value, "
           "times, seq (%r)" % a)
     test_ack_links(hook, smtp, web_port)
+    # the acknowledgement is told to everyone the activation reached
+    ok = lbtest.wait_for(lambda: hook_has(hook, "pa.temp.high", "ack") and
+                         mail_has(smtp, "wang@example.com", "pa.temp.high",
+                                  "acknowledged by wang") and
+                         all(robot_count(r, "pa.temp.high", "ack") == 1
+                             for r in robots), 20)
+    a = hook_has(hook, "pa.temp.high", "ack")
+    check(ok and a[0]["message"]["en"].startswith("acknowledged by wang at "),
+          "the acknowledgement is told to the mail, the webhook and both "
+          "robots (%r)" % (a[0]["message"] if a else None))
     sim.set("pa.temp", 20)
     ok = lbtest.wait_for(lambda: hook_has(hook, "pa.temp.high", "clear") and
                          mail_has(smtp, "wang@example.com", "pa.temp.high",
@@ -554,9 +566,11 @@ def test_alarm_and_clear(sim, hook, smtp, data, d, robots, web_port):
     check(dm and all(m["at"] == {"atMobiles": [PHONE]} for m in dm),
           "DingTalk: signed (the fake checks it), at.atMobiles")
     rows = notify_rows(data)
-    check(len(rows) == 8 and all(r[4] == "sent" and r[5] == 1 for r in rows),
-          "eight notification rows (two events, four recipients), each sent "
-          "at the first attempt (%r)" % [r[:6] for r in rows])
+    check(len(rows) == 12 and all(r[4] == "sent" and r[5] == 1
+                                  for r in rows),
+          "twelve notification rows (two events and the ack, four "
+          "recipients), each sent at the first attempt (%r)"
+          % [r[:6] for r in rows])
 
 
 def test_kill_before_delivery(sim, station, work, data, hook, smtp, d):
@@ -617,15 +631,16 @@ def test_exactly_once(hook, smtp, data, robots):
     words = {"active": "active", "clear": "cleared"}
     counts = [len(mail_has(smtp, "wang@example.com", a, words[e]))
               for a, e in events]
-    check(counts == [1, 1, 1, 1] and len(smtp.mails()) == 4,
+    check(counts == [1, 1, 1, 1] and len(smtp.mails()) == 5,
           "the person on call got each exactly once (%r, %d mails)"
           % (counts, len(smtp.mails())))
     counts = [robot_count(r, a, e) for r in robots for a, e in events]
     check(counts == [1] * 8,
           "the WeCom and DingTalk robots got each exactly once (%r)" % counts)
     rows = notify_rows(data)
-    check(len(rows) == 16 and all(r[4] == "sent" for r in rows),
-          "16 notification rows, all sent (%r)" % [r[:5] for r in rows])
+    check(len(rows) == 20 and all(r[4] == "sent" for r in rows),
+          "20 notification rows (16 and the ack's 4), all sent (%r)"
+          % [r[:5] for r in rows])
 
 
 def main():

@@ -4,7 +4,9 @@
  * the catch-up at start.
  *
  * - notify_hook_wants: activations and clears; not a shelved, suppressed
- *   or out-of-service activation, not an ack.
+ *   or out-of-service activation; the records that stop an escalation
+ *   (notify_hook_stops: ack, shelve, disable, reset, back to normal), not
+ *   an unshelve or a comment.
  * - The catch-up: a new notify journal starts at the alarm journal's
  *   newest record (nothing of the past is sent); records the alarm
  *   journal committed while the notify journal did not see them (a crash
@@ -81,6 +83,7 @@ static void test_wants(void **state)
     journal_rec r;
     memset(&r, 0, sizeof r);
     r.event = ALARM_EV_ACTIVE;
+    r.to.state = ALARM_ACTIVE_UNACK;
     assert_true(notify_hook_wants(&r));
     r.to.flags = ALARM_SHELVED;
     assert_false(notify_hook_wants(&r));
@@ -93,8 +96,25 @@ static void test_wants(void **state)
     r.to.flags = 0;
     r.event = ALARM_EV_CLEAR;
     assert_true(notify_hook_wants(&r));
-    r.event = ALARM_EV_ACK;
+    r.to.state = ALARM_CLEARED_UNACK;
+    assert_false(notify_hook_stops(&r));   /* still to be acknowledged */
+    r.to.state = ALARM_NORMAL;
+    assert_true(notify_hook_stops(&r));
+    r.to.state = ALARM_ACTIVE_ACK;
+    alarm_event stops[] = {ALARM_EV_ACK, ALARM_EV_SHELVE, ALARM_EV_DISABLE,
+                           ALARM_EV_RESET};
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        r.event = stops[i];
+        assert_true(notify_hook_stops(&r));
+        assert_true(notify_hook_wants(&r));
+    }
+    r.to.state = ALARM_ACTIVE_UNACK;
+    r.event = ALARM_EV_UNSHELVE;
     assert_false(notify_hook_wants(&r));
+    r.event = ALARM_EV_COMMENT;
+    assert_false(notify_hook_wants(&r));
+    r.event = ALARM_EV_ACTIVE;
+    assert_false(notify_hook_stops(&r));
 }
 
 static tag_change change(double v, int64_t ts)
@@ -177,7 +197,8 @@ static void test_catch_up(void **state)
     notify_close(n);   /* never started: a crash before routing */
 
     /* committed while notify was down: a clear, an activation, an ack
-     * (not notified) */
+     * (handed in: it stops escalations; it tells nobody, since nothing
+     * of the activation was sent) */
     alarms_feed(&a, 50, T0 + 1 * S);
     alarms_feed(&a, 62, T0 + 2 * S);
     alarm_action act = {.who = "li", .ts_ns = T0 + 3 * S};
@@ -190,7 +211,7 @@ static void test_catch_up(void **state)
     board_collect(a.b);
 
     n = notify_up(&a, &caught);
-    assert_int_equal(caught, 2);
+    assert_int_equal(caught, 3);
     assert_int_equal(notify_start(n), 0);
     /* the thread routes them; the webhook is down, so they wait */
     char path[128], err[256];

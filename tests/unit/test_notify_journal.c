@@ -178,8 +178,8 @@ static void add_events(fixture *f, nj *j, const nj_alarm *a, size_t n)
         nj_row rows[ROUTE_ROWS_MAX];
         size_t k = route_event(&f->st->notify, f->r, &a[i], a[i].ts_ns, rows,
                                ROUTE_ROWS_MAX, NULL);
-        assert_int_equal(nj_add(j, rows, k, a[i].rec_seq, a[i].ts_ns, err,
-                                sizeof err), 0);
+        assert_int_equal(nj_add(j, rows, k, NULL, 0, a[i].rec_seq,
+                                a[i].ts_ns, err, sizeof err), 0);
     }
 }
 

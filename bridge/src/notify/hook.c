@@ -7,9 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+bool notify_hook_stops(const journal_rec *r)
+{
+    return r->event == ALARM_EV_ACK || r->event == ALARM_EV_SHELVE ||
+           r->event == ALARM_EV_DISABLE || r->event == ALARM_EV_RESET ||
+           r->to.state == ALARM_NORMAL;
+}
+
 bool notify_hook_wants(const journal_rec *r)
 {
-    if (r->event == ALARM_EV_CLEAR)
+    if (r->event == ALARM_EV_CLEAR || notify_hook_stops(r))
         return true;
     return r->event == ALARM_EV_ACTIVE &&
            !(r->to.flags & (ALARM_SHELVED | ALARM_SUPP_DESIGN |
@@ -60,6 +67,8 @@ void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
     out->value = r->to.value;
     out->ts_ns = r->ts_ns;
     out->active_ns = r->to.active_ns;
+    out->stop = notify_hook_stops(r);
+    snprintf(out->by, sizeof out->by, "%s", r->who);
 }
 
 void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n)

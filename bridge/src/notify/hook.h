@@ -18,12 +18,17 @@
 #include "alarm/journal.h"
 #include "notify/notify.h"
 
-/* An activation (not shelved, not suppressed, not out of service) or a
- * clear. */
+/* A record that ends the escalation and repeats of the alarm's
+ * activation: an acknowledgement, a shelve, a disable (out of service),
+ * a reset, or any record that leaves the alarm normal. */
+bool notify_hook_stops(const journal_rec *r);
+
+/* An activation (not shelved, not suppressed, not out of service), a
+ * clear, or a record that stops (notify_hook_stops). */
 bool notify_hook_wants(const journal_rec *r);
 
 /* r as a notification tells it; the messages from e (r->alarm is the
- * engine's index, or UINT32_MAX: looked up by id). */
+ * engine's index, or UINT32_MAX: looked up by id); stop and by set. */
 void notify_hook_alarm(nj_alarm *out, const journal_rec *r,
                        const alarm_engine *e);
 

@@ -48,6 +48,8 @@ static const char *nmsg_event_en(const char *ev)
         return "active";
     if (strcmp(ev, "clear") == 0)
         return "cleared";
+    if (strcmp(ev, "ack") == 0)
+        return "acknowledged";
     return ev;
 }
 
@@ -59,6 +61,8 @@ static const char *nmsg_event_zh(const char *ev)
         return "恢复";
     if (strcmp(ev, "test") == 0)
         return "测试";
+    if (strcmp(ev, "ack") == 0)
+        return "已确认";
     return ev;
 }
 
@@ -358,6 +362,16 @@ char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
+}
+
+void nmsg_ack_text(const nj_alarm *a, char *en, size_t en_len, char *zh,
+                   size_t zh_len)
+{
+    char when[64];
+    nmsg_local(a->ts_ns, when, sizeof when);
+    const char *who = a->by[0] ? a->by : "?";
+    snprintf(en, en_len, "acknowledged by %s at %s", who, when);
+    snprintf(zh, zh_len, "%s 于 %s 确认", who, when);
 }
 
 void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns)

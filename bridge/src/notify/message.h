@@ -54,6 +54,12 @@ char *nmsg_robot(const map_station *st, map_channel_type type,
                  const map_person *mention, const nj_row *rows, size_t n,
                  const char *const *links);
 
+/* The short messages of an acknowledgement a (by, ts_ns), into en and
+ * zh: "acknowledged by wang at 2026-12-02 10:15:03 CST" and "wang 于
+ * 2026-12-02 10:15:03 CST 确认". */
+void nmsg_ack_text(const nj_alarm *a, char *en, size_t en_len, char *zh,
+                   size_t zh_len);
+
 /* A test message's rows (notify test): one row that says so. */
 void nmsg_test_row(const map_station *st, nj_row *out, int64_t now_ns);
 

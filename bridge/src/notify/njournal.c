@@ -42,6 +42,7 @@ struct nj {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *ins, *cursor, *mark_ok, *mark_fail, *attempt;
+    sqlite3_stmt *cancel, *tell, *step_done;
 };
 
 static int nj_prepare(nj *j, sqlite3_stmt **st, const char *sql, char *err,
@@ -68,8 +69,30 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
                    " alarm, event, state, priority, area, msg_en, msg_zh,"
                    " value, ts_ns, active_ns, channel, recipient, level,"
                    " created_ns, next_ns, status) VALUES (?, ?, ?, ?, ?, ?,"
-                   " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')", err,
+                   " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen) < 0 ||
+        /* An escalation ends: its steps, and every page of a person on
+         * call that has not gone out yet (still in group.wait, or
+         * escalated): nobody is called for what is acknowledged. */
+        nj_prepare(j, &j->cancel, "UPDATE notification SET status ="
+                   " 'cancelled' WHERE alarm = ?1 AND rec_seq < ?2 AND"
+                   " (status = 'step' OR (status = 'pending' AND event ="
+                   " 'active' AND level >= 1))", err, errlen) < 0 ||
+        /* Everyone the last activation before the stop reached, once
+         * per channel and recipient. */
+        nj_prepare(j, &j->tell, "INSERT OR IGNORE INTO notification("
+                   "rec_seq, alarm, event, state, priority, area, msg_en,"
+                   " msg_zh, value, ts_ns, active_ns, channel, recipient,"
+                   " level, created_ns, next_ns, status) SELECT ?1, alarm,"
+                   " ?3, ?4, priority, area, ?5, ?6, NULL, ?7, active_ns,"
+                   " channel, recipient, min(level), ?8, ?9, 'pending' FROM"
+                   " notification WHERE alarm = ?2 AND event = 'active' AND"
+                   " status = 'sent' AND rec_seq = (SELECT max(rec_seq) FROM"
+                   " notification WHERE alarm = ?2 AND event = 'active' AND"
+                   " rec_seq < ?1) GROUP BY channel, recipient", err,
                    errlen) < 0 ||
+        nj_prepare(j, &j->step_done, "UPDATE notification SET status ="
+                   " 'done', delivered_ns = ? WHERE id = ? AND status ="
+                   " 'step'", err, errlen) < 0 ||
         nj_prepare(j, &j->cursor, "INSERT OR REPLACE INTO meta(key, value)"
                    " VALUES (?, ?)", err, errlen) < 0 ||
         nj_prepare(j, &j->mark_ok, "UPDATE notification SET status = 'sent',"
@@ -98,6 +121,9 @@ void nj_close(nj *j)
     sqlite3_finalize(j->mark_ok);
     sqlite3_finalize(j->mark_fail);
     sqlite3_finalize(j->attempt);
+    sqlite3_finalize(j->cancel);
+    sqlite3_finalize(j->tell);
+    sqlite3_finalize(j->step_done);
     sqlite3_close(j->db);
     free(j->path);
     free(j);
@@ -135,11 +161,10 @@ static int nj_commit(nj *j, int body_rc, char *err, size_t errlen)
     return 0;
 }
 
-int nj_add(nj *j, const nj_row *rows, size_t n, uint64_t cursor_seq,
-           int64_t cursor_ts, char *err, size_t errlen)
+/* Inside a transaction: rows[0..n) inserted (or left as they are).  0,
+ * or -1. */
+static int nj_insert(nj *j, const nj_row *rows, size_t n)
 {
-    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
-        return -1;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const nj_row *r = &rows[i];
@@ -161,13 +186,68 @@ int nj_add(nj *j, const nj_row *rows, size_t n, uint64_t cursor_seq,
         sqlite3_bind_int(st, 14, r->level);
         sqlite3_bind_int64(st, 15, r->created_ns);
         sqlite3_bind_int64(st, 16, r->next_ns);
+        sqlite3_bind_text(st, 17, r->step ? "step" : "pending", -1,
+                          SQLITE_STATIC);
         rc = nj_step(st);
     }
+    return rc;
+}
+
+/* Inside a transaction: one stop's rows and cancels.  0, or -1. */
+static int nj_stop_one(nj *j, const nj_stop *s)
+{
+    int rc = 0;
+    if (s->tell) {
+        sqlite3_stmt *st = j->tell;
+        sqlite3_bind_int64(st, 1, (int64_t)s->a.rec_seq);
+        sqlite3_bind_text(st, 2, s->a.alarm, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, s->a.event, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, s->a.state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, s->a.msg_en, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, s->a.msg_zh, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, s->a.ts_ns);
+        sqlite3_bind_int64(st, 8, s->created_ns);
+        sqlite3_bind_int64(st, 9, s->next_ns);
+        rc = nj_step(st);
+    }
+    if (rc == 0) {
+        sqlite3_bind_text(j->cancel, 1, s->a.alarm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(j->cancel, 2, (int64_t)s->a.rec_seq);
+        rc = nj_step(j->cancel);
+    }
+    return rc;
+}
+
+int nj_add(nj *j, const nj_row *rows, size_t n, const nj_stop *stops,
+           size_t n_stops, uint64_t cursor_seq, int64_t cursor_ts,
+           char *err, size_t errlen)
+{
+    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
+        return -1;
+    int rc = nj_insert(j, rows, n);
+    for (size_t i = 0; i < n_stops && rc == 0; i++)
+        rc = nj_stop_one(j, &stops[i]);
     if (rc == 0)
         rc = nj_meta(j, "cursor_seq", (int64_t)cursor_seq);
     if (rc == 0)
         rc = nj_meta(j, "cursor_ts", cursor_ts);
     return nj_commit(j, rc, err, errlen);
+}
+
+int nj_step_done(nj *j, const nj_row *step, const nj_row *rows, size_t n,
+                 char *err, size_t errlen)
+{
+    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(j->step_done, 1, step->next_ns);
+    sqlite3_bind_int64(j->step_done, 2, step->id);
+    int rc = nj_step(j->step_done);
+    bool was_step = rc == 0 && sqlite3_changes(j->db) == 1;
+    if (rc == 0 && was_step)
+        rc = nj_insert(j, rows, n);
+    if (nj_commit(j, rc, err, errlen) < 0)
+        return -1;
+    return was_step ? 1 : 0;
 }
 
 int nj_cursor(nj *j, uint64_t *seq, int64_t *ts, char *err, size_t errlen)
@@ -197,7 +277,8 @@ int nj_next_due(nj *j, int64_t *when)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(j->db, "SELECT min(next_ns) FROM notification"
-                           " WHERE status = 'pending'", -1, &st, NULL)
+                           " WHERE status IN ('pending', 'step')", -1, &st,
+                           NULL)
         != SQLITE_OK)
         return 0;
     int found = 0;
@@ -216,21 +297,9 @@ static void nj_text(sqlite3_stmt *st, int col, char *out, size_t len)
     snprintf(out, len, "%s", t ? (const char *)t : "");
 }
 
-size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max)
+/* The rows of st (selecting NJ_ROW_COLS), at most max, into out. */
+static size_t nj_read_rows(sqlite3_stmt *st, nj_row *out, size_t max)
 {
-    sqlite3_stmt *st;
-    /* The pair whose earliest pending row is due first, then all of its
-     * pending rows: the group. */
-    if (sqlite3_prepare_v2(j->db, "SELECT " NJ_ROW_COLS " FROM notification"
-                           " WHERE status = 'pending' AND (channel,"
-                           " recipient) = (SELECT channel, recipient FROM"
-                           " notification WHERE status = 'pending' AND"
-                           " next_ns <= ?1 ORDER BY next_ns, id LIMIT 1)"
-                           " ORDER BY id LIMIT ?2", -1, &st, NULL)
-        != SQLITE_OK)
-        return 0;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, (int64_t)max);
     size_t n = 0;
     while (n < max && sqlite3_step(st) == SQLITE_ROW) {
         nj_row *r = &out[n++];
@@ -255,6 +324,42 @@ size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max)
         r->next_ns = sqlite3_column_int64(st, 16);
         r->attempts = sqlite3_column_int(st, 17);
     }
+    return n;
+}
+
+size_t nj_steps_due(nj *j, int64_t now, nj_row *out, size_t max)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT " NJ_ROW_COLS " FROM notification"
+                           " WHERE status = 'step' AND next_ns"
+                           " <= ?1 ORDER BY next_ns, id LIMIT ?2", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (int64_t)max);
+    size_t n = nj_read_rows(st, out, max);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++)
+        out[i].step = true;
+    return n;
+}
+
+size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max)
+{
+    sqlite3_stmt *st;
+    /* The pair whose earliest pending row is due first, then all of its
+     * pending rows: the group. */
+    if (sqlite3_prepare_v2(j->db, "SELECT " NJ_ROW_COLS " FROM notification"
+                           " WHERE status = 'pending' AND (channel,"
+                           " recipient) = (SELECT channel, recipient FROM"
+                           " notification WHERE status = 'pending' AND"
+                           " next_ns <= ?1 ORDER BY next_ns, id LIMIT 1)"
+                           " ORDER BY id LIMIT ?2", -1, &st, NULL)
+        != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (int64_t)max);
+    size_t n = nj_read_rows(st, out, max);
     sqlite3_finalize(st);
     return n;
 }

@@ -32,6 +32,16 @@
  * in between) are routed then, and none twice (rows are INSERT OR
  * IGNORE on their key).
  *
+ * Escalation.  A routed activation that names oncall, on a route with
+ * escalate_after, also gets a row of status `step` for the next level,
+ * due escalate_after after the alarm: when it is due the thread finds
+ * the person on call then and adds their row and the step after
+ * (nj_step_done).  A stop (an acknowledgement, ...; nj_stop) cancels the
+ * steps in the transaction that moves the cursor past it, so after a
+ * crash a step is either still due or cancelled, never lost or sent
+ * after the acknowledgement that cancelled it.  Statuses: pending, sent,
+ * step, done (a step taken), cancelled.
+ *
  * Schema (user_version 1):
  *   notification(id INTEGER PRIMARY KEY, rec_seq, alarm, event, state,
  *     priority, area, msg_en, msg_zh, value, ts_ns, active_ns, channel,
@@ -71,6 +81,12 @@ typedef struct {
     double value;
     int64_t ts_ns;             /* the record's time */
     int64_t active_ns;         /* when it became active; 0: not known */
+    /* Not in the file: what the thread does with the event.  stop: an
+     * acknowledgement, shelve, disable, reset or return to normal, which
+     * ends the escalation of the alarm's activation (nj_add's stops);
+     * by: who acted ("" when the engine did). */
+    bool stop;
+    char by[72];
 } nj_alarm;
 
 typedef struct {
@@ -81,7 +97,24 @@ typedef struct {
     int level;
     int64_t created_ns, next_ns;
     int attempts;
+    /* An escalation step (status 'step'): not a message but the moment
+     * level `level` is due; its recipient ("") is found when it is
+     * (nj_steps_due, nj_step_done), through `channel`. */
+    bool step;
 } nj_row;
+
+/* What an alarm event that ends an escalation does (nj_add): every step
+ * and every unsent page of a person on call (level 1 and up: in its
+ * group.wait, or escalated) of the alarm's activations before it is
+ * cancelled (level 0, the channels a route names, still goes out); with tell, a row of a (an event
+ * "ack", its messages the caller's "acknowledged by ...") goes to each
+ * channel and recipient that was sent the alarm's last activation, due
+ * at next_ns. */
+typedef struct {
+    nj_alarm a;
+    bool tell;
+    int64_t created_ns, next_ns;
+} nj_stop;
 
 /* Opens (creating) the file; its directory is made 0700.  NULL with
  * "path: reason" in err. */
@@ -89,17 +122,32 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
             size_t errlen);
 void nj_close(nj *j);
 
-/* The rows (may be 0 of them), pending, and the cursor moved to seq/ts,
- * in one transaction.  Rows whose key is there already are left as they
- * are.  0, or -1 with err (nothing written). */
-int nj_add(nj *j, const nj_row *rows, size_t n, uint64_t cursor_seq,
-           int64_t cursor_ts, char *err, size_t errlen);
+/* The rows (may be 0 of them), pending (or steps), the stops (in
+ * order, after the rows) and the cursor moved to seq/ts, in one
+ * transaction: an acknowledgement and the cursor past it are on disk
+ * together, so a restart neither loses it nor sends what it cancelled.
+ * Rows whose key is there already are left as they are.  0, or -1 with
+ * err (nothing written). */
+int nj_add(nj *j, const nj_row *rows, size_t n, const nj_stop *stops,
+           size_t n_stops, uint64_t cursor_seq, int64_t cursor_ts,
+           char *err, size_t errlen);
+
+/* The escalation steps due at now (at most max, earliest first). */
+size_t nj_steps_due(nj *j, int64_t now, nj_row *out, size_t max);
+
+/* A step done: marked so (unless a stop cancelled it meanwhile: then
+ * nothing is written and 0 returned) and rows[0..n) (its message, the
+ * next step) added, in one transaction.  1 when done, 0 when it was no
+ * longer a step, -1 with err. */
+int nj_step_done(nj *j, const nj_row *step, const nj_row *rows, size_t n,
+                 char *err, size_t errlen);
 
 /* The cursor: 1 with *seq, *ts; 0 when none was ever stored (a new
  * file); -1 with err. */
 int nj_cursor(nj *j, uint64_t *seq, int64_t *ts, char *err, size_t errlen);
 
-/* The earliest next_ns of a pending row: 1 with *when, 0 when none. */
+/* The earliest next_ns of a pending row or a step: 1 with *when, 0 when
+ * none. */
 int nj_next_due(nj *j, int64_t *when);
 
 /* The pending rows (at most max, oldest first) of the (channel,

@@ -56,6 +56,7 @@ struct notify {
     nj_alarm *held;               /* taken but not yet written */
     size_t n_held;
     nj_row *rows, *batch;
+    nj_stop *stops;               /* of held: NOTIFY_TAKE */
     /* An attempt whose result could not be written (a failing disk): it
      * is written before anything else is sent, so a message that went
      * out is never sent again for want of its mark. */
@@ -109,8 +110,9 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->rows = calloc(NOTIFY_TAKE * ROUTE_ROWS_MAX, sizeof *n->rows);
     n->batch = calloc(NOTIFY_GROUP_MAX, sizeof *n->batch);
     n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
+    n->stops = calloc(NOTIFY_TAKE, sizeof *n->stops);
     if (!n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
-        !n->um ||
+        !n->um || !n->stops ||
         ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
         !(n->rota = rota_new(n->nf))) {
         snprintf(err, errlen, "out of memory");
@@ -238,41 +240,98 @@ void notify_send(const map_station *st, const map_channel *c,
     free(links);
 }
 
-/* Routes the held events and writes their rows and the cursor: 0, or -1
- * (held kept for the next try). */
+/* A row's line in the log: a message due, or an escalation step. */
+static void notify_say_row(notify *n, const nj_row *r, int64_t now)
+{
+    if (r->step)
+        notify_say(n, NOTIFY_INFO, "%s %s: escalation to level %d due in "
+                   "%.0f s unless acknowledged", r->a.alarm, r->a.event,
+                   r->level, (double)(r->next_ns - now) / 1e9);
+    else
+        notify_say(n, NOTIFY_INFO, "%s %s: to %s%s%s%s, due in %.0f s",
+                   r->a.alarm, r->a.event, r->channel,
+                   r->recipient[0] ? " " : "", r->recipient,
+                   r->level >= 2 ? " (escalated)" : "",
+                   (double)(r->next_ns - now) / 1e9);
+}
+
+/* Routes the held events and writes their rows, the stops among them
+ * (cancelled escalations, acknowledgement messages) and the cursor: 0,
+ * or -1 (held kept for the next try). */
 static int notify_write_held(notify *n)
 {
     if (!n->n_held)
         return 0;
-    size_t nr = 0;
+    size_t nr = 0, ns = 0;
     int64_t now = clk_real_ns();
     for (size_t i = 0; i < n->n_held; i++) {
+        const nj_alarm *a = &n->held[i];
         route_info info;
-        nr += route_event(n->nf, n->rota, &n->held[i], now, n->rows + nr,
+        nr += route_event(n->nf, n->rota, a, now, n->rows + nr,
                           ROUTE_ROWS_MAX, &info);
         if (info.nobody_on_call) {
             atomic_fetch_add(&n->nobody, 1);
             notify_say(n, NOTIFY_WARN, "%s %s: route %ld notifies oncall, "
                        "but nobody with an email is on call at level 1 now",
-                       n->held[i].alarm, n->held[i].event, info.route + 1);
+                       a->alarm, a->event, info.route + 1);
+        }
+        if (a->stop) {
+            nj_stop *s = &n->stops[ns++];
+            memset(s, 0, sizeof *s);
+            s->a = *a;
+            s->tell = strcmp(a->event, "ack") == 0;
+            if (s->tell)
+                nmsg_ack_text(a, s->a.msg_en, sizeof s->a.msg_en,
+                              s->a.msg_zh, sizeof s->a.msg_zh);
+            s->created_ns = now;
+            s->next_ns = now + (int64_t)n->nf->group_wait_ns;
         }
     }
     const nj_alarm *last = &n->held[n->n_held - 1];
     char err[512];
-    if (nj_add(n->j, n->rows, nr, last->rec_seq, last->ts_ns, err,
-               sizeof err) < 0) {
+    if (nj_add(n->j, n->rows, nr, n->stops, ns, last->rec_seq, last->ts_ns,
+               err, sizeof err) < 0) {
         notify_say(n, NOTIFY_ERROR, "journal: %s (%zu events held, "
                    "retried)", err, n->n_held);
         return -1;
     }
     for (size_t i = 0; i < nr; i++)
-        notify_say(n, NOTIFY_INFO, "%s %s: to %s%s%s, due in %.0f s",
-                   n->rows[i].a.alarm, n->rows[i].a.event,
-                   n->rows[i].channel, n->rows[i].recipient[0] ? " " : "",
-                   n->rows[i].recipient,
-                   (double)(n->rows[i].next_ns - now) / 1e9);
+        notify_say_row(n, &n->rows[i], now);
     n->n_held = 0;
     return 0;
+}
+
+/* The escalation steps due now: each turned into the mail to its level's
+ * person on call now and the next step, in one transaction with the
+ * step's end.  Called only when every event handed in is on disk, so an
+ * acknowledgement that arrived first has cancelled its steps. */
+static void notify_escalate(notify *n)
+{
+    nj_row steps[NOTIFY_TAKE], rows[2];
+    int64_t now = clk_real_ns();
+    size_t k = nj_steps_due(n->j, now, steps, NOTIFY_TAKE);
+    for (size_t i = 0; i < k; i++) {
+        route_info info;
+        size_t nr = route_step(n->nf, n->rota, &steps[i], now, rows, 2,
+                               &info);
+        char err[512];
+        int rc = nj_step_done(n->j, &steps[i], rows, nr, err, sizeof err);
+        if (rc < 0) {
+            notify_say(n, NOTIFY_ERROR, "journal: %s (escalation of %s "
+                       "retried)", err, steps[i].a.alarm);
+            return;
+        }
+        if (rc == 0)
+            continue;
+        if (info.nobody_on_call) {
+            atomic_fetch_add(&n->nobody, 1);
+            notify_say(n, NOTIFY_WARN, "%s: escalation to level %d, but "
+                       "nobody with an email is on call at that level now",
+                       steps[i].a.alarm, steps[i].level);
+        }
+        for (size_t r = 0; r < nr; r++)
+            notify_say_row(n, &rows[r], now);
+    }
 }
 
 /* Takes what is queued into held (up to its room). */
@@ -371,12 +430,18 @@ static void *notify_main(void *arg)
         bool written = notify_write_held(n) == 0;
         /* Delivery only once every event taken is on disk: what goes
          * out is what a restart knows of. */
+        bool first = true;
         while (written) {
             pthread_mutex_lock(&n->mu);
             stop = n->stop;
             bool more = ring_len(&n->q) > 0;
             pthread_mutex_unlock(&n->mu);
-            if (stop || more || !notify_deliver_one(n))
+            if (stop || more)
+                break;
+            if (first)
+                notify_escalate(n);
+            first = false;
+            if (!notify_deliver_one(n))
                 break;
         }
         int64_t due = 0, now = clk_real_ns();
@@ -386,7 +451,8 @@ static void *notify_main(void *arg)
         else if (nj_next_due(n->j, &due) && due < until)
             until = due;
         /* A due row that nj_batch did not hand out (the file failing to
-         * read) must not make this a busy loop. */
+         * read), or a step that fell due since notify_escalate, must not
+         * make this a busy loop: the next turn takes it. */
         if (until <= now) {
             pthread_mutex_lock(&n->mu);
             bool more = ring_len(&n->q) > 0;
@@ -447,6 +513,7 @@ void notify_close(notify *n)
     free(n->rows);
     free(n->batch);
     free(n->um);
+    free(n->stops);
     ring_free(&n->q);
     pthread_cond_destroy(&n->wake);
     pthread_mutex_destroy(&n->mu);
@@ -473,7 +540,7 @@ int notify_cursor(notify *n, uint64_t *seq, int64_t *ts, char *err,
 int notify_set_cursor(notify *n, uint64_t seq, int64_t ts, char *err,
                       size_t errlen)
 {
-    return nj_add(n->j, NULL, 0, seq, ts, err, errlen);
+    return nj_add(n->j, NULL, 0, NULL, 0, seq, ts, err, errlen);
 }
 
 void notify_get_stats(notify *n, notify_stats *out)

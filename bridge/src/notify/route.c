@@ -39,6 +39,53 @@ static size_t route_add(nj_row *out, size_t n, size_t max, const nj_alarm *a,
     return n + 1;
 }
 
+/* The first route matching a (its index in *idx), or NULL. */
+static const map_route *route_find(const map_notify *nf, const nj_alarm *a,
+                                   long *idx)
+{
+    *idx = -1;
+    for (size_t i = 0; i < nf->n_routes; i++)
+        if (route_matches(&nf->routes[i], a)) {
+            *idx = (long)i;
+            return &nf->routes[i];
+        }
+    return NULL;
+}
+
+/* The channel on-call mail goes through: the first email channel. */
+static const map_channel *route_mail(const map_notify *nf)
+{
+    for (size_t i = 0; i < nf->n_channels; i++)
+        if (nf->channels[i].type == MAP_CH_EMAIL)
+            return &nf->channels[i];
+    return NULL;
+}
+
+/* The on-call level after `level` (nf->oncall is sorted), or 0. */
+static int route_level_after(const map_notify *nf, int level)
+{
+    for (size_t i = 0; i < nf->n_oncall; i++)
+        if (nf->oncall[i].level > level)
+            return nf->oncall[i].level;
+    return 0;
+}
+
+/* The step for the level after `level`, due at due_ns, when the route
+ * escalates and there is such a level. */
+static size_t route_add_step(const map_notify *nf, const map_route *rt,
+                             nj_row *out, size_t n, size_t max,
+                             const nj_alarm *a, const map_channel *mail,
+                             int level, int64_t now_ns, int64_t due_ns)
+{
+    int next = route_level_after(nf, level);
+    if (!rt->escalate_after_ns || !next || !mail || n >= max)
+        return n;
+    n = route_add(out, n, max, a, mail->id, "", next, now_ns, 0);
+    out[n - 1].next_ns = due_ns;
+    out[n - 1].step = true;
+    return n;
+}
+
 size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
                    int64_t now_ns, nj_row *out, size_t max,
                    route_info *info)
@@ -48,13 +95,11 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
         info = &dummy;
     info->route = -1;
     info->nobody_on_call = false;
-    const map_route *rt = NULL;
-    for (size_t i = 0; i < nf->n_routes && !rt; i++)
-        if (route_matches(&nf->routes[i], a)) {
-            rt = &nf->routes[i];
-            info->route = (long)i;
-        }
-    if (!rt || (strcmp(a->event, "clear") == 0 && !rt->on_clear))
+    bool active = strcmp(a->event, "active") == 0;
+    if (!active && strcmp(a->event, "clear") != 0)
+        return 0;
+    const map_route *rt = route_find(nf, a, &info->route);
+    if (!rt || (!active && !rt->on_clear))
         return 0;
     size_t n = 0;
     uint64_t wait = nf->group_wait_ns;
@@ -68,17 +113,42 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
             n = route_add(out, n, max, a, c->id, "", 0, now_ns, wait);
     }
     if (rt->oncall) {
-        const map_channel *mail = NULL;
-        for (size_t i = 0; i < nf->n_channels && !mail; i++)
-            if (nf->channels[i].type == MAP_CH_EMAIL)
-                mail = &nf->channels[i];
-        long p = rota_who(r, nf->n_oncall ? nf->oncall[0].level : 1,
-                          a->ts_ns / 1000000000);
+        const map_channel *mail = route_mail(nf);
+        int level = nf->n_oncall ? nf->oncall[0].level : 1;
+        long p = rota_who(r, level, a->ts_ns / 1000000000);
         if (p < 0 || !mail || !nf->people[p].email)
             info->nobody_on_call = true;
         else
             n = route_add(out, n, max, a, mail->id, nf->people[p].email, 1,
                           now_ns, wait);
+        /* Counted from the alarm, not from when it was routed: after a
+         * restart's catch-up, a level long overdue is due at once. */
+        if (active)
+            n = route_add_step(nf, rt, out, n, max, a, mail, level, now_ns,
+                               a->ts_ns + (int64_t)rt->escalate_after_ns);
     }
     return n;
+}
+
+size_t route_step(const map_notify *nf, const rota *r, const nj_row *step,
+                  int64_t now_ns, nj_row *out, size_t max, route_info *info)
+{
+    route_info dummy;
+    if (!info)
+        info = &dummy;
+    info->nobody_on_call = false;
+    const map_route *rt = route_find(nf, &step->a, &info->route);
+    const map_channel *mail = route_mail(nf);
+    if (!rt || !rt->oncall || !mail)
+        return 0;   /* the map changed under it: nothing to escalate to */
+    size_t n = 0;
+    long p = rota_who(r, step->level, now_ns / 1000000000);
+    if (p < 0 || !nf->people[p].email)
+        info->nobody_on_call = true;
+    else
+        n = route_add(out, n, max, &step->a, mail->id, nf->people[p].email,
+                      step->level, now_ns, 0);
+    return route_add_step(nf, rt, out, n, max, &step->a, mail, step->level,
+                          now_ns, step->next_ns +
+                                      (int64_t)rt->escalate_after_ns);
 }

@@ -8,7 +8,14 @@
  *
  * A clear makes rows only when the matching route says on_clear; an
  * activation that is shelved or suppressed makes none (the caller does
- * not hand those in).  Pure: any thread.
+ * not hand those in); any other event none.  Pure: any thread.
+ *
+ * Escalation.  An activation routed to oncall on a route with
+ * escalate_after also makes a step (njournal.h) for the next configured
+ * level, due escalate_after after the alarm's time; route_step turns a
+ * due step into the mail to that level's person on call at that moment
+ * (the rota then, overrides first) and the step for the level after,
+ * escalate_after later.  Levels are those of notify.oncall, in order.
  */
 #ifndef LB_NOTIFY_ROUTE_H
 #define LB_NOTIFY_ROUTE_H
@@ -32,5 +39,12 @@ typedef struct {
 size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
                    int64_t now_ns, nj_row *out, size_t max,
                    route_info *info);
+
+/* The rows of a due step (one of nj_steps_due) at now_ns: the mail to
+ * step->level's person on call now (due now; none when nobody is, and
+ * info->nobody_on_call says so) and the next level's step.  Returns how
+ * many (at most max, at most 2). */
+size_t route_step(const map_notify *nf, const rota *r, const nj_row *step,
+                  int64_t now_ns, nj_row *out, size_t max, route_info *info);
 
 #endif
