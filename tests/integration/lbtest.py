@@ -565,6 +565,18 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
 
+    def stop_checked(self, check, tail=3000):
+        """stop(), checked: exit 0 and no sanitizer report in the log,
+        whose last `tail` characters are printed when that or an earlier
+        check failed."""
+        rc = self.stop()
+        log = self.log()
+        check(rc == 0 and "Sanitizer" not in log and
+              "runtime error" not in log,
+              "the bridge exits 0 on SIGTERM, no sanitizer report (%s)" % rc)
+        if rc != 0 or check.failed:
+            print(log[-tail:])
+
 
 # ---- the dashboard's API with a session ---------------------------------------
 

@@ -263,13 +263,7 @@ def main():
               "every mail once (%s)" % json.dumps(
                   [k[0] + " " + k[1][:48] for k, v in counts.items()
                    if v != 1]))
-        rc = d.stop()
-        log = d.log()
-        check(rc == 0 and "Sanitizer" not in log and
-              "runtime error" not in log,
-              "the bridge exits 0 on SIGTERM, no sanitizer report (%s)" % rc)
-        if rc != 0 or check.failed:
-            print(log[-4000:])
+        d.stop_checked(check, 4000)
         d = None
     finally:
         if d:

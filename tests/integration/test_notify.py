@@ -673,13 +673,7 @@ def main():
         d = test_kill_before_delivery(sim, station, work, data, hook, smtp, d)
         d = test_outage(sim, station, work, data, hook, smtp, d)
         test_exactly_once(hook, smtp, data, robots)
-        rc = d.stop()
-        log = d.log()
-        check(rc == 0 and "Sanitizer" not in log and
-              "runtime error" not in log,
-              "the bridge exits 0 on SIGTERM, no sanitizer report (%s)" % rc)
-        if rc != 0 or check.failed:
-            print(log[-3000:])
+        d.stop_checked(check, 3000)
         d = None
     finally:
         if d:

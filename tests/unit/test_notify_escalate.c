@@ -35,7 +35,7 @@
 #include "notify/njournal.h"
 #include "notify/rota.h"
 #include "notify/route.h"
-#include "support/tmpdir.h"
+#include "support/nfix.h"
 
 #define S 1000000000ll
 #define MIN (60 * S)
@@ -72,47 +72,11 @@ static const char map_text_[] =
     "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,"
     " address: 0, type: u16}]}\n";
 
-typedef struct {
-    map_station *st;
-    rota *r;
-    char dir[64];
-    char path[96];
-} fixture;
-
+/* Each test's own station, rota and directory (the prestate is the
+ * map's text). */
 static int setup(void **state)
 {
-    map_errors errs = {0};
-    fixture *f = calloc(1, sizeof *f);
-    f->st = map_load_buffer("e.yaml", map_text_, strlen(map_text_), &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.msgs[i]);
-    map_errors_free(&errs);
-    char err[64];
-    if (!f->st || rota_set_zone("UTC", err, sizeof err) < 0 ||
-        !(f->r = rota_new(&f->st->notify)))
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/lbtest-ne-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/notify.db", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tmpdir_remove(f->dir);
-    rota_free(f->r);
-    map_free(f->st);
-    free(f);
-    return 0;
-}
-
-/* 2026-01-14 at hh:mm UTC, in ns. */
-static int64_t at(int hh, int mm)
-{
-    return (1768348800ll + hh * 3600 + mm * 60) * S;
+    return (*state = nfix_new("e.yaml", *state)) ? 0 : -1;
 }
 
 static nj_alarm event(uint64_t seq, const char *ev, const char *prio,
@@ -148,7 +112,7 @@ static nj_stop ack(uint64_t seq, const char *who, int64_t ts, bool tell)
 }
 
 /* The activation seq at `ts`, routed and added. */
-static void add_activation(fixture *f, nj *j, uint64_t seq, int64_t ts)
+static void add_activation(nfix *f, nj *j, uint64_t seq, int64_t ts)
 {
     nj_row rows[ROUTE_ROWS_MAX];
     nj_alarm a = event(seq, "active", "critical", ts);
@@ -157,6 +121,16 @@ static void add_activation(fixture *f, nj *j, uint64_t seq, int64_t ts)
     char err[256];
     assert_int_equal(nj_add(j, rows, k, NULL, 0, seq, ts, err, sizeof err),
                      0);
+}
+
+/* A new journal with activation 1 at 09:00 in it. */
+static nj *open_with_activation(nfix *f)
+{
+    char err[256];
+    nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    add_activation(f, j, 1, nfix_at(9, 0));
+    return j;
 }
 
 /* Every due batch at now, sent. */
@@ -175,11 +149,11 @@ static size_t send_due(nj *j, int64_t now)
 
 static void test_route_makes_a_step(void **state)
 {
-    fixture *f = *state;
+    nfix *f = *state;
     const map_notify *nf = &f->st->notify;
     nj_row rows[ROUTE_ROWS_MAX];
-    nj_alarm a = event(1, "active", "critical", at(9, 0));
-    size_t n = route_event(nf, f->r, &a, at(9, 0) + S, rows, ROUTE_ROWS_MAX,
+    nj_alarm a = event(1, "active", "critical", nfix_at(9, 0));
+    size_t n = route_event(nf, f->r, &a, nfix_at(9, 0) + S, rows, ROUTE_ROWS_MAX,
                            NULL);
     assert_int_equal(n, 3);
     assert_string_equal(rows[0].channel, "hook");
@@ -191,84 +165,82 @@ static void test_route_makes_a_step(void **state)
     assert_string_equal(rows[2].channel, "mail");
     assert_string_equal(rows[2].recipient, "");
     assert_int_equal(rows[2].level, 2);
-    assert_true(rows[2].next_ns == at(9, 10));   /* from the alarm */
+    assert_true(rows[2].next_ns == nfix_at(9, 10));   /* from the alarm */
 
-    a = event(2, "clear", "critical", at(9, 1));
-    assert_int_equal(route_event(nf, f->r, &a, at(9, 1), rows,
+    a = event(2, "clear", "critical", nfix_at(9, 1));
+    assert_int_equal(route_event(nf, f->r, &a, nfix_at(9, 1), rows,
                                  ROUTE_ROWS_MAX, NULL), 0);
-    a = event(3, "ack", "critical", at(9, 1));
-    assert_int_equal(route_event(nf, f->r, &a, at(9, 1), rows,
+    a = event(3, "ack", "critical", nfix_at(9, 1));
+    assert_int_equal(route_event(nf, f->r, &a, nfix_at(9, 1), rows,
                                  ROUTE_ROWS_MAX, NULL), 0);
-    a = event(4, "active", "high", at(9, 1));       /* no escalate_after */
-    n = route_event(nf, f->r, &a, at(9, 1), rows, ROUTE_ROWS_MAX, NULL);
+    a = event(4, "active", "high", nfix_at(9, 1));       /* no escalate_after */
+    n = route_event(nf, f->r, &a, nfix_at(9, 1), rows, ROUTE_ROWS_MAX, NULL);
     assert_int_equal(n, 1);
     assert_false(rows[0].step);
-    a = event(5, "active", "medium", at(9, 1));     /* no oncall */
-    n = route_event(nf, f->r, &a, at(9, 1), rows, ROUTE_ROWS_MAX, NULL);
+    a = event(5, "active", "medium", nfix_at(9, 1));     /* no oncall */
+    n = route_event(nf, f->r, &a, nfix_at(9, 1), rows, ROUTE_ROWS_MAX, NULL);
     assert_int_equal(n, 1);
     assert_false(rows[0].step);
 }
 
 static void test_steps_fire_by_the_rota_then(void **state)
 {
-    fixture *f = *state;
+    nfix *f = *state;
     const map_notify *nf = &f->st->notify;
     char err[256];
-    nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
-    assert_non_null(j);
-    add_activation(f, j, 1, at(9, 0));
+    nj *j = open_with_activation(f);
     nj_row steps[4], rows[2];
-    assert_int_equal(nj_steps_due(j, at(9, 10) - 1, steps, 4), 0);
+    assert_int_equal(nj_steps_due(j, nfix_at(9, 10) - 1, steps, 4), 0);
     int64_t due;
     assert_int_equal(nj_next_due(j, &due), 1);
-    assert_true(due == at(9, 0) + 30 * S);        /* level 1's group.wait */
-    assert_int_equal(send_due(j, at(9, 1)), 2);   /* hook, wang */
+    assert_true(due == nfix_at(9, 0) + 30 * S);        /* level 1's group.wait */
+    assert_int_equal(send_due(j, nfix_at(9, 1)), 2);   /* hook, wang */
     assert_int_equal(nj_next_due(j, &due), 1);
-    assert_true(due == at(9, 10));                /* the step */
+    assert_true(due == nfix_at(9, 10));                /* the step */
 
     /* kill -9 with the step waiting: still there */
     nj_close(j);
     j = nj_open(f->path, NULL, NULL, err, sizeof err);
     assert_non_null(j);
-    assert_int_equal(nj_steps_due(j, at(9, 10), steps, 4), 1);
+    assert_int_equal(nj_steps_due(j, nfix_at(9, 10), steps, 4), 1);
     assert_true(steps[0].step);
     assert_int_equal(steps[0].level, 2);
-    assert_true(steps[0].next_ns == at(9, 10));
+    assert_true(steps[0].next_ns == nfix_at(9, 10));
 
     /* due at 09:10: li is on call at level 2 then */
-    size_t n = route_step(nf, f->r, &steps[0], at(9, 10), rows, 2, NULL);
+    size_t n = route_step(nf, f->r, &steps[0], nfix_at(9, 10), rows, 2, NULL);
     assert_int_equal(n, 2);
     assert_false(rows[0].step);
     assert_string_equal(rows[0].channel, "mail");
     assert_string_equal(rows[0].recipient, "li@example.com");
     assert_int_equal(rows[0].level, 2);
-    assert_true(rows[0].next_ns == at(9, 10));    /* at once */
+    assert_true(rows[0].next_ns == nfix_at(9, 10));    /* at once */
     assert_string_equal(rows[0].a.event, "active");
     assert_true(rows[1].step);
     assert_int_equal(rows[1].level, 3);
-    assert_true(rows[1].next_ns == at(9, 20));
+    assert_true(rows[1].next_ns == nfix_at(9, 20));
     /* the same step taken at 09:16 (the bridge was down): zhao, and the
      * next level still 10 minutes after the step was due */
     nj_row late[2];
-    n = route_step(nf, f->r, &steps[0], at(9, 16), late, 2, NULL);
+    n = route_step(nf, f->r, &steps[0], nfix_at(9, 16), late, 2, NULL);
     assert_int_equal(n, 2);
     assert_string_equal(late[0].recipient, "zhao@example.com");
-    assert_true(late[1].next_ns == at(9, 20));
+    assert_true(late[1].next_ns == nfix_at(9, 20));
 
     assert_int_equal(nj_step_done(j, &steps[0], rows, n, err, sizeof err),
                      1);
     assert_int_equal(nj_step_done(j, &steps[0], rows, n, err, sizeof err),
                      0);                          /* taken once */
     nj_row b[4];
-    assert_int_equal(nj_batch(j, at(9, 10), b, 4), 1);
+    assert_int_equal(nj_batch(j, nfix_at(9, 10), b, 4), 1);
     assert_string_equal(b[0].recipient, "li@example.com");
     assert_int_equal(b[0].level, 2);
-    assert_int_equal(send_due(j, at(9, 10)), 1);
+    assert_int_equal(send_due(j, nfix_at(9, 10)), 1);
 
     /* level 3, the last: no step after it */
-    assert_int_equal(nj_steps_due(j, at(9, 20), steps, 4), 1);
+    assert_int_equal(nj_steps_due(j, nfix_at(9, 20), steps, 4), 1);
     assert_int_equal(steps[0].level, 3);
-    n = route_step(nf, f->r, &steps[0], at(9, 20), rows, 2, NULL);
+    n = route_step(nf, f->r, &steps[0], nfix_at(9, 20), rows, 2, NULL);
     assert_int_equal(n, 1);
     assert_string_equal(rows[0].recipient, "li@example.com");
     assert_int_equal(rows[0].level, 3);
@@ -280,25 +252,23 @@ static void test_steps_fire_by_the_rota_then(void **state)
 
 static void test_ack_cancels_and_tells(void **state)
 {
-    fixture *f = *state;
+    nfix *f = *state;
     const map_notify *nf = &f->st->notify;
     char err[256];
-    nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
-    assert_non_null(j);
-    add_activation(f, j, 1, at(9, 0));
-    send_due(j, at(9, 1));
+    nj *j = open_with_activation(f);
+    send_due(j, nfix_at(9, 1));
     /* level 2 made, but not sent yet when the ack comes */
     nj_row steps[4], rows[2];
-    assert_int_equal(nj_steps_due(j, at(9, 10), steps, 4), 1);
-    size_t n = route_step(nf, f->r, &steps[0], at(9, 10), rows, 2, NULL);
+    assert_int_equal(nj_steps_due(j, nfix_at(9, 10), steps, 4), 1);
+    size_t n = route_step(nf, f->r, &steps[0], nfix_at(9, 10), rows, 2, NULL);
     assert_int_equal(nj_step_done(j, &steps[0], rows, n, err, sizeof err),
                      1);
 
-    nj_stop s = ack(2, "wang", at(9, 11), true);
+    nj_stop s = ack(2, "wang", nfix_at(9, 11), true);
     assert_string_equal(s.a.msg_en,
                         "acknowledged by wang at 2026-01-14 09:11:00 UTC");
     assert_string_equal(s.a.msg_zh, "wang 于 2026-01-14 09:11:00 UTC 确认");
-    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 2, at(9, 11), err,
+    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 2, nfix_at(9, 11), err,
                             sizeof err), 0);
     /* committed, then kill -9: nothing of the escalation is left */
     nj_close(j);
@@ -311,7 +281,7 @@ static void test_ack_cancels_and_tells(void **state)
     while ((n = nj_batch(j, INT64_MAX, b, 8)) > 0) {
         for (size_t i = 0; i < n; i++)
             all[k++] = b[i];
-        assert_int_equal(nj_mark(j, b, n, true, "ok", at(9, 12), at(9, 12),
+        assert_int_equal(nj_mark(j, b, n, true, "ok", nfix_at(9, 12), nfix_at(9, 12),
                                  err, sizeof err), 0);
     }
     /* the hook and wang, who were sent the activation; not li, whose
@@ -322,7 +292,7 @@ static void test_ack_cancels_and_tells(void **state)
         assert_int_equal((int)all[i].a.rec_seq, 2);
         assert_string_equal(all[i].a.msg_en, s.a.msg_en);
         assert_string_equal(all[i].a.priority, "critical");
-        assert_true(all[i].next_ns == at(9, 11));
+        assert_true(all[i].next_ns == nfix_at(9, 11));
     }
     assert_string_equal(all[0].channel, "hook");
     assert_string_equal(all[1].recipient, "wang@example.com");
@@ -336,23 +306,23 @@ static void test_ack_cancels_and_tells(void **state)
 
 static void test_stop_order(void **state)
 {
-    fixture *f = *state;
+    nfix *f = *state;
     char err[256];
     nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
     assert_non_null(j);
-    add_activation(f, j, 10, at(9, 0));
+    add_activation(f, j, 10, nfix_at(9, 0));
     /* a shelve recorded before the activation (seq 9; caught up late)
      * leaves it escalating */
-    nj_stop s = ack(9, "li", at(8, 59), false);
-    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 10, at(9, 0), err,
+    nj_stop s = ack(9, "li", nfix_at(8, 59), false);
+    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 10, nfix_at(9, 0), err,
                             sizeof err), 0);
     nj_row steps[4];
     assert_int_equal(nj_steps_due(j, INT64_MAX, steps, 4), 1);
     /* a shelve after it, while wang's page waits out group.wait: the step
      * and the page cancelled, nobody told; the webhook (level 0) still
      * gets the activation */
-    s = ack(11, "li", at(9, 0) + 2 * S, false);
-    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 11, at(9, 0) + 2 * S, err,
+    s = ack(11, "li", nfix_at(9, 0) + 2 * S, false);
+    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 11, nfix_at(9, 0) + 2 * S, err,
                             sizeof err), 0);
     assert_int_equal(nj_steps_due(j, INT64_MAX, steps, 4), 0);
     nj_row b[4];
@@ -363,15 +333,17 @@ static void test_stop_order(void **state)
     nj_close(j);
 }
 
+#define WITH_MAP(t)                                                      \
+    cmocka_unit_test_prestate_setup_teardown(t, setup, nfix_teardown,    \
+                                             (void *)map_text_)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route_makes_a_step),
-        cmocka_unit_test_setup_teardown(test_steps_fire_by_the_rota_then,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ack_cancels_and_tells, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_stop_order, setup, teardown),
+        WITH_MAP(test_route_makes_a_step),
+        WITH_MAP(test_steps_fire_by_the_rota_then),
+        WITH_MAP(test_ack_cancels_and_tells),
+        WITH_MAP(test_stop_order),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@
 #include "notify/njournal.h"
 #include "notify/rota.h"
 #include "notify/route.h"
-#include "support/tmpdir.h"
+#include "support/nfix.h"
 
 #define S 1000000000ll
 
@@ -64,47 +64,17 @@ static const char map_text_[] =
     "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,"
     " address: 0, type: u16}]}\n";
 
-typedef struct {
-    map_station *st;
-    rota *r;
-    char dir[64];
-    char path[96];
-} fixture;
+typedef nfix fixture;
 
 static int setup(void **state)
 {
-    map_errors errs = {0};
-    fixture *f = calloc(1, sizeof *f);
-    f->st = map_load_buffer("n.yaml", map_text_, strlen(map_text_), &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.msgs[i]);
-    map_errors_free(&errs);
-    char err[64];
-    if (!f->st || rota_set_zone("UTC", err, sizeof err) < 0 ||
-        !(f->r = rota_new(&f->st->notify)))
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/lbtest-nj-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/state/notify.db", f->dir);
-    *state = f;
-    return 0;
+    *state = nfix_new("n.yaml", map_text_);
+    return *state ? 0 : -1;
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    tmpdir_remove(f->dir);
-    rota_free(f->r);
-    map_free(f->st);
-    free(f);
-    return 0;
-}
-
-/* 2026-01-14 (a Wednesday) at hh:mm UTC, in ns. */
 static int64_t at(int hh, int mm)
 {
-    return (1768348800ll + hh * 3600 + mm * 60) * S;
+    return nfix_at(hh, mm);
 }
 
 static nj_alarm event(uint64_t seq, const char *id, const char *ev,
@@ -436,5 +406,5 @@ int main(void)
         cmocka_unit_test(test_groups_per_recipient),
         cmocka_unit_test(test_messages),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, nfix_teardown);
 }
