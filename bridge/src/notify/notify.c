@@ -297,6 +297,14 @@ static int notify_write_held(notify *n)
     }
     for (size_t i = 0; i < nr; i++)
         notify_say_row(n, &n->rows[i], now);
+    /* Acknowledgements only: every return to normal is a stop too, and
+     * most have nothing to stop. */
+    for (size_t i = 0; i < ns; i++)
+        if (n->stops[i].tell)
+            notify_say(n, NOTIFY_INFO, "%s acknowledged by %s: its "
+                       "escalation and unsent pages stopped, told to "
+                       "everyone notified of it", n->stops[i].a.alarm,
+                       n->stops[i].a.by[0] ? n->stops[i].a.by : "?");
     n->n_held = 0;
     return 0;
 }
