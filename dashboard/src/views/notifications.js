@@ -143,7 +143,7 @@ export class NotificationsView {
         h("span", { class: "c-level", role: "cell", text: x.level > 0 ? String(x.level) : "—" }),
         h("span", { class: "c-status", role: "cell", text: has(st) ? t(st) : x.status }),
         h("span", { class: "c-attempts", role: "cell", text: String(x.attempts) }),
-        h("span", { class: "c-delivered", role: "cell", text: x.delivered ? fmtFull(Date.parse(x.delivered)) : x.status === "pending" ? t("ntf.due", { at: fmtFull(Date.parse(x.due)) }) : "—" }),
+        h("span", { class: "c-delivered", role: "cell", text: x.delivered ? fmtFull(Date.parse(x.delivered)) : x.status === "pending" || x.status === "step" ? t("ntf.due", { at: fmtFull(Date.parse(x.due)) }) : "—" }),
         h("span", { class: "c-error", role: "cell", text: x.last_error || "" }),
       ]);
     }));
