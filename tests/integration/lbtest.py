@@ -578,6 +578,19 @@ class Daemon:
             print(log[-tail:])
 
 
+def tear_down(work, daemon, *peers):
+    """The end of a test, passed or not: the daemon (if still set) killed,
+    each peer (lock-sim, a sink; None skipped) stopped, the work directory
+    removed unless LB_KEEP_TMP is set."""
+    if daemon:
+        daemon.kill9()
+    for p in peers:
+        if p:
+            p.stop()
+    if not os.environ.get("LB_KEEP_TMP"):
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ---- the dashboard's API with a session ---------------------------------------
 
 class AuthClient:

@@ -25,7 +25,6 @@ passed, M failed".
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -266,13 +265,7 @@ def main():
         d.stop_checked(check, 4000)
         d = None
     finally:
-        if d:
-            d.kill9()
-        if sim:
-            sim.stop()
-        smtp.stop()
-        if not os.environ.get("LB_KEEP_TMP"):
-            shutil.rmtree(work, ignore_errors=True)
+        lbtest.tear_down(work, d, sim, smtp)
     return check.summary()
 
 

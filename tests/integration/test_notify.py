@@ -52,7 +52,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -676,16 +675,7 @@ def main():
         d.stop_checked(check, 3000)
         d = None
     finally:
-        if d:
-            d.kill9()
-        if sim:
-            sim.stop()
-        smtp.stop()
-        hook.stop()
-        for r in robots:
-            r.stop()
-        if not os.environ.get("LB_KEEP_TMP"):
-            shutil.rmtree(work, ignore_errors=True)
+        lbtest.tear_down(work, d, sim, smtp, hook, *robots)
     return check.summary()
 
 
