@@ -13,13 +13,14 @@ import { fmtFull } from "../core/fmt.js";
 import { getJson } from "../core/api.js";
 import { replaceHash } from "../core/router.js";
 import { roleNote } from "./admin.js";
-import { RangePicker } from "./range.js";
+import { RecordsPage, RangePicker } from "./range.js";
 
 const MAX_ROWS = 500;
 const COLS = ["ts", "user", "action", "detail", "address", "result"];
 
-export class AuditView {
+export class AuditView extends RecordsPage {
   constructor(ctx) {
+    super();
     this.ctx = ctx;
     this.auth = ctx.auth;
     this.store = ctx.store;
@@ -39,18 +40,6 @@ export class AuditView {
     this.el.append(h("h2", { text: t("aud.title") }), this.note, this.main);
   }
 
-  subscription() {
-    return ["*"];
-  }
-
-  screenTags() {
-    return [];
-  }
-
-  frame() {}
-
-  tick() {}
-
   /* #/audit?from=-24h or ?from=<epoch ms>&to=<epoch ms> */
   show(query) {
     this.range.fromQuery(query);
@@ -67,11 +56,6 @@ export class AuditView {
 
   authChanged() {
     this.load();
-  }
-
-  say(text, bad) {
-    setText(this.msg, text);
-    toggle(this.msg, "bad", !!bad);
   }
 
   async load() {

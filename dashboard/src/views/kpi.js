@@ -13,13 +13,14 @@ import { fmtFull, fmtHM, fmtMD, fmtNumber } from "../core/fmt.js";
 import { getJson } from "../core/api.js";
 import { replaceHash } from "../core/router.js";
 import { PRIORITIES, prioNumber } from "../core/alarms.js";
-import { RangePicker, PRESETS } from "./range.js";
+import { RecordsPage, RangePicker, PRESETS } from "./range.js";
 
 const TARGET = { critical: 0.05, high: 0.05, medium: 0.15, low: 0.8 };
 const FLOOD = 10;
 
-export class KpiView {
+export class KpiView extends RecordsPage {
   constructor(ctx) {
+    super();
     this.ctx = ctx;
     this.st = ctx.station;
     this.store = ctx.store;
@@ -48,18 +49,6 @@ export class KpiView {
     this.ro.observe(this.plotBox);
   }
 
-  subscription() {
-    return ["*"];
-  }
-
-  screenTags() {
-    return [];
-  }
-
-  frame() {}
-
-  tick() {}
-
   show(query) {
     this.range.fromQuery(query);
     this.load();
@@ -73,11 +62,6 @@ export class KpiView {
     this.hide();
     this.ro.disconnect();
     if (this.u) this.u.destroy();
-  }
-
-  say(text, bad) {
-    setText(this.msg, text || "");
-    toggle(this.msg, "bad", !!bad);
   }
 
   resize() {

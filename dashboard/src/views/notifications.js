@@ -15,12 +15,13 @@ import { getJson } from "../core/api.js";
 import { replaceHash } from "../core/router.js";
 import { prioNumber } from "../core/alarms.js";
 import { roleNote } from "./admin.js";
-import { RangePicker } from "./range.js";
+import { RecordsPage, RangePicker } from "./range.js";
 
 const REFRESH_MS = 10000;
 
-export class NotificationsView {
+export class NotificationsView extends RecordsPage {
   constructor(ctx) {
+    super();
     this.ctx = ctx;
     this.auth = ctx.auth;
     this.store = ctx.store;
@@ -43,18 +44,6 @@ export class NotificationsView {
     this.el.append(h("h2", { text: t("ntf.title") }), this.note, this.main);
   }
 
-  subscription() {
-    return ["*"];
-  }
-
-  screenTags() {
-    return [];
-  }
-
-  frame() {}
-
-  tick() {}
-
   show(query) {
     this.range.fromQuery(query);
     this.load();
@@ -72,11 +61,6 @@ export class NotificationsView {
 
   authChanged() {
     this.load();
-  }
-
-  say(text, bad) {
-    setText(this.msg, text || "");
-    toggle(this.msg, "bad", !!bad);
   }
 
   async load() {

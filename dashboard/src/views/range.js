@@ -1,14 +1,38 @@
 /*
- * range.js - the time range of a page that lists records (the audit log,
- * the alarm journal, the alarm KPIs): preset buttons (the range ends now)
+ * range.js - what the pages that list records over a time range share
+ * (the audit log, the alarm journal, the alarm KPIs, the notifications):
+ * RecordsPage, the base of such a page (no live values of its own, a
+ * message line), and RangePicker, the time range: preset buttons (the range ends now)
  * or From/To as `YYYY-MM-DD HH:MM` in the station's zone, like the
  * trends.  It remembers itself in the hash query (from=-24h, or from=<ms>
  * &to=<ms>) and gives the bridge's query string (from=-24h, or
  * from=<RFC 3339>&to=<RFC 3339>).
  */
-import { h, toggle } from "../core/dom.js";
+import { h, setText, toggle } from "../core/dom.js";
 import { t } from "../core/i18n.js";
 import { toLocalInput, fromLocalInput } from "../core/fmt.js";
+
+/* A page of records: it shows no tag values (so it reports none to the
+ * displays page and keeps the connection's subscription), and says how
+ * its last read went in this.msg, which the subclass makes. */
+export class RecordsPage {
+  subscription() {
+    return ["*"];
+  }
+
+  screenTags() {
+    return [];
+  }
+
+  frame() {}
+
+  tick() {}
+
+  say(text, bad) {
+    setText(this.msg, text || "");
+    toggle(this.msg, "bad", !!bad);
+  }
+}
 
 export const PRESETS = [["1h", 3600e3], ["24h", 86400e3], ["7d", 7 * 86400e3], ["30d", 30 * 86400e3]];
 
