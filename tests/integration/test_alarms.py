@@ -163,6 +163,14 @@ def rfc3339(t):
         ".%03dZ" % int((t % 1) * 1000)
 
 
+def rfc3339_ns(ns):
+    """As the bridge writes a time in ns: milliseconds truncated, in
+    integers (ns / 1e9 as a float can land a hair under the millisecond
+    and print one less)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + \
+        ".%03dZ" % (ns % 10**9 // 10**6)
+
+
 class WsLog:
     """A WebSocket client on its own thread, keeping every frame with the
     time it arrived."""
@@ -275,7 +283,7 @@ def listed(row):
 
 def same_as_row(a, r):
     """The API's alarm object says what its last journal row says."""
-    ms = lambda ns: rfc3339(ns / 1e9) if ns else None  # noqa: E731
+    ms = lambda ns: rfc3339_ns(ns) if ns else None  # noqa: E731
     acked = r["acked_by"] and r["state"] in ("active-ack", "normal")
     want = {
         "state": r["state"],
