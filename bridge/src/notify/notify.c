@@ -183,8 +183,13 @@ static void notify_links(const map_station *st, const map_channel *c,
         acklink_claim cl = {.notification = (uint64_t)rows[i].id,
                             .expires_s = now_ns / 1000000000LL +
                                          ACKLINK_DEFAULT_TTL_S};
-        snprintf(cl.alarm, sizeof cl.alarm, "%s", rows[i].a.alarm);
-        snprintf(cl.to, sizeof cl.to, "%s", to);
+        /* an id or recipient too long to sign gets no link (ids are
+         * far shorter in any real map) */
+        size_t na = strlen(rows[i].a.alarm), nt = strlen(to);
+        if (na >= sizeof cl.alarm || nt >= sizeof cl.to)
+            continue;
+        memcpy(cl.alarm, rows[i].a.alarm, na + 1);
+        memcpy(cl.to, to, nt + 1);
         char token[ACKLINK_TOKEN_MAX];
         if (acklink_make(k, &cl, token, sizeof token) < 0)
             continue;
