@@ -17,7 +17,11 @@ through POST /api/alarms/ack after POST /api/login.
    in group.wait), then kill -9 before the escalation time, the restart
    after it: nothing to li nor to wang (the catch-up hands the ack in
    before any step or page is looked at).
-5. Over the test each mail went out once; the bridge exits 0 on SIGTERM.
+5. Repeat (pa.t5.mid, priority medium: a route with repeat 2 s, no
+   escalation): wang's mail, then reminders 1 and 2 about 2 s apart
+   ("still active, not acknowledged (reminder N)"); acknowledged: wang is
+   told, and no reminder comes after it.
+6. Over the test each mail went out once; the bridge exits 0 on SIGTERM.
 
 Standard library plus python3-aiosmtpd; /usr/bin/python3.  Prints "N
 passed, M failed".
@@ -38,6 +42,7 @@ from test_notify import Smtp, mail_has  # noqa: E402
 
 check = lbtest.Checks()
 ESCALATE_S = 3
+REPEAT_S = 2
 PASSWORD = "operator-Secret-7m"
 
 
@@ -46,7 +51,10 @@ def station_text(plc_port, smtp_port, web_port, data):
         "      - {id: t%d, table: holding, address: %d, type: u16,\n"
         "         alarms: [{id: high, above: 50, priority: high,\n"
         "                   message: {en: \"T%d {value}\", zh: \"T%d {value}\"}}]}\n"
-        % (i, i - 1, i, i) for i in range(1, 5))
+        % (i, i - 1, i, i) for i in range(1, 5)) + (
+        "      - {id: t5, table: holding, address: 4, type: u16,\n"
+        "         alarms: [{id: mid, above: 50, priority: medium,\n"
+        "                   message: {en: \"T5 {value}\", zh: \"T5 {value}\"}}]}\n")
     return """station: {id: etest, name: {en: Esc test}, timezone: UTC}
 data_dir: %(data)s
 history: off
@@ -68,6 +76,7 @@ notify:
       rota: [{days: daily, from: "00:00", to: "24:00", person: li}]
   routes:
     - {priority: high, notify: [oncall], escalate_after: %(esc)ds}
+    - {priority: medium, notify: [oncall], repeat: %(rep)ds}
   group: {wait: 1s}
 plcs:
   - id: pa
@@ -77,7 +86,7 @@ plcs:
     poll: {fast: 100ms}
     tags:
 %(tags)s""" % {"data": data, "smtp": smtp_port, "web": web_port,
-               "esc": ESCALATE_S, "pa": plc_port, "tags": tags}
+               "esc": ESCALATE_S, "rep": REPEAT_S, "pa": plc_port, "tags": tags}
 
 
 def mails(smtp, rcpt, alarm, word="active"):
@@ -227,6 +236,38 @@ def test_ack_then_kill(sim, smtp, data, station, work, port, d, op):
     return d, op
 
 
+def test_repeat(sim, smtp, data, op):
+    a = "pa.t5.mid"
+    t0 = time.time()
+    sim.set("pa.t5", 80)
+    ok = lbtest.wait_for(lambda: mails(smtp, "wang@example.com", a), 10,
+                         0.05)
+    check(ok, "the medium alarm: wang's mail")
+    ok = lbtest.wait_for(lambda: mails(smtp, "wang@example.com", a,
+                                       "(reminder 2)"), 2 * REPEAT_S + 10,
+                         0.05)
+    dt = time.time() - t0
+    r1 = mails(smtp, "wang@example.com", a, "(reminder 1)")
+    check(ok and len(r1) == 1 and 2 * REPEAT_S - 0.5 <= dt <= 2 * REPEAT_S + 5,
+          "not acknowledged: reminders 1 and 2, the second %.1f s after the "
+          "alarm (repeat %d s)" % (dt, REPEAT_S))
+    check(r1 and r1[0][1] == "[MEDIUM 中] Esc test: pa.t5.mid still active, "
+          "not acknowledged (reminder 1) - T5 80",
+          "the reminder's subject (%r)" % (r1[0][1] if r1 else None))
+    st, _ = ack(op, a)
+    ok = lbtest.wait_for(lambda: mails(smtp, "wang@example.com", a,
+                                       "acknowledged by"), 10, 0.05)
+    n = len(mails(smtp, "wang@example.com", a, "reminder"))
+    time.sleep(2 * REPEAT_S + 1)
+    check(st == 200 and ok and
+          len(mails(smtp, "wang@example.com", a, "reminder")) == n,
+          "acknowledged: wang is told, and no reminder after it")
+    rows = notify_rows(data, a)
+    check(("active", "", 0, "cancelled") in rows and
+          ("repeat", "wang@example.com", 1, "sent") in rows,
+          "the journal: reminders sent, the next one cancelled (%r)" % rows)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lbtest-escalate-")
     data = os.path.join(work, "data")
@@ -255,6 +296,7 @@ def main():
                                   op)
         d, op = test_ack_then_kill(sim, smtp, data, station, work, port, d,
                                    op)
+        test_repeat(sim, smtp, data, op)
         counts = {}
         for m in smtp.mails():
             counts[(m[0], m[1])] = counts.get((m[0], m[1]), 0) + 1

@@ -19,6 +19,13 @@
  *   record leaves a later activation's steps alone; a shelve (no tell)
  *   only cancels, the level-1 page still in group.wait too, not the
  *   webhook's row (level 0).
+ * - Repeats: an activation on a route with `repeat` makes reminder 1's
+ *   step, due `repeat` after the alarm; when it is due everyone who was
+ *   sent the activation gets an event "repeat" row (once), and reminder
+ *   2's step is due `repeat` later; an acknowledgement cancels the
+ *   reminders not sent and the next step, a clear the next step only.
+ * - A version-1 journal (before repeat_no) is upgraded at open with its
+ *   rows and their unique key kept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +36,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "config/plcmap.h"
 #include "notify/message.h"
@@ -67,6 +76,7 @@ static const char map_text_[] =
     " escalate_after: 10m}\n"
     "    - {priority: high, notify: [oncall]}\n"
     "    - {priority: medium, notify: [hook], escalate_after: 10m}\n"
+    "    - {priority: low, notify: [oncall, hook], repeat: 30m}\n"
     "  group: {wait: 30s}\n"
     "plcs:\n"
     "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,"
@@ -333,6 +343,165 @@ static void test_stop_order(void **state)
     nj_close(j);
 }
 
+/* The activation (low: the route that repeats) at 09:00, sent at 09:01. */
+static nj *open_repeating(nfix *f, uint64_t seq)
+{
+    char err[256];
+    nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    nj_row rows[ROUTE_ROWS_MAX];
+    nj_alarm a = event(seq, "active", "low", nfix_at(9, 0));
+    size_t k = route_event(&f->st->notify, f->r, &a, nfix_at(9, 0), rows,
+                           ROUTE_ROWS_MAX, NULL);
+    assert_int_equal(k, 3);               /* hook, wang, reminder 1 */
+    assert_true(rows[2].step);
+    assert_int_equal(rows[2].repeat, 1);
+    assert_true(rows[2].next_ns == nfix_at(9, 30));
+    assert_int_equal(nj_add(j, rows, k, NULL, 0, seq, nfix_at(9, 0), err,
+                            sizeof err), 0);
+    assert_int_equal(send_due(j, nfix_at(9, 1)), 2);
+    return j;
+}
+
+/* The reminder due at now, done; returns its copies. */
+static int remind(nfix *f, nj *j, int64_t now, int expect_no)
+{
+    nj_row steps[4], next;
+    char err[256];
+    assert_int_equal(nj_steps_due(j, now - 1, steps, 4), 0);
+    assert_int_equal(nj_steps_due(j, now, steps, 4), 1);
+    assert_int_equal(steps[0].repeat, expect_no);
+    assert_int_equal(route_repeat_next(&f->st->notify, &steps[0], now, &next),
+                     1);
+    assert_int_equal(next.repeat, expect_no + 1);
+    assert_true(next.next_ns == now + 30 * MIN);
+    int copies = -1;
+    assert_int_equal(nj_repeat_done(j, &steps[0], &next, now, &copies, err,
+                                    sizeof err), 1);
+    int again = -1;
+    assert_int_equal(nj_repeat_done(j, &steps[0], &next, now, &again, err,
+                                    sizeof err), 0);   /* taken once */
+    return copies;
+}
+
+static void test_repeats(void **state)
+{
+    nfix *f = *state;
+    char err[256];
+    nj *j = open_repeating(f, 1);
+    assert_int_equal(remind(f, j, nfix_at(9, 30), 1), 2);
+    nj_row b[8];
+    size_t n = nj_batch(j, nfix_at(9, 30), b, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(b[0].channel, "hook");
+    assert_string_equal(b[0].a.event, "repeat");
+    assert_int_equal(b[0].repeat, 1);
+    assert_int_equal((int)b[0].a.rec_seq, 1);
+    assert_string_equal(b[0].a.msg_en, "Oil 61.5 °C");
+    assert_int_equal(send_due(j, nfix_at(9, 30)), 2);   /* hook, wang */
+
+    /* kill -9: reminder 2 still due at 10:00 */
+    nj_close(j);
+    j = nj_open(f->path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    assert_int_equal(remind(f, j, nfix_at(10, 0), 2), 2);
+    /* acknowledged before reminder 2 went out: it and reminder 3 are
+     * cancelled, and hook and wang are told */
+    nj_stop s = ack(2, "wang", nfix_at(10, 0) + S, true);
+    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 2, nfix_at(10, 0) + S, err,
+                            sizeof err), 0);
+    nj_row steps[4];
+    assert_int_equal(nj_steps_due(j, INT64_MAX, steps, 4), 0);
+    n = nj_batch(j, INT64_MAX, b, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(b[0].a.event, "ack");
+    assert_int_equal(send_due(j, INT64_MAX), 2);
+    nj_close(j);
+}
+
+static void test_clear_ends_repeats(void **state)
+{
+    nfix *f = *state;
+    char err[256];
+    nj *j = open_repeating(f, 1);
+    /* cleared, not acknowledged: no more reminders */
+    nj_stop s;
+    memset(&s, 0, sizeof s);
+    s.a = event(2, "clear", "low", nfix_at(9, 20));
+    s.repeats_only = true;
+    assert_int_equal(nj_add(j, NULL, 0, &s, 1, 2, nfix_at(9, 20), err,
+                            sizeof err), 0);
+    nj_row steps[4];
+    assert_int_equal(nj_steps_due(j, INT64_MAX, steps, 4), 0);
+    assert_int_equal(send_due(j, INT64_MAX), 0);
+    nj_close(j);
+}
+
+/* A journal of schema 1 (before reminders), one row sent, one pending,
+ * in nfix's state directory. */
+static void write_v1(const nfix *f)
+{
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/state", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    const char *path = f->path;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE notification(id INTEGER PRIMARY KEY, rec_seq INTEGER"
+        " NOT NULL, alarm TEXT NOT NULL, event TEXT NOT NULL, state TEXT,"
+        " priority TEXT, area TEXT, msg_en TEXT, msg_zh TEXT, value REAL,"
+        " ts_ns INTEGER, active_ns INTEGER, channel TEXT NOT NULL, recipient"
+        " TEXT NOT NULL, level INTEGER NOT NULL, created_ns INTEGER NOT NULL,"
+        " next_ns INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER"
+        " NOT NULL DEFAULT 0, last_error TEXT, delivered_ns INTEGER,"
+        " UNIQUE(rec_seq, channel, recipient, level));"
+        "CREATE TABLE attempt(id INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL,"
+        " channel TEXT NOT NULL, recipient TEXT, rows INTEGER NOT NULL, ok"
+        " INTEGER NOT NULL, answer TEXT);"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER);"
+        "INSERT INTO notification(id, rec_seq, alarm, event, channel,"
+        " recipient, level, created_ns, next_ns, status, attempts) VALUES"
+        " (7, 1, 'hpu.temp.high', 'active', 'hook', '', 0, 1, 1, 'sent', 1),"
+        " (8, 1, 'hpu.temp.high', 'active', 'mail', 'wang@example.com', 1,"
+        " 1, 2, 'pending', 0);"
+        "INSERT INTO meta VALUES ('cursor_seq', 1), ('cursor_ts', 1);"
+        "PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_upgrade_from_v1(void **state)
+{
+    nfix *f = *state;
+    char err[256];
+    write_v1(f);
+    nj *j = nj_open(f->path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    uint64_t seq = 0;
+    int64_t ts = 0;
+    assert_int_equal(nj_cursor(j, &seq, &ts, err, sizeof err), 1);
+    assert_int_equal((int)seq, 1);
+    nj_row b[4];
+    assert_int_equal(nj_batch(j, 2, b, 4), 1);       /* the pending one */
+    assert_int_equal((int)b[0].id, 8);
+    assert_int_equal(b[0].repeat, 0);
+    /* the old key still holds: the same event adds nothing */
+    nj_row rows[ROUTE_ROWS_MAX];
+    nj_alarm a = event(1, "active", "critical", 1);
+    size_t k = route_event(&f->st->notify, f->r, &a, 1, rows, ROUTE_ROWS_MAX,
+                           NULL);
+    assert_int_equal(nj_add(j, rows, k, NULL, 0, 1, 1, err, sizeof err), 0);
+    nj_counts c;
+    assert_int_equal(nj_counts_get(j, &c), 0);
+    assert_int_equal((int)c.pending, 1);
+    assert_int_equal((int)c.sent, 1);
+    nj_close(j);
+    /* and it opens again as version 2 */
+    j = nj_open(f->path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    nj_close(j);
+}
+
 #define WITH_MAP(t)                                                      \
     cmocka_unit_test_prestate_setup_teardown(t, setup, nfix_teardown,    \
                                              (void *)map_text_)
@@ -344,6 +513,9 @@ int main(void)
         WITH_MAP(test_steps_fire_by_the_rota_then),
         WITH_MAP(test_ack_cancels_and_tells),
         WITH_MAP(test_stop_order),
+        WITH_MAP(test_repeats),
+        WITH_MAP(test_clear_ends_repeats),
+        WITH_MAP(test_upgrade_from_v1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

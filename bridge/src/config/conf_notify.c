@@ -883,7 +883,8 @@ static void parse_routes(cfg_src *s, const yaml_node_t *n, map_notify *nf)
                 cfg_err_at(s, v[R_NOTIFY], "route notifies oncall, but no "
                            "channel of type email exists to reach people by");
         }
-        size_t rows = r->oncall;
+        /* oncall: the page and the escalation step; repeat: its step */
+        size_t rows = (r->oncall ? 2 : 0) + (r->repeat_ns ? 1 : 0);
         for (size_t j = 0; j < r->n_channels; j++)
             rows += nf->channels[r->channels[j]].type == MAP_CH_EMAIL
                         ? nf->channels[r->channels[j]].n_to : 1;

@@ -50,6 +50,8 @@ static const char *nmsg_event_en(const char *ev)
         return "cleared";
     if (strcmp(ev, "ack") == 0)
         return "acknowledged";
+    if (strcmp(ev, "repeat") == 0)
+        return "still active, not acknowledged";
     return ev;
 }
 
@@ -63,6 +65,8 @@ static const char *nmsg_event_zh(const char *ev)
         return "测试";
     if (strcmp(ev, "ack") == 0)
         return "已确认";
+    if (strcmp(ev, "repeat") == 0)
+        return "仍未确认";
     return ev;
 }
 
@@ -81,10 +85,13 @@ void nmsg_subject(const map_station *st, const nj_row *rows, size_t n,
     char up[16];
     nmsg_upper(top < 4 ? prio_order[top] : "?", up, sizeof up);
     const char *station = st->name.en ? st->name.en : st->id;
+    char nth[32] = "";
+    if (rows[0].repeat)
+        snprintf(nth, sizeof nth, " (reminder %d)", rows[0].repeat);
     if (n == 1)
-        snprintf(buf, len, "[%s %s] %s: %s %s - %s", up,
+        snprintf(buf, len, "[%s %s] %s: %s %s%s - %s", up,
                  top < 4 ? prio_zh[top] : "", station, rows[0].a.alarm,
-                 nmsg_event_en(rows[0].a.event), rows[0].a.msg_en);
+                 nmsg_event_en(rows[0].a.event), nth, rows[0].a.msg_en);
     else
         snprintf(buf, len, "[%s %s] %s: %zu alarms - %s %s, ...", up,
                  top < 4 ? prio_zh[top] : "", station, n, rows[0].a.alarm,
@@ -339,6 +346,7 @@ char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
         cJSON_AddNumberToObject(o, "notification", (double)rows[i].id);
         cJSON_AddNumberToObject(o, "seq", (double)a->rec_seq);
         cJSON_AddStringToObject(o, "event", a->event);
+        cJSON_AddNumberToObject(o, "repeat", rows[i].repeat);
         cJSON_AddStringToObject(o, "state", a->state);
         cJSON_AddStringToObject(o, "priority", a->priority);
         cJSON_AddStringToObject(o, "area", a->area);

@@ -14,7 +14,12 @@
 
 #include "core/sqlutil.h"
 
-#define NJ_VERSION 1
+#define NJ_VERSION 2
+/* Version 2 adds repeat_no (a reminder's number) to the row and its
+ * unique key.  SQLite cannot change a table's constraints, so the script
+ * (run only when user_version is not 2, in one transaction) makes the
+ * version-1 table when there is none, copies it into the version-2 one
+ * and swaps them: a new file and a version-1 file end up the same. */
 #define NJ_SCHEMA                                                            \
     "CREATE TABLE IF NOT EXISTS notification("                               \
     " id INTEGER PRIMARY KEY, rec_seq INTEGER NOT NULL, alarm TEXT NOT NULL," \
@@ -26,6 +31,25 @@
     " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"                 \
     " delivered_ns INTEGER,"                                                 \
     " UNIQUE(rec_seq, channel, recipient, level));"                          \
+    "CREATE TABLE notification_v2("                                          \
+    " id INTEGER PRIMARY KEY, rec_seq INTEGER NOT NULL, alarm TEXT NOT NULL," \
+    " event TEXT NOT NULL, state TEXT, priority TEXT, area TEXT,"            \
+    " msg_en TEXT, msg_zh TEXT, value REAL, ts_ns INTEGER,"                  \
+    " active_ns INTEGER, channel TEXT NOT NULL, recipient TEXT NOT NULL,"    \
+    " level INTEGER NOT NULL, created_ns INTEGER NOT NULL,"                  \
+    " next_ns INTEGER NOT NULL, status TEXT NOT NULL,"                       \
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"                 \
+    " delivered_ns INTEGER, repeat_no INTEGER NOT NULL DEFAULT 0,"           \
+    " UNIQUE(rec_seq, channel, recipient, level, repeat_no));"               \
+    "INSERT INTO notification_v2(id, rec_seq, alarm, event, state, priority," \
+    " area, msg_en, msg_zh, value, ts_ns, active_ns, channel, recipient,"    \
+    " level, created_ns, next_ns, status, attempts, last_error,"             \
+    " delivered_ns) SELECT id, rec_seq, alarm, event, state, priority, area," \
+    " msg_en, msg_zh, value, ts_ns, active_ns, channel, recipient, level,"   \
+    " created_ns, next_ns, status, attempts, last_error, delivered_ns FROM"  \
+    " notification;"                                                         \
+    "DROP TABLE notification;"                                               \
+    "ALTER TABLE notification_v2 RENAME TO notification;"                    \
     "CREATE INDEX IF NOT EXISTS notification_pending"                        \
     " ON notification(status, next_ns);"                                     \
     "CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY,"             \
@@ -36,13 +60,13 @@
 #define NJ_ROW_COLS                                                          \
     "id, rec_seq, alarm, event, state, priority, area, msg_en, msg_zh,"      \
     " value, ts_ns, active_ns, channel, recipient, level, created_ns,"       \
-    " next_ns, attempts"
+    " next_ns, attempts, repeat_no"
 
 struct nj {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *ins, *cursor, *mark_ok, *mark_fail, *attempt;
-    sqlite3_stmt *cancel, *tell, *step_done;
+    sqlite3_stmt *cancel, *tell, *step_done, *cancel_repeats, *repeat;
 };
 
 static int nj_prepare(nj *j, sqlite3_stmt **st, const char *sql, char *err,
@@ -68,15 +92,18 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
         nj_prepare(j, &j->ins, "INSERT OR IGNORE INTO notification(rec_seq,"
                    " alarm, event, state, priority, area, msg_en, msg_zh,"
                    " value, ts_ns, active_ns, channel, recipient, level,"
-                   " created_ns, next_ns, status) VALUES (?, ?, ?, ?, ?, ?,"
-                   " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err, errlen) < 0 ||
-        /* An escalation ends: its steps, and every page of a person on
-         * call that has not gone out yet (still in group.wait, or
-         * escalated): nobody is called for what is acknowledged. */
+                   " created_ns, next_ns, status, repeat_no) VALUES (?, ?, ?,"
+                   " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err,
+                   errlen) < 0 ||
+        /* An escalation ends: its steps (reminders too), every page of
+         * a person on call that has not gone out yet (still in
+         * group.wait, or escalated) and every reminder not sent: nobody
+         * is called for what is acknowledged. */
         nj_prepare(j, &j->cancel, "UPDATE notification SET status ="
                    " 'cancelled' WHERE alarm = ?1 AND rec_seq < ?2 AND"
-                   " (status = 'step' OR (status = 'pending' AND event ="
-                   " 'active' AND level >= 1))", err, errlen) < 0 ||
+                   " (status = 'step' OR (status = 'pending' AND ((event ="
+                   " 'active' AND level >= 1) OR event = 'repeat')))", err,
+                   errlen) < 0 ||
         /* Everyone the last activation before the stop reached, once
          * per channel and recipient. */
         nj_prepare(j, &j->tell, "INSERT OR IGNORE INTO notification("
@@ -90,6 +117,24 @@ nj *nj_open(const char *path, fmode_warn_fn warn, void *ctx, char *err,
                    " notification WHERE alarm = ?2 AND event = 'active' AND"
                    " rec_seq < ?1) GROUP BY channel, recipient", err,
                    errlen) < 0 ||
+        /* A clear ends the reminders (the alarm is no longer active),
+         * not the escalation: cleared-unack is still to be
+         * acknowledged. */
+        nj_prepare(j, &j->cancel_repeats, "UPDATE notification SET status ="
+                   " 'cancelled' WHERE alarm = ?1 AND rec_seq < ?2 AND"
+                   " ((status = 'step' AND repeat_no > 0) OR (status ="
+                   " 'pending' AND event = 'repeat'))", err, errlen) < 0 ||
+        /* Reminder N of an activation: everyone it was sent to (the
+         * escalated levels too), once per channel and recipient. */
+        nj_prepare(j, &j->repeat, "INSERT OR IGNORE INTO notification("
+                   "rec_seq, alarm, event, state, priority, area, msg_en,"
+                   " msg_zh, value, ts_ns, active_ns, channel, recipient,"
+                   " level, created_ns, next_ns, status, repeat_no) SELECT"
+                   " rec_seq, alarm, 'repeat', state, priority, area, msg_en,"
+                   " msg_zh, value, ts_ns, active_ns, channel, recipient,"
+                   " min(level), ?3, ?3, 'pending', ?2 FROM notification"
+                   " WHERE rec_seq = ?1 AND event = 'active' AND status ="
+                   " 'sent' GROUP BY channel, recipient", err, errlen) < 0 ||
         nj_prepare(j, &j->step_done, "UPDATE notification SET status ="
                    " 'done', delivered_ns = ? WHERE id = ? AND status ="
                    " 'step'", err, errlen) < 0 ||
@@ -124,6 +169,8 @@ void nj_close(nj *j)
     sqlite3_finalize(j->cancel);
     sqlite3_finalize(j->tell);
     sqlite3_finalize(j->step_done);
+    sqlite3_finalize(j->cancel_repeats);
+    sqlite3_finalize(j->repeat);
     sqlite3_close(j->db);
     free(j->path);
     free(j);
@@ -188,6 +235,7 @@ static int nj_insert(nj *j, const nj_row *rows, size_t n)
         sqlite3_bind_int64(st, 16, r->next_ns);
         sqlite3_bind_text(st, 17, r->step ? "step" : "pending", -1,
                           SQLITE_STATIC);
+        sqlite3_bind_int(st, 18, r->repeat);
         rc = nj_step(st);
     }
     return rc;
@@ -196,6 +244,12 @@ static int nj_insert(nj *j, const nj_row *rows, size_t n)
 /* Inside a transaction: one stop's rows and cancels.  0, or -1. */
 static int nj_stop_one(nj *j, const nj_stop *s)
 {
+    if (s->repeats_only) {
+        sqlite3_bind_text(j->cancel_repeats, 1, s->a.alarm, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(j->cancel_repeats, 2, (int64_t)s->a.rec_seq);
+        return nj_step(j->cancel_repeats);
+    }
     int rc = 0;
     if (s->tell) {
         sqlite3_stmt *st = j->tell;
@@ -245,6 +299,30 @@ int nj_step_done(nj *j, const nj_row *step, const nj_row *rows, size_t n,
     bool was_step = rc == 0 && sqlite3_changes(j->db) == 1;
     if (rc == 0 && was_step)
         rc = nj_insert(j, rows, n);
+    if (nj_commit(j, rc, err, errlen) < 0)
+        return -1;
+    return was_step ? 1 : 0;
+}
+
+int nj_repeat_done(nj *j, const nj_row *step, const nj_row *next,
+                   int64_t now, int *copies, char *err, size_t errlen)
+{
+    if (sqlutil_exec(j->db, "BEGIN IMMEDIATE", j->path, err, errlen) < 0)
+        return -1;
+    sqlite3_bind_int64(j->step_done, 1, step->next_ns);
+    sqlite3_bind_int64(j->step_done, 2, step->id);
+    int rc = nj_step(j->step_done);
+    bool was_step = rc == 0 && sqlite3_changes(j->db) == 1;
+    *copies = 0;
+    if (rc == 0 && was_step) {
+        sqlite3_bind_int64(j->repeat, 1, (int64_t)step->a.rec_seq);
+        sqlite3_bind_int(j->repeat, 2, step->repeat);
+        sqlite3_bind_int64(j->repeat, 3, now);
+        rc = nj_step(j->repeat);
+        *copies = rc == 0 ? sqlite3_changes(j->db) : 0;
+    }
+    if (rc == 0 && was_step && next)
+        rc = nj_insert(j, next, 1);
     if (nj_commit(j, rc, err, errlen) < 0)
         return -1;
     return was_step ? 1 : 0;
@@ -323,6 +401,7 @@ static size_t nj_read_rows(sqlite3_stmt *st, nj_row *out, size_t max)
         r->created_ns = sqlite3_column_int64(st, 15);
         r->next_ns = sqlite3_column_int64(st, 16);
         r->attempts = sqlite3_column_int(st, 17);
+        r->repeat = sqlite3_column_int(st, 18);
     }
     return n;
 }

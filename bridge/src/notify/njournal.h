@@ -42,11 +42,20 @@
  * after the acknowledgement that cancelled it.  Statuses: pending, sent,
  * step, done (a step taken), cancelled.
  *
- * Schema (user_version 1):
+ * Repeats.  An activation on a route with `repeat` also gets a step of
+ * repeat_no 1 (channel and recipient "", level 0), due `repeat` after
+ * the alarm: when it is due, everyone the activation was sent to (the
+ * escalated levels too) gets a row of event `repeat` and that number,
+ * and the next reminder's step is added (nj_repeat_done).  A stop cancels
+ * reminders as it cancels escalation steps; a clear cancels reminders
+ * only (nj_stop.repeats_only).
+ *
+ * Schema (user_version 2; a version-1 file is upgraded at open):
  *   notification(id INTEGER PRIMARY KEY, rec_seq, alarm, event, state,
  *     priority, area, msg_en, msg_zh, value, ts_ns, active_ns, channel,
  *     recipient, level, created_ns, next_ns, status, attempts, last_error,
- *     delivered_ns, UNIQUE(rec_seq, channel, recipient, level))
+ *     delivered_ns, repeat_no,
+ *     UNIQUE(rec_seq, channel, recipient, level, repeat_no))
  *   attempt(id INTEGER PRIMARY KEY, ts_ns, channel, recipient, rows, ok,
  *     answer)
  *   meta(key PRIMARY KEY, value): cursor_seq, cursor_ts
@@ -101,6 +110,9 @@ typedef struct {
      * level `level` is due; its recipient ("") is found when it is
      * (nj_steps_due, nj_step_done), through `channel`. */
     bool step;
+    /* 0: the event's own notification; N: its Nth reminder (an event
+     * `repeat` row, or the step that makes them). */
+    int repeat;
 } nj_row;
 
 /* What an alarm event that ends an escalation does (nj_add): every step
@@ -113,6 +125,10 @@ typedef struct {
 typedef struct {
     nj_alarm a;
     bool tell;
+    /* a clear: only the reminder steps of the alarm's activations
+     * before it are cancelled (escalation goes on: it is still to be
+     * acknowledged); tell is not looked at */
+    bool repeats_only;
     int64_t created_ns, next_ns;
 } nj_stop;
 
@@ -141,6 +157,15 @@ size_t nj_steps_due(nj *j, int64_t now, nj_row *out, size_t max);
  * longer a step, -1 with err. */
 int nj_step_done(nj *j, const nj_row *step, const nj_row *rows, size_t n,
                  char *err, size_t errlen);
+
+/* A reminder step done: marked so (unless cancelled meanwhile: then
+ * nothing is written and 0 returned), a row of event `repeat` and
+ * number step->repeat, due at now, for each channel and recipient the
+ * activation step->a.rec_seq was sent to (*copies of them), and next (the
+ * following reminder's step; NULL: none), in one transaction.  1 when
+ * done, 0 when it was no longer a step, -1 with err. */
+int nj_repeat_done(nj *j, const nj_row *step, const nj_row *next,
+                   int64_t now, int *copies, char *err, size_t errlen);
 
 /* The cursor: 1 with *seq, *ts; 0 when none was ever stored (a new
  * file); -1 with err. */

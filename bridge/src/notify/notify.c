@@ -178,7 +178,8 @@ static void notify_links(const map_station *st, const map_channel *c,
         bl--;
     const char *to = notify_link_to(st, c, recipient, mention);
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(rows[i].a.event, "active") != 0)
+        if (strcmp(rows[i].a.event, "active") != 0 &&
+            strcmp(rows[i].a.event, "repeat") != 0)
             continue;
         acklink_claim cl = {.notification = (uint64_t)rows[i].id,
                             .expires_s = now_ns / 1000000000LL +
@@ -248,7 +249,11 @@ void notify_send(const map_station *st, const map_channel *c,
 /* A row's line in the log: a message due, or an escalation step. */
 static void notify_say_row(notify *n, const nj_row *r, int64_t now)
 {
-    if (r->step)
+    if (r->step && r->repeat)
+        notify_say(n, NOTIFY_INFO, "%s %s: reminder %d due in %.0f s "
+                   "unless acknowledged or cleared", r->a.alarm, r->a.event,
+                   r->repeat, (double)(r->next_ns - now) / 1e9);
+    else if (r->step)
         notify_say(n, NOTIFY_INFO, "%s %s: escalation to level %d due in "
                    "%.0f s unless acknowledged", r->a.alarm, r->a.event,
                    r->level, (double)(r->next_ns - now) / 1e9);
@@ -280,10 +285,12 @@ static int notify_write_held(notify *n)
                        "but nobody with an email is on call at level 1 now",
                        a->alarm, a->event, info.route + 1);
         }
-        if (a->stop) {
+        bool clear = strcmp(a->event, "clear") == 0;
+        if (a->stop || clear) {
             nj_stop *s = &n->stops[ns++];
             memset(s, 0, sizeof *s);
             s->a = *a;
+            s->repeats_only = !a->stop;
             s->tell = strcmp(a->event, "ack") == 0;
             if (s->tell)
                 nmsg_ack_text(a, s->a.msg_en, sizeof s->a.msg_en,
@@ -314,6 +321,26 @@ static int notify_write_held(notify *n)
     return 0;
 }
 
+/* A due reminder: the activation again to everyone it was sent to, and
+ * the next reminder's step, with the step's end. */
+static void notify_remind(notify *n, const nj_row *step, int64_t now)
+{
+    nj_row next;
+    size_t nn = route_repeat_next(n->nf, step, now, &next);
+    char err[512];
+    int copies = 0;
+    int rc = nj_repeat_done(n->j, step, nn ? &next : NULL, now, &copies, err,
+                            sizeof err);
+    if (rc < 0)
+        notify_say(n, NOTIFY_ERROR, "journal: %s (reminder of %s retried)",
+                   err, step->a.alarm);
+    else if (rc > 0)
+        notify_say(n, NOTIFY_INFO, "%s: still active and not acknowledged: "
+                   "reminder %d to %d recipient%s%s", step->a.alarm,
+                   step->repeat, copies, copies == 1 ? "" : "s",
+                   nn ? "" : " (the last: its route no longer repeats)");
+}
+
 /* The escalation steps due now: each turned into the mail to its level's
  * person on call now and the next step, in one transaction with the
  * step's end.  Called only when every event handed in is on disk, so an
@@ -324,6 +351,10 @@ static void notify_escalate(notify *n)
     int64_t now = clk_real_ns();
     size_t k = nj_steps_due(n->j, now, steps, NOTIFY_TAKE);
     for (size_t i = 0; i < k; i++) {
+        if (steps[i].repeat) {
+            notify_remind(n, &steps[i], now);
+            continue;
+        }
         route_info info;
         size_t nr = route_step(n->nf, n->rota, &steps[i], now, rows, 2,
                                &info);

@@ -86,6 +86,21 @@ static size_t route_add_step(const map_notify *nf, const map_route *rt,
     return n;
 }
 
+/* Reminder number k's step (channel and recipient "", level 0), due at
+ * due_ns. */
+static size_t route_add_repeat(nj_row *out, size_t n, size_t max,
+                               const nj_alarm *a, int k, int64_t now_ns,
+                               int64_t due_ns)
+{
+    if (n >= max)
+        return n;
+    n = route_add(out, n, max, a, "", "", 0, now_ns, 0);
+    out[n - 1].next_ns = due_ns;
+    out[n - 1].step = true;
+    out[n - 1].repeat = k;
+    return n;
+}
+
 size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
                    int64_t now_ns, nj_row *out, size_t max,
                    route_info *info)
@@ -127,7 +142,21 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
             n = route_add_step(nf, rt, out, n, max, a, mail, level, now_ns,
                                a->ts_ns + (int64_t)rt->escalate_after_ns);
     }
+    if (active && rt->repeat_ns)
+        n = route_add_repeat(out, n, max, a, 1, now_ns,
+                             a->ts_ns + (int64_t)rt->repeat_ns);
     return n;
+}
+
+size_t route_repeat_next(const map_notify *nf, const nj_row *step,
+                         int64_t now_ns, nj_row *out)
+{
+    long idx;
+    const map_route *rt = route_find(nf, &step->a, &idx);
+    if (!rt || !rt->repeat_ns)
+        return 0;   /* the map changed under it: no more reminders */
+    return route_add_repeat(out, 0, 1, &step->a, step->repeat + 1, now_ns,
+                            step->next_ns + (int64_t)rt->repeat_ns);
 }
 
 size_t route_step(const map_notify *nf, const rota *r, const nj_row *step,

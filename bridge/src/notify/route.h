@@ -16,6 +16,10 @@
  * due step into the mail to that level's person on call at that moment
  * (the rota then, overrides first) and the step for the level after,
  * escalate_after later.  Levels are those of notify.oncall, in order.
+ *
+ * Repeats.  An activation on a route with `repeat` also makes reminder
+ * 1's step (njournal.h), due `repeat` after the alarm's time;
+ * route_repeat_next makes the next one's, `repeat` after that.
  */
 #ifndef LB_NOTIFY_ROUTE_H
 #define LB_NOTIFY_ROUTE_H
@@ -46,5 +50,11 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
  * many (at most max, at most 2). */
 size_t route_step(const map_notify *nf, const rota *r, const nj_row *step,
                   int64_t now_ns, nj_row *out, size_t max, route_info *info);
+
+/* The step of the reminder after a due one (step->repeat + 1), `repeat`
+ * after it was due, into out[0]: 1, or 0 when the alarm's route no longer
+ * repeats. */
+size_t route_repeat_next(const map_notify *nf, const nj_row *step,
+                         int64_t now_ns, nj_row *out);
 
 #endif
