@@ -137,18 +137,35 @@ class Robot(JsonServer):
     checks what the real one checks (the key; the signature and its
     timestamp; the body's shape, the size limit, the mention) and answers
     HTTP 200 with an errcode, as both do.  Accepted messages in
-    `messages`, refusals counted by errcode in `errors`."""
+    `messages`, refusals counted by errcode in `errors`.  limit: (n, s),
+    the robot's rate limit (both allow 20 a minute): a message beyond n
+    in any s seconds is refused as the real ones refuse it (WeCom 45009,
+    DingTalk 130101).  A DingTalk actionCard is checked too."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, limit=None):
         self.kind = kind
+        self.limit = limit
+        self.times = []
         self.messages = []
         self.errors = {}
+        self.mu = threading.Lock()
         super().__init__(self.answer)
 
     def answer(self, path, ctype, data):
-        code, msg = self.judge(path, data)
-        if code:
-            self.errors[code] = self.errors.get(code, 0) + 1
+        with self.mu:
+            now = time.time()
+            code, msg = 0, "ok"
+            if self.limit:
+                n, secs = self.limit
+                if len([t for t in self.times if t > now - secs]) >= n:
+                    code, msg = ((45009, "api freq out of limit")
+                                 if self.kind == "wecom"
+                                 else (130101, "send too fast"))
+            self.times.append(now)
+            if not code:
+                code, msg = self.judge(path, data)
+            if code:
+                self.errors[code] = self.errors.get(code, 0) + 1
         return 200, {"errcode": code, "errmsg": msg}
 
     def url(self):
@@ -181,18 +198,33 @@ class Robot(JsonServer):
             if q.get("sign") != [want] or \
                     abs(int(ts) - time.time() * 1000) > 3600 * 1000:
                 return 310000, "sign not match"
-            md = body.get("markdown", {})
-            if body.get("msgtype") != "markdown" or \
-                    not isinstance(md.get("title"), str) or \
-                    not isinstance(md.get("text"), str):
-                return 40035, "invalid message"
+            if body.get("msgtype") == "actionCard":
+                card = body.get("actionCard", {})
+                btns = card.get("btns")
+                ok = isinstance(card.get("title"), str) and \
+                    isinstance(card.get("text"), str) and (
+                        str(card.get("singleURL", "")).startswith("http")
+                        and isinstance(card.get("singleTitle"), str) or
+                        isinstance(btns, list) and btns and all(
+                            isinstance(b.get("title"), str) and
+                            str(b.get("actionURL", "")).startswith("http")
+                            for b in btns))
+                if not ok:
+                    return 40035, "invalid actionCard"
+            else:
+                md = body.get("markdown", {})
+                if body.get("msgtype") != "markdown" or \
+                        not isinstance(md.get("title"), str) or \
+                        not isinstance(md.get("text"), str):
+                    return 40035, "invalid message"
         self.messages.append(body)
         return 0, "ok"
 
     def texts(self):
         if self.kind == "wecom":
             return [m["markdown"]["content"] for m in self.messages]
-        return [m["markdown"]["text"] for m in self.messages]
+        return [m.get("markdown", m.get("actionCard", {}))["text"]
+                for m in self.messages]
 
 
 class Smtp:

@@ -397,10 +397,117 @@ static void test_robot_limit(void **state)
     free(body);
 }
 
+/* A flood's summary: the count by priority, the most urgent first, the
+ * rest behind the link to the alarm list. */
+static void test_summary(void **state)
+{
+    fixture *f = *state;
+    static nj_row rows[30];
+    memset(rows, 0, sizeof rows);
+    for (int i = 0; i < 30; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "p.t%d.x", i);
+        rows[i].a = event((uint64_t)i + 1, id, "active",
+                          i >= 25 ? "critical" : "high", "head", at(9, 0));
+    }
+    char *body = nmsg_robot(f->st, MAP_CH_WECOM, NULL, rows, 30, NULL);
+    cJSON *j = cJSON_Parse(body);
+    assert_non_null(j);
+    const char *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "markdown"),
+                                        "content")->valuestring;
+    assert_non_null(strstr(c, "**30 new alarm events: 5 critical, 25 high** "
+                              "/ **30 条新报警事件：紧急 5，高 25**"));
+    const char *crit = strstr(c, "p.t25.x"), *high = strstr(c, "p.t0.x");
+    assert_non_null(crit);
+    assert_non_null(high);
+    assert_true(crit < high);                  /* the critical ones first */
+    assert_non_null(strstr(c, "p.t4.x"));
+    assert_null(strstr(c, "p.t5.x"));          /* 10 listed: 5 + 5 */
+    assert_non_null(strstr(c, "... and 20 more / 另有 20 条: "
+                              "https://lock1.example/#/alarms"));
+    cJSON_Delete(j);
+    free(body);
+    /* ten are a plain message, in the order they came */
+    body = nmsg_robot(f->st, MAP_CH_WECOM, NULL, rows + 20, 10, NULL);
+    assert_null(strstr(body, "new alarm events"));
+    assert_null(strstr(body, " more / "));
+    assert_true(strstr(body, "p.t20.x") < strstr(body, "p.t25.x"));
+    free(body);
+}
+
+/* DingTalk's actionCard: a button that acknowledges, one per alarm, the
+ * list when there are more than fit. */
+static void test_action_card(void **state)
+{
+    fixture *f = *state;
+    nj_row rows[8];
+    memset(rows, 0, sizeof rows);
+    const char *links[8];
+    char lk[8][64];
+    for (int i = 0; i < 8; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "p.t%d.high", i);
+        rows[i].a = event((uint64_t)i + 1, id, "active", "high", "head",
+                          at(9, 0));
+        snprintf(lk[i], sizeof lk[i], "https://lock1.example/#/ack/T%d", i);
+        links[i] = lk[i];
+    }
+    map_person wang = {.id = "wang", .phone = "+8613800000000"};
+    char *body = nmsg_dingtalk_card(f->st, &wang, rows, 1, links);
+    cJSON *j = cJSON_Parse(body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "msgtype")->valuestring,
+                        "actionCard");
+    cJSON *card = cJSON_GetObjectItem(j, "actionCard");
+    assert_string_equal(cJSON_GetObjectItem(card, "title")->valuestring,
+                        "[HIGH 高] Lock 1: p.t0.high active - Oil 61.5 °C");
+    assert_non_null(strstr(cJSON_GetObjectItem(card, "text")->valuestring,
+                           "p.t0.high active 报警"));
+    assert_string_equal(cJSON_GetObjectItem(card, "singleURL")->valuestring,
+                        lk[0]);
+    cJSON_Delete(j);
+    free(body);
+
+    body = nmsg_dingtalk_card(f->st, &wang, rows, 3, links);
+    j = cJSON_Parse(body);
+    cJSON *btns = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "actionCard"),
+                                      "btns");
+    assert_int_equal(cJSON_GetArraySize(btns), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(btns, 2),
+                        "actionURL")->valuestring, lk[2]);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(btns, 2),
+                        "title")->valuestring, "Acknowledge 确认 p.t2.high");
+    cJSON_Delete(j);
+    free(body);
+
+    body = nmsg_dingtalk_card(f->st, &wang, rows, 8, links);
+    j = cJSON_Parse(body);
+    btns = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "actionCard"), "btns");
+    assert_int_equal(cJSON_GetArraySize(btns), NMSG_CARD_BUTTONS);
+    cJSON *last = cJSON_GetArrayItem(btns, NMSG_CARD_BUTTONS - 1);
+    assert_string_equal(cJSON_GetObjectItem(last, "title")->valuestring,
+                        "All 8 alarms 全部 8 条");
+    assert_string_equal(cJSON_GetObjectItem(last, "actionURL")->valuestring,
+                        "https://lock1.example/#/alarms");
+    cJSON_Delete(j);
+    free(body);
+
+    /* no link: the alarm list is the button */
+    body = nmsg_dingtalk_card(f->st, &wang, rows, 2, NULL);
+    j = cJSON_Parse(body);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+                        "actionCard"), "singleURL")->valuestring,
+                        "https://lock1.example/#/alarms");
+    cJSON_Delete(j);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robot_limit),
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_action_card),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_group_and_resume),
         cmocka_unit_test(test_groups_per_recipient),

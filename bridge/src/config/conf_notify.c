@@ -170,12 +170,12 @@ static long find_person(const map_notify *nf, const char *id)
 enum {
     C_ID, C_TYPE, C_URL, C_URL_ENV, C_URL_FILE, C_FROM, C_TO, C_STARTTLS,
     C_USER, C_PASS_ENV, C_PASS_FILE, C_SECRET_ENV, C_SECRET_FILE, C_TOPIC,
-    C_TIMEOUT, C_PASSWORD, C_SECRET, C_N
+    C_TIMEOUT, C_RATE, C_MSGTYPE, C_PASSWORD, C_SECRET, C_N
 };
 static const char *const channel_keys[C_N] = {
     "id", "type", "url", "url_env", "url_file", "from", "to", "starttls",
     "username", "password_env", "password_file", "secret_env", "secret_file",
-    "topic", "timeout", "password", "secret"};
+    "topic", "timeout", "rate_limit", "msgtype", "password", "secret"};
 
 /* Keys that only one type takes: what they are for, in messages. */
 static const struct {
@@ -186,8 +186,39 @@ static const struct {
     {C_STARTTLS, MAP_CH_EMAIL},   {C_USER, MAP_CH_EMAIL},
     {C_PASS_ENV, MAP_CH_EMAIL},   {C_PASS_FILE, MAP_CH_EMAIL},
     {C_SECRET_ENV, MAP_CH_DINGTALK}, {C_SECRET_FILE, MAP_CH_DINGTALK},
-    {C_TOPIC, MAP_CH_MQTT},
+    {C_TOPIC, MAP_CH_MQTT},       {C_MSGTYPE, MAP_CH_DINGTALK},
 };
+
+enum { RL_MESSAGES, RL_PER, RL_N };
+static const char *const rate_keys[RL_N] = {"messages", "per"};
+
+/* rate_limit: {messages: N, per: DURATION}, or off. */
+static void parse_rate(cfg_src *s, const yaml_node_t *n, map_channel *c)
+{
+    char got[64];
+    const char *v = cfg_scalar(n);
+    if (v && strcmp(v, "off") == 0) {
+        c->rate_messages = 0;
+        return;
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        cfg_err_at(s, n, "'rate_limit' must be {messages: 20, per: 1m} or "
+                   "off, got %s", CFG_GOT(n));
+        return;
+    }
+    yaml_node_t *rv[RL_N], *rk[RL_N];
+    cfg_get_keys(s, n, "rate_limit", rate_keys, RL_N, rv, rk);
+    int64_t m = 0;
+    uint64_t per = 0;
+    if (!cfg_require(s, n, "rate_limit", "messages", rv[RL_MESSAGES]) ||
+        !cfg_require(s, n, "rate_limit", "per", rv[RL_PER]) ||
+        cfg_get_int(s, "'messages'", rv[RL_MESSAGES], 1, 10000, NULL,
+                    &m) < 0 ||
+        cfg_get_duration(s, "'per'", rv[RL_PER], &per) < 0)
+        return;
+    c->rate_messages = (unsigned)m;
+    c->rate_per_ns = per;
+}
 
 static void parse_to(cfg_src *s, const yaml_node_t *n, map_channel *c)
 {
@@ -259,6 +290,17 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         cfg_get_duration(s, "'timeout'", v[C_TIMEOUT], &c->timeout_ns);
     if (type < 0)
         return;
+    if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
+        c->rate_messages = 20;
+        c->rate_per_ns = 60000000000ull;
+    }
+    if (v[C_RATE])
+        parse_rate(s, v[C_RATE], c);
+    static const char *const msgtypes[] = {"markdown", "actionCard"};
+    int mt;
+    if (v[C_MSGTYPE] &&
+        cfg_get_enum(s, "'msgtype'", v[C_MSGTYPE], msgtypes, 2, &mt) == 0)
+        c->action_card = mt == 1;
     const char *id = c->id ? c->id : "?";
     for (size_t i = 0; i < CFG_COUNT(only_for); i++)
         if (k[only_for[i].key] && only_for[i].type != c->type)

@@ -52,6 +52,13 @@ typedef struct {
     /* mqtt */
     char *topic;
     uint64_t timeout_ns;      /* one attempt, default 10 s */
+    /* At most rate_messages attempts in any rate_per_ns: more are held
+     * back and go out together when there is room (never dropped).
+     * Default 20 a minute for the robots (their documented limit), none
+     * (0) for the others. */
+    unsigned rate_messages;
+    uint64_t rate_per_ns;
+    bool action_card;         /* dingtalk: msgtype actionCard, not markdown */
     int line, col;
 } map_channel;
 

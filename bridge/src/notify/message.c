@@ -42,6 +42,66 @@ static int nmsg_top_prio(const nj_row *rows, size_t n)
     return top;
 }
 
+/* The rows a message lists, in the order it lists them, into idx: all
+ * of them as they came; a summary (more than NMSG_SUMMARY_AT) its
+ * NMSG_SUMMARY_AT most urgent, by priority and then as they came.  How
+ * many. */
+static size_t nmsg_listed(const nj_row *rows, size_t n, size_t *idx)
+{
+    if (n > NOTIFY_MSG_ROWS_MAX)   /* the rest are counted, not ranked */
+        n = NOTIFY_MSG_ROWS_MAX;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    if (n <= NMSG_SUMMARY_AT)
+        return n;
+    for (size_t i = 1; i < n; i++) {   /* stable: at most a few hundred */
+        size_t x = idx[i], j = i;
+        int r = nmsg_prio_rank(rows[x].a.priority);
+        while (j > 0 && nmsg_prio_rank(rows[idx[j - 1]].a.priority) > r) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = x;
+    }
+    return NMSG_SUMMARY_AT;
+}
+
+/* A summary's first line: "17 new alarm events: 3 critical, 14 high" /
+ * "17 条新报警事件：紧急 3，高 14". */
+static void nmsg_summary_line(strbuf *b, const nj_row *rows, size_t n,
+                              bool zh)
+{
+    size_t by[5] = {0};
+    for (size_t i = 0; i < n; i++)
+        by[nmsg_prio_rank(rows[i].a.priority)]++;
+    sb_printf(b, zh ? "%zu 条新报警事件：" : "%zu new alarm events: ", n);
+    bool first = true;
+    for (int r = 0; r < 5; r++) {
+        if (!by[r])
+            continue;
+        if (zh)
+            sb_printf(b, "%s%s %zu", first ? "" : "，",
+                      r < 4 ? prio_zh[r] : "其他", by[r]);
+        else
+            sb_printf(b, "%s%zu %s", first ? "" : ", ", by[r],
+                      r < 4 ? prio_order[r] : "other");
+        first = false;
+    }
+}
+
+static char *nmsg_alarms_url(const map_station *st);
+
+/* A summary's last line: how many are not listed and where they are. */
+static void nmsg_more_line(strbuf *b, const map_station *st, size_t n,
+                           size_t shown)
+{
+    sb_printf(b, "... and %zu more / 另有 %zu 条", n - shown, n - shown);
+    char *list = nmsg_alarms_url(st);
+    if (list)
+        sb_printf(b, ": %s", list);
+    free(list);
+}
+
 static const char *nmsg_event_en(const char *ev)
 {
     if (strcmp(ev, "active") == 0)
@@ -138,9 +198,18 @@ static void nmsg_text_body(strbuf *b, const map_station *st,
     const char *name_en = st->name.en ? st->name.en : st->id;
     const char *name_zh = st->name.zh ? st->name.zh : name_en;
     char when[64], val[32], up[16];
+    size_t idx[NOTIFY_MSG_ROWS_MAX];
+    size_t shown = nmsg_listed(rows, n, idx);
     sb_printf(b, "%s (%s): %zu alarm event%s\n\n", name_en, st->id, n,
               n == 1 ? "" : "s");
-    for (size_t i = 0; i < n; i++) {
+    if (shown < n) {
+        nmsg_summary_line(b, rows, n, false);
+        sb_puts(b, "\n");
+        nmsg_summary_line(b, rows, n, true);
+        sb_puts(b, "\n\n");
+    }
+    for (size_t j = 0; j < shown; j++) {
+        size_t i = idx[j];
         const nj_alarm *a = &rows[i].a;
         nmsg_local(a->ts_ns, when, sizeof when);
         nmsg_value(a, val, sizeof val);
@@ -152,8 +221,13 @@ static void nmsg_text_body(strbuf *b, const map_station *st,
             sb_printf(b, "  Acknowledge / 确认: %s\n", links[i]);
         sb_putc(b, '\n');
     }
+    if (shown < n) {
+        nmsg_more_line(b, st, n, shown);
+        sb_puts(b, "\n\n");
+    }
     sb_printf(b, "---\n%s：%zu 条报警事件\n\n", name_zh, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < shown; j++) {
+        size_t i = idx[j];
         const nj_alarm *a = &rows[i].a;
         int r = nmsg_prio_rank(a->priority);
         nmsg_local(a->ts_ns, when, sizeof when);
@@ -175,17 +249,33 @@ static void nmsg_html_body(strbuf *b, const map_station *st,
     const char *name_en = st->name.en ? st->name.en : st->id;
     const char *name_zh = st->name.zh ? st->name.zh : name_en;
     char when[64], val[32];
+    size_t idx[NOTIFY_MSG_ROWS_MAX];
+    size_t shown = nmsg_listed(rows, n, idx);
     sb_puts(b, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>"
                "<body style=\"font-family:sans-serif\"><h3>");
     nmsg_html_esc(b, name_en);
     sb_puts(b, " / ");
     nmsg_html_esc(b, name_zh);
-    sb_puts(b, "</h3><table border=\"1\" cellpadding=\"4\" "
+    sb_puts(b, "</h3>");
+    if (shown < n) {
+        strbuf line;
+        sb_init(&line, 0);
+        nmsg_summary_line(&line, rows, n, false);
+        sb_puts(&line, " / ");
+        nmsg_summary_line(&line, rows, n, true);
+        sb_puts(b, "<p><b>");
+        nmsg_html_esc(b, sb_data(&line));
+        sb_puts(b, "</b></p>");
+        b->failed |= line.failed;
+        sb_free(&line);
+    }
+    sb_puts(b, "<table border=\"1\" cellpadding=\"4\" "
                "style=\"border-collapse:collapse\"><tr><th>priority 优先级"
                "</th><th>event 事件</th><th>alarm 报警</th><th>area 区域</th>"
                "<th>message 信息</th><th>value 数值</th><th>time 时间</th>"
                "</tr>");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < shown; j++) {
+        size_t i = idx[j];
         const nj_alarm *a = &rows[i].a;
         int r = nmsg_prio_rank(a->priority);
         nmsg_local(a->ts_ns, when, sizeof when);
@@ -214,6 +304,16 @@ static void nmsg_html_body(strbuf *b, const map_station *st,
         sb_puts(b, "</td></tr>");
     }
     sb_puts(b, "</table>");
+    if (shown < n) {
+        strbuf line;
+        sb_init(&line, 0);
+        nmsg_more_line(&line, st, n, shown);
+        sb_puts(b, "<p>");
+        nmsg_html_esc(b, sb_data(&line));
+        sb_puts(b, "</p>");
+        b->failed |= line.failed;
+        sb_free(&line);
+    }
     if (st->notify.public_url) {
         sb_puts(b, "<p><a href=\"");
         nmsg_html_esc(b, st->notify.public_url);
@@ -418,8 +518,19 @@ static void nmsg_robot_text(strbuf *b, const map_station *st,
     int top = nmsg_top_prio(rows, n);
     sb_printf(b, "### %s %s %s / %s: %zu\n", top < 4 ? prio_order[top] : "",
               top < 4 ? prio_zh[top] : "", name_en, name_zh, n);
-    size_t budget = NMSG_WECOM_MAX - strlen(tail) - 64;
-    for (size_t i = 0; i < n; i++) {
+    size_t idx[NOTIFY_MSG_ROWS_MAX];
+    size_t shown = nmsg_listed(rows, n, idx);
+    if (shown < n) {
+        sb_puts(b, "**");
+        nmsg_summary_line(b, rows, n, false);
+        sb_puts(b, "** / **");
+        nmsg_summary_line(b, rows, n, true);
+        sb_puts(b, "**\n");
+    }
+    size_t budget = NMSG_WECOM_MAX - strlen(tail) - 160;
+    size_t j = 0;
+    for (; j < shown; j++) {
+        size_t i = idx[j];
         const nj_alarm *a = &rows[i].a;
         int r = nmsg_prio_rank(a->priority);
         nmsg_local(a->ts_ns, when, sizeof when);
@@ -434,11 +545,99 @@ static void nmsg_robot_text(strbuf *b, const map_station *st,
         sb_putc(b, '\n');
         if (b->len > budget) {
             b->len = before;
-            sb_printf(b, "> ... and %zu more / 另有 %zu 条\n", n - i, n - i);
             break;
         }
     }
+    if (j < n) {
+        sb_puts(b, "> ");
+        nmsg_more_line(b, st, n, j);
+        sb_putc(b, '\n');
+    }
     sb_puts(b, tail);
+}
+
+/* The dashboard's alarm list, malloc'd; NULL without public_url. */
+static char *nmsg_alarms_url(const map_station *st)
+{
+    const char *base = st->notify.public_url;
+    if (!base)
+        return NULL;
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    char *u = malloc(bl + 10);
+    if (u)
+        snprintf(u, bl + 10, "%.*s/#/alarms", (int)bl, base);
+    return u;
+}
+
+char *nmsg_dingtalk_card(const map_station *st, const map_person *mention,
+                         const nj_row *rows, size_t n,
+                         const char *const *links)
+{
+    size_t nl = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (NMSG_LINK(links, i) && nl++ == 0)
+            first = i;
+    char *list = nmsg_alarms_url(st);
+    if (!nl && !list)   /* a card needs a button, and there is nowhere */
+        return nmsg_robot(st, MAP_CH_DINGTALK, mention, rows, n, links);
+    strbuf text;
+    sb_init(&text, 0);
+    nmsg_robot_text(&text, st, MAP_CH_DINGTALK, mention, rows, n, links);
+    cJSON *root = cJSON_CreateObject(), *card, *btns;
+    char *out = NULL, title[512];
+    if (!root || text.failed)
+        goto done;
+    cJSON_AddStringToObject(root, "msgtype", "actionCard");
+    card = cJSON_AddObjectToObject(root, "actionCard");
+    if (!card)
+        goto done;
+    nmsg_subject(st, rows, n, title, sizeof title);
+    cJSON_AddStringToObject(card, "title", title);
+    cJSON_AddStringToObject(card, "text", sb_data(&text));
+    cJSON_AddStringToObject(card, "btnOrientation", "0");
+    if (nl == 1) {
+        cJSON_AddStringToObject(card, "singleTitle", "Acknowledge 确认");
+        cJSON_AddStringToObject(card, "singleURL", links[first]);
+    } else if (nl == 0) {
+        cJSON_AddStringToObject(card, "singleTitle", "Open alarms 打开报警");
+        cJSON_AddStringToObject(card, "singleURL", list);
+    } else if ((btns = cJSON_AddArrayToObject(card, "btns"))) {
+        /* one button per alarm up to NMSG_CARD_BUTTONS, then the list */
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < NMSG_CARD_BUTTONS; i++) {
+            if (!NMSG_LINK(links, i))
+                continue;
+            if (k == NMSG_CARD_BUTTONS - 1 && nl > NMSG_CARD_BUTTONS && list)
+                break;
+            cJSON *b = cJSON_CreateObject();
+            if (!b)
+                break;
+            char bt[NJ_ID_MAX + 32];
+            snprintf(bt, sizeof bt, "Acknowledge 确认 %s", rows[i].a.alarm);
+            cJSON_AddStringToObject(b, "title", bt);
+            cJSON_AddStringToObject(b, "actionURL", links[i]);
+            cJSON_AddItemToArray(btns, b);
+            k++;
+        }
+        if (nl > k && list) {
+            cJSON *b = cJSON_CreateObject();
+            if (b) {
+                char bt[64];
+                snprintf(bt, sizeof bt, "All %zu alarms 全部 %zu 条", n, n);
+                cJSON_AddStringToObject(b, "title", bt);
+                cJSON_AddStringToObject(b, "actionURL", list);
+                cJSON_AddItemToArray(btns, b);
+            }
+        }
+    }
+    out = cJSON_PrintUnformatted(root);
+done:
+    cJSON_Delete(root);
+    sb_free(&text);
+    free(list);
+    return out;
 }
 
 char *nmsg_robot(const map_station *st, map_channel_type type,

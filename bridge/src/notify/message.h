@@ -11,6 +11,13 @@
  *            with <@userid> mentions of the people on call.
  *   dingtalk a DingTalk robot's `markdown` message with `at.atMobiles`.
  *
+ * Summaries.  A group of more than NMSG_SUMMARY_AT rows (a flood: the
+ * notify thread sends one per group.interval) is a summary in mail and
+ * robots: "17 new alarm events: 3 critical, 14 high", the
+ * NMSG_SUMMARY_AT most urgent, and "... and 7 more" with the link to
+ * the dashboard's alarm list (public_url#/alarms); every row is still
+ * journalled, and the webhook's body lists them all.
+ *
  * Local times are in the process's zone (rota_set_zone).  Pure: the
  * station, the rows and the time are the caller's; any thread.
  *
@@ -27,6 +34,10 @@
 
 #include "config/plcmap.h"
 #include "notify/njournal.h"
+
+#define NMSG_SUMMARY_AT 10
+/* The most rows a message carries (the notify thread's group). */
+#define NOTIFY_MSG_ROWS_MAX 100
 
 /* The subject line as it reads (UTF-8, not yet encoded), into buf. */
 void nmsg_subject(const map_station *st, const nj_row *rows, size_t n,
@@ -53,6 +64,19 @@ char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
 char *nmsg_robot(const map_station *st, map_channel_type type,
                  const map_person *mention, const nj_row *rows, size_t n,
                  const char *const *links);
+
+/* A DingTalk `actionCard` (msgtype: actionCard): the markdown of
+ * nmsg_robot as its text and buttons: one alarm with a link, "Acknowledge
+ * 确认" to it; several, one per alarm up to NMSG_CARD_BUTTONS (the last
+ * the dashboard's alarm list when there are more); none with a link, the
+ * list.  DingTalk does not @-mention from a card, so the person on call
+ * is named in the text only.  Without a link and without public_url it is
+ * nmsg_robot's markdown (a card needs a button).  malloc'd; NULL when out
+ * of memory. */
+#define NMSG_CARD_BUTTONS 5
+char *nmsg_dingtalk_card(const map_station *st, const map_person *mention,
+                         const nj_row *rows, size_t n,
+                         const char *const *links);
 
 /* The short messages of an acknowledgement a (by, ts_ns), into en and
  * zh: "acknowledged by wang at 2026-12-02 10:15:03 CST" and "wang 于

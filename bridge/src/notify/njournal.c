@@ -52,6 +52,8 @@
     "ALTER TABLE notification_v2 RENAME TO notification;"                    \
     "CREATE INDEX IF NOT EXISTS notification_pending"                        \
     " ON notification(status, next_ns);"                                     \
+    "CREATE INDEX IF NOT EXISTS notification_pair"                           \
+    " ON notification(channel, recipient, created_ns);"                      \
     "CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY,"             \
     " ts_ns INTEGER NOT NULL, channel TEXT NOT NULL, recipient TEXT,"        \
     " rows INTEGER NOT NULL, ok INTEGER NOT NULL, answer TEXT);"             \
@@ -495,6 +497,69 @@ int nj_counts_get(nj *j, nj_counts *out)
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int nj_defer(nj *j, const char *channel, const char *recipient,
+             int64_t until, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "UPDATE notification SET next_ns = ?3"
+                           " WHERE status = 'pending' AND channel = ?1 AND"
+                           " (?2 IS NULL OR recipient = ?2) AND next_ns < ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    if (recipient)
+        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, until);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    return 0;
+}
+
+int nj_pair_recent(nj *j, const char *channel, const char *recipient,
+                   int64_t since, uint64_t *activations, int64_t *last_sent)
+{
+    sqlite3_stmt *st;
+    *activations = 0;
+    *last_sent = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT (SELECT count(*) FROM notification"
+                           " WHERE channel = ?1 AND recipient = ?2 AND event ="
+                           " 'active' AND created_ns >= ?3), (SELECT"
+                           " max(delivered_ns) FROM notification WHERE"
+                           " channel = ?1 AND recipient = ?2 AND status ="
+                           " 'sent')", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *activations = (uint64_t)sqlite3_column_int64(st, 0);
+        *last_sent = sqlite3_column_int64(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+size_t nj_recent_attempts(nj *j, const char *channel, int64_t *out,
+                          size_t max)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "SELECT ts_ns FROM attempt WHERE channel ="
+                           " ?1 ORDER BY id DESC LIMIT ?2", -1, &st, NULL)
+        != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)max);
+    size_t n = 0;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW)
+        out[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen)

@@ -191,6 +191,23 @@ int nj_mark(nj *j, const nj_row *rows, size_t n, bool ok,
  * tries at once).  0, or -1 with err. */
 int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen);
 
+/* The pending rows of channel (and recipient; NULL: every recipient)
+ * due before until are due at until instead: held back by a rate limit
+ * or a flood's group.interval, they go out together then.  0, or -1 with
+ * err. */
+int nj_defer(nj *j, const char *channel, const char *recipient,
+             int64_t until, char *err, size_t errlen);
+
+/* For (channel, recipient): how many activation rows were created since
+ * `since`, and when a row was last sent (0: never).  0, or -1. */
+int nj_pair_recent(nj *j, const char *channel, const char *recipient,
+                   int64_t since, uint64_t *activations, int64_t *last_sent);
+
+/* The times of the channel's last attempts (at most max, newest first),
+ * for a rate limit that outlives a restart.  How many. */
+size_t nj_recent_attempts(nj *j, const char *channel, int64_t *out,
+                          size_t max);
+
 typedef struct {
     uint64_t pending, sent, attempts, failed_attempts;
 } nj_counts;

@@ -30,10 +30,22 @@
 /* Events routed per transaction: each may make ROUTE_ROWS_MAX rows, all
  * of which must fit the row buffer. */
 #define NOTIFY_TAKE 16
-#define NOTIFY_GROUP_MAX 100      /* notifications in one message */
+#define NOTIFY_GROUP_MAX NOTIFY_MSG_ROWS_MAX   /* in one message */
 #define NOTIFY_RETRY_MIN_NS 2000000000ull
 #define NOTIFY_RETRY_MAX_NS 300000000000ull
 #define NOTIFY_IDLE_NS 60000000000ll   /* wake at least this often */
+/* A flood, for one channel and recipient: more than this many
+ * activations in NOTIFY_FLOOD_NS.  Then its messages go out at most once
+ * per group.interval, each a summary of what arrived meanwhile. */
+#define NOTIFY_FLOOD_COUNT 10
+#define NOTIFY_FLOOD_NS 600000000000ll
+
+/* A channel's rate limit: the times of its last `cap` attempts. */
+typedef struct {
+    int64_t *t;
+    unsigned cap, n, next;    /* when full, t[next] is the oldest */
+    int64_t said;             /* the hold last logged */
+} notify_rate;
 
 struct notify {
     const map_station *st;
@@ -45,6 +57,7 @@ struct notify {
     rota *rota;
     chan_secrets *secrets;        /* per channel */
     backoff *retry;               /* per channel; the thread's */
+    notify_rate *rate;            /* per channel; the thread's */
 
     pthread_mutex_t mu;           /* q, stop, queued */
     pthread_cond_t wake;
@@ -66,7 +79,7 @@ struct notify {
     char um_answer[sizeof(((chan_result *)0)->answer)];
     int64_t um_done, um_next;
 
-    atomic_uint_fast64_t submitted, dropped, sent, failed, nobody;
+    atomic_uint_fast64_t submitted, dropped, sent, failed, nobody, held_back;
 };
 
 static void notify_say(notify *n, notify_level lv, const char *fmt, ...)
@@ -106,12 +119,13 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     size_t cap = o->queue_cap ? o->queue_cap : NOTIFY_QUEUE_DEFAULT;
     n->secrets = calloc(nc, sizeof *n->secrets);
     n->retry = calloc(nc, sizeof *n->retry);
+    n->rate = calloc(nc, sizeof *n->rate);
     n->held = calloc(NOTIFY_TAKE, sizeof *n->held);
     n->rows = calloc(NOTIFY_TAKE * ROUTE_ROWS_MAX, sizeof *n->rows);
     n->batch = calloc(NOTIFY_GROUP_MAX, sizeof *n->batch);
     n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
     n->stops = calloc(NOTIFY_TAKE, sizeof *n->stops);
-    if (!n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
+    if (!n->secrets || !n->retry || !n->rate || !n->held || !n->rows || !n->batch ||
         !n->um || !n->stops ||
         ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
         !(n->rota = rota_new(n->nf))) {
@@ -128,6 +142,27 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->j = nj_open(n->nf->journal, notify_warn_cb, n, err, errlen);
     if (!n->j)
         goto fail;
+    /* A rate limit counts the attempts of before a restart too: a robot
+     * does. */
+    for (size_t i = 0; i < n->nf->n_channels; i++) {
+        const map_channel *c = &n->nf->channels[i];
+        notify_rate *r = &n->rate[i];
+        if (!c->rate_messages)
+            continue;
+        if (!(r->t = calloc(c->rate_messages, sizeof *r->t))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        r->cap = c->rate_messages;
+        size_t k = nj_recent_attempts(n->j, c->id, r->t, r->cap);
+        for (size_t a = 0, b = k ? k - 1 : 0; a < b; a++, b--) {
+            int64_t x = r->t[a];
+            r->t[a] = r->t[b];
+            r->t[b] = x;
+        }
+        r->n = (unsigned)k;
+        r->next = (unsigned)(k % r->cap);
+    }
     return n;
 fail:
     notify_close(n);
@@ -230,7 +265,9 @@ void notify_send(const map_station *st, const map_channel *c,
             chan_webhook(c, s, body, out);
         free(body);
     } else if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
-        char *body = nmsg_robot(st, c->type, mention, rows, n, lk);
+        char *body = c->action_card
+                         ? nmsg_dingtalk_card(st, mention, rows, n, lk)
+                         : nmsg_robot(st, c->type, mention, rows, n, lk);
         if (!body)
             snprintf(out->answer, sizeof out->answer, "out of memory");
         else
@@ -404,8 +441,47 @@ static int notify_write_mark(notify *n)
     return 0;
 }
 
-/* One due group, if there is one: sent and its result written.  true
- * when a group was tried. */
+static void notify_rate_note(notify_rate *r, int64_t t)
+{
+    if (!r->cap)
+        return;
+    r->t[r->next] = t;
+    r->next = (r->next + 1) % r->cap;
+    if (r->n < r->cap)
+        r->n++;
+}
+
+/* When the group of (channel ci, recipient) due at now may go: now, or
+ * later when the channel's rate limit is reached (until the oldest
+ * attempt in its window leaves it) or the pair is in a flood (more than
+ * NOTIFY_FLOOD_COUNT activations in NOTIFY_FLOOD_NS: group.interval after
+ * its last message). */
+static int64_t notify_hold_until(notify *n, size_t ci, const nj_row *first,
+                                 int64_t now, bool *by_rate)
+{
+    const map_channel *c = &n->nf->channels[ci];
+    int64_t until = now;
+    *by_rate = false;
+    uint64_t acts;
+    int64_t last;
+    if (n->nf->group_interval_ns &&
+        nj_pair_recent(n->j, first->channel, first->recipient,
+                       now - NOTIFY_FLOOD_NS, &acts, &last) == 0 &&
+        acts > NOTIFY_FLOOD_COUNT) {
+        if (last && last + (int64_t)n->nf->group_interval_ns > until)
+            until = last + (int64_t)n->nf->group_interval_ns;
+    }
+    const notify_rate *r = &n->rate[ci];
+    if (r->cap && r->n == r->cap &&
+        r->t[r->next] + (int64_t)c->rate_per_ns > until) {
+        until = r->t[r->next] + (int64_t)c->rate_per_ns;
+        *by_rate = true;
+    }
+    return until;
+}
+
+/* One due group, if there is one: sent and its result written (or held
+ * back: a rate limit, a flood).  true when a group was looked at. */
 static bool notify_deliver_one(notify *n)
 {
     if (notify_write_mark(n) < 0)
@@ -416,6 +492,29 @@ static bool notify_deliver_one(notify *n)
         return false;
     size_t ci = 0;
     const map_channel *c = notify_channel(n, n->batch[0].channel, &ci);
+    bool by_rate = false;
+    int64_t hold = c ? notify_hold_until(n, ci, &n->batch[0], now, &by_rate)
+                     : now;
+    if (hold > now) {
+        char err[512];
+        if (nj_defer(n->j, n->batch[0].channel, n->batch[0].recipient, hold,
+                     err, sizeof err) < 0) {
+            notify_say(n, NOTIFY_ERROR, "journal: %s", err);
+            return false;
+        }
+        if (n->rate[ci].said != hold)
+            notify_say(n, NOTIFY_INFO, "%s%s%s: %s: %zu notification%s held "
+                       "back %.1f s, to go out as one message", c->id,
+                       n->batch[0].recipient[0] ? " " : "",
+                       n->batch[0].recipient,
+                       by_rate ? "its rate limit is reached"
+                               : "a flood (more than 10 alarms in 10 "
+                                 "minutes): one message per group.interval",
+                       k, k == 1 ? "" : "s", (double)(hold - now) / 1e9);
+        n->rate[ci].said = hold;
+        atomic_fetch_add(&n->held_back, 1);
+        return true;
+    }
     chan_result res;
     if (c) {
         /* a robot names the person on call now */
@@ -432,6 +531,8 @@ static bool notify_deliver_one(notify *n)
                  "in the map", n->batch[0].channel);
     }
     int64_t done = clk_real_ns(), next = done;
+    if (c)
+        notify_rate_note(&n->rate[ci], done);
     if (res.ok) {
         if (c)
             backoff_reset(&n->retry[ci]);
@@ -553,6 +654,10 @@ void notify_close(notify *n)
             chan_secrets_free(&n->secrets[i]);
     free(n->secrets);
     free(n->retry);
+    if (n->rate)
+        for (size_t i = 0; i < n->nf->n_channels; i++)
+            free(n->rate[i].t);
+    free(n->rate);
     free(n->held);
     free(n->rows);
     free(n->batch);
@@ -594,6 +699,7 @@ void notify_get_stats(notify *n, notify_stats *out)
     out->sent = atomic_load(&n->sent);
     out->failed = atomic_load(&n->failed);
     out->nobody = atomic_load(&n->nobody);
+    out->held_back = atomic_load(&n->held_back);
     pthread_mutex_lock(&n->mu);
     out->queued = ring_len(&n->q);
     pthread_mutex_unlock(&n->mu);

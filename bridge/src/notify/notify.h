@@ -82,6 +82,7 @@ typedef struct {
     uint64_t submitted, dropped;   /* events handed in, refused */
     uint64_t sent, failed;         /* messages delivered, attempts failed */
     uint64_t nobody;               /* oncall routed, nobody on call */
+    uint64_t held_back;            /* groups held by a rate limit, flood */
     size_t queued;
 } notify_stats;
 void notify_get_stats(notify *n, notify_stats *out);
