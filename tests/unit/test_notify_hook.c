@@ -14,6 +14,10 @@
  *   filled in, once: after the thread has written them, a second start
  *   hands in nothing.  The thread writes what it was handed even when the
  *   channel is down (the rows wait, pending, with the error).
+ * - An overflow: with a queue of 2, 20 records handed in while the
+ *   thread is not running; the thread reads the 18 it was refused back
+ *   from the alarm journal (notify_hook_replay): 20 rows, in order, none
+ *   dropped, none twice; the next record is queued again as usual.
  * - DingTalk's URL signature against an independently computed vector.
  */
 #include <setjmp.h>
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -251,6 +256,79 @@ static void test_catch_up(void **state)
     alarms_close(&a);
 }
 
+/* The notify journal's pending rows, waiting up to 5 s for want. */
+static uint64_t pending_rows(uint64_t want)
+{
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/notify.db", dir);
+    nj_counts c = {0};
+    for (int i = 0; i < 100; i++) {
+        nj *j = nj_open(path, NULL, NULL, err, sizeof err);
+        assert_non_null(j);
+        assert_int_equal(nj_counts_get(j, &c), 0);
+        nj_close(j);
+        if (c.pending >= want)
+            break;
+        usleep(50000);
+    }
+    return c.pending;
+}
+
+static void test_overflow(void **state)
+{
+    (void)state;
+    /* a directory of its own: the journals of test_catch_up are not it */
+    tmpdir_remove(dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    alarms a;
+    alarms_open(&a);
+    char err[512];
+    notify_replay_src src = {.journal_path = a.st->alarm_journal.path,
+                             .e = board_engine(a.b)};
+    notify_opts no = {.st = a.st, .queue_cap = 2,
+                      .replay = notify_hook_replay, .replay_ctx = &src};
+    notify *n = notify_open(&no, err, sizeof err);
+    if (!n)
+        fail_msg("notify_open: %s", err);
+    assert_int_equal(notify_catch_up(n, a.st->alarm_journal.path,
+                                     board_engine(a.b), err, sizeof err), 0);
+    notify_hook h = {.n = n, .b = a.b};
+    assert_int_equal(board_listen(a.b, notify_hook_listener, &h), 0);
+    /* 10 activations and 10 clears while the thread does not take any */
+    for (int i = 0; i < 20; i++)
+        alarms_feed(&a, i % 2 ? 50 : 61, T0 + i * S);
+    notify_stats ns;
+    notify_get_stats(n, &ns);
+    assert_int_equal((int)ns.submitted, 2);
+    assert_int_equal((int)ns.deferred, 18);
+    assert_int_equal((int)ns.dropped + (int)h.dropped, 0);
+    assert_int_equal(notify_start(n), 0);
+    assert_int_equal((int)pending_rows(20), 20);
+    notify_get_stats(n, &ns);
+    assert_int_equal((int)ns.replayed, 18);
+    /* caught up: the next one is queued again */
+    alarms_feed(&a, 61, T0 + 20 * S);
+    assert_int_equal((int)pending_rows(21), 21);
+    notify_get_stats(n, &ns);
+    assert_int_equal((int)ns.submitted, 3);
+    assert_int_equal((int)ns.deferred, 18);
+    notify_close(n);
+
+    char path[128];
+    snprintf(path, sizeof path, "%s/notify.db", dir);
+    nj *j = nj_open(path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    nj_row rows[32];
+    size_t k = nj_batch(j, INT64_MAX, rows, 32);
+    assert_int_equal(k, 21);
+    for (size_t i = 0; i < k; i++) {
+        assert_string_equal(rows[i].a.event, i % 2 ? "clear" : "active");
+        assert_true(rows[i].a.ts_ns == T0 + (int64_t)i * S);
+    }
+    nj_close(j);
+    alarms_close(&a);
+}
+
 /* DingTalk's signature: the vector computed independently (Python's
  * hmac, base64 and urllib.parse.quote). */
 static void test_dingtalk_sign(void **state)
@@ -271,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_wants),
         cmocka_unit_test(test_dingtalk_sign),
         cmocka_unit_test(test_catch_up),
+        cmocka_unit_test(test_overflow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

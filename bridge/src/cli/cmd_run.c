@@ -216,8 +216,12 @@ static int run_open_notify(run_ctx *r)
         log_error("notify", "curl_global_init failed");
         return -1;
     }
+    r->notify_src = (notify_replay_src){
+        .journal_path = st->alarm_journal.path,
+        .e = board_engine(r->alarms)};
     notify_opts no = {.st = st, .log = run_notify_log,
-                      .acklink = r->acklink};
+                      .acklink = r->acklink, .replay = notify_hook_replay,
+                      .replay_ctx = &r->notify_src};
     r->notify = notify_open(&no, err, sizeof err);
     if (!r->notify) {
         log_error("notify", "%s", err);

@@ -77,10 +77,14 @@ void run_sink_summary(const run_ctx *r)
         uint64_t dropped = ns.dropped + r->notify_hook.dropped;
         log_msg(dropped || ns.failed ? LOG_WARN : LOG_INFO, "notify",
                 "%llu alarm events routed, %llu messages sent, %llu "
-                "attempts failed, %zu queued, %llu dropped",
+                "attempts failed, %llu held back, %zu queued, %llu read "
+                "back from the alarm journal after an overflow, %llu "
+                "dropped",
                 (unsigned long long)ns.submitted,
                 (unsigned long long)ns.sent, (unsigned long long)ns.failed,
-                ns.queued, (unsigned long long)dropped);
+                (unsigned long long)ns.held_back, ns.queued,
+                (unsigned long long)ns.replayed,
+                (unsigned long long)dropped);
     }
     if (r->hist) {
         hist_stats hs;

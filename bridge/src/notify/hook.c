@@ -86,7 +86,9 @@ void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n)
 }
 
 typedef struct {
-    notify *n;
+    notify *n;                /* catch-up: submitted to it */
+    void (*emit)(void *, const nj_alarm *);   /* replay: handed to it */
+    void *ectx;
     const alarm_engine *e;
     uint64_t after;
     long handed;
@@ -103,9 +105,27 @@ static int catch_one(void *ctx, const journal_rec *r)
         return 0;
     nj_alarm a;
     notify_hook_alarm(&a, r, c->e);
-    if (notify_submit(c->n, &a) == 0)
+    if (c->emit) {
+        c->emit(c->ectx, &a);
         c->handed++;
+    } else if (notify_submit(c->n, &a) == 0) {
+        c->handed++;
+    }
     return 0;
+}
+
+long notify_hook_replay(void *ctx, uint64_t after_seq, int64_t after_ts,
+                        void (*emit)(void *ectx, const nj_alarm *a),
+                        void *ectx, char *err, size_t errlen)
+{
+    const notify_replay_src *src = ctx;
+    catch_ctx c = {.emit = emit, .ectx = ectx, .e = src->e,
+                   .after = after_seq};
+    journal_query q = {.from_ns = after_ts, .to_ns = INT64_MAX};
+    if (journal_read(src->journal_path, &q, catch_one, &c, NULL, err,
+                     errlen) < 0)
+        return -1;
+    return c.handed;
 }
 
 long notify_catch_up(notify *n, const char *journal_path,

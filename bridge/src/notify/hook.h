@@ -6,7 +6,12 @@
  *
  * Threads: notify_hook_listener runs on the consumer thread (board
  * listeners do); notify_catch_up on the main thread before the pollers
- * and the notify thread start.  Only copies cross to the notify thread.
+ * and the notify thread start; notify_hook_replay on the notify thread
+ * (notify.h's opts.replay).  Only copies cross to the notify thread.
+ * notify_hook_alarm reads of the engine only what alarm_engine_new
+ * fixed (the definitions, their tags and messages: alarm_find,
+ * alarm_message), never a status, so the notify thread may call it
+ * while the consumer thread runs the engine.
  */
 #ifndef LB_NOTIFY_HOOK_H
 #define LB_NOTIFY_HOOK_H
@@ -47,5 +52,20 @@ void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n);
  * is not news).  The number handed in, or -1 with err. */
 long notify_catch_up(notify *n, const char *journal_path,
                      const alarm_engine *e, char *err, size_t errlen);
+
+/* Where notify_hook_replay reads: the alarm journal's file and the
+ * engine the messages come from; both outlive the notify. */
+typedef struct {
+    const char *journal_path;
+    const alarm_engine *e;
+} notify_replay_src;
+
+/* notify.h's opts.replay (ctx: a notify_replay_src): the alarm
+ * journal's records after after_seq (read from after_ts on) that
+ * notify_hook_wants, as notify_hook_alarm tells them, to emit in seq
+ * order.  The number handed to emit, or -1 with err. */
+long notify_hook_replay(void *ctx, uint64_t after_seq, int64_t after_ts,
+                        void (*emit)(void *ectx, const nj_alarm *a),
+                        void *ectx, char *err, size_t errlen);
 
 #endif

@@ -59,10 +59,21 @@ struct notify {
     backoff *retry;               /* per channel; the thread's */
     notify_rate *rate;            /* per channel; the thread's */
 
-    pthread_mutex_t mu;           /* q, stop, queued */
+    pthread_mutex_t mu;           /* q, stop, behind, refused */
     pthread_cond_t wake;
     ring q;                       /* nj_alarm */
     bool stop, started;
+    bool behind;                  /* the queue overflowed: replay */
+    uint64_t refused;             /* events refused while behind */
+    long (*replay)(void *, uint64_t, int64_t,
+                   void (*)(void *, const nj_alarm *), void *, char *,
+                   size_t);
+    void *replay_ctx;
+    /* the thread's: the last event taken (seq order; the cursor at
+     * start), and a replay that could not hold what it read */
+    uint64_t seen_seq;
+    int64_t seen_ts;
+    bool replay_short;
     pthread_t th;
 
     /* the thread's own */
@@ -80,6 +91,7 @@ struct notify {
     int64_t um_done, um_next;
 
     atomic_uint_fast64_t submitted, dropped, sent, failed, nobody, held_back;
+    atomic_uint_fast64_t deferred, replayed;
 };
 
 static void notify_say(notify *n, notify_level lv, const char *fmt, ...)
@@ -111,6 +123,8 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->st = o->st;
     n->nf = &o->st->notify;
     n->acklink = o->acklink;
+    n->replay = o->replay;
+    n->replay_ctx = o->replay_ctx;
     n->log = o->log;
     n->log_ctx = o->log_ctx;
     pthread_mutex_init(&n->mu, NULL);
@@ -415,13 +429,72 @@ static void notify_escalate(notify *n)
     }
 }
 
+/* a into held, unless it was taken already (a replay and the queue
+ * may both have it): 1 taken, 0 skipped. */
+static int notify_hold(notify *n, const nj_alarm *a)
+{
+    if (a->rec_seq <= n->seen_seq)
+        return 0;
+    n->held[n->n_held++] = *a;
+    n->seen_seq = a->rec_seq;
+    n->seen_ts = a->ts_ns;
+    return 1;
+}
+
 /* Takes what is queued into held (up to its room). */
 static void notify_take(notify *n)
 {
+    nj_alarm got[NOTIFY_TAKE];
     pthread_mutex_lock(&n->mu);
-    n->n_held += ring_pop(&n->q, n->held + n->n_held,
-                          NOTIFY_TAKE - n->n_held);
+    size_t k = ring_pop(&n->q, got, NOTIFY_TAKE - n->n_held);
     pthread_mutex_unlock(&n->mu);
+    for (size_t i = 0; i < k; i++)
+        notify_hold(n, &got[i]);
+}
+
+/* A replayed record: held, and held written whenever it is full. */
+static void notify_replay_emit(void *ctx, const nj_alarm *a)
+{
+    notify *n = ctx;
+    if (n->replay_short)
+        return;   /* the next pass reads it again */
+    if (n->n_held == NOTIFY_TAKE && notify_write_held(n) < 0) {
+        n->replay_short = true;
+        return;
+    }
+    atomic_fetch_add(&n->replayed, notify_hold(n, a));
+}
+
+/* Behind, and the queue written: what was refused, from the alarm
+ * journal; no longer behind when nothing was refused meanwhile. */
+static void notify_replay(notify *n)
+{
+    pthread_mutex_lock(&n->mu);
+    bool go = n->behind && ring_len(&n->q) == 0;
+    uint64_t gen = n->refused;
+    pthread_mutex_unlock(&n->mu);
+    if (!go || n->n_held)
+        return;
+    char err[512];
+    uint64_t before = atomic_load(&n->replayed);
+    n->replay_short = false;
+    if (n->replay(n->replay_ctx, n->seen_seq, n->seen_ts, notify_replay_emit,
+                  n, err, sizeof err) < 0) {
+        notify_say(n, NOTIFY_ERROR, "the queue overflowed and the alarm "
+                   "journal cannot be read back: %s (retried)", err);
+        return;
+    }
+    if (notify_write_held(n) < 0 || n->replay_short)
+        return;
+    pthread_mutex_lock(&n->mu);
+    bool done = n->refused == gen;
+    if (done)
+        n->behind = false;
+    pthread_mutex_unlock(&n->mu);
+    notify_say(n, NOTIFY_INFO, "the queue overflowed: %llu events read "
+               "back from the alarm journal%s",
+               (unsigned long long)(atomic_load(&n->replayed) - before),
+               done ? ", caught up" : ", more to read");
 }
 
 /* The held result of the last attempt written: 0, or -1 (still held). */
@@ -573,6 +646,10 @@ static void *notify_main(void *arg)
             break;
         notify_take(n);
         bool written = notify_write_held(n) == 0;
+        if (written && n->replay) {
+            notify_replay(n);
+            written = n->n_held == 0;
+        }
         /* Delivery only once every event taken is on disk: what goes
          * out is what a restart knows of. */
         bool first = true;
@@ -591,8 +668,13 @@ static void *notify_main(void *arg)
         }
         int64_t due = 0, now = clk_real_ns();
         int64_t until = now + NOTIFY_IDLE_NS;
+        pthread_mutex_lock(&n->mu);
+        bool behind = n->behind;
+        pthread_mutex_unlock(&n->mu);
         if (!written || n->n_um)
             until = now + 1000000000ll;   /* the disk: try again soon */
+        else if (behind)
+            until = now + 10000000ll;     /* more was refused: read on */
         else if (nj_next_due(n->j, &due) && due < until)
             until = due;
         /* A due row that nj_batch did not hand out (the file failing to
@@ -624,6 +706,9 @@ static void *notify_main(void *arg)
 int notify_start(notify *n)
 {
     char err[256];
+    /* Events at or below the cursor are in the journal already. */
+    if (nj_cursor(n->j, &n->seen_seq, &n->seen_ts, err, sizeof err) < 0)
+        notify_say(n, NOTIFY_WARN, "journal: %s", err);
     /* Rows waiting for a later retry are due now (notify.h). */
     if (nj_mark_due_now(n->j, clk_real_ns(), err, sizeof err) < 0)
         notify_say(n, NOTIFY_WARN, "journal: %s", err);
@@ -672,11 +757,17 @@ void notify_close(notify *n)
 int notify_submit(notify *n, const nj_alarm *a)
 {
     pthread_mutex_lock(&n->mu);
-    int rc = ring_push(&n->q, a);
-    if (rc == 0)
-        pthread_cond_signal(&n->wake);
+    int rc = n->behind ? -1 : ring_push(&n->q, a);
+    if (rc < 0 && n->replay) {
+        n->behind = true;
+        n->refused++;
+        rc = 1;
+    }
+    pthread_cond_signal(&n->wake);
     pthread_mutex_unlock(&n->mu);
-    atomic_fetch_add(rc == 0 ? &n->submitted : &n->dropped, 1);
+    atomic_fetch_add(rc == 0   ? &n->submitted
+                     : rc == 1 ? &n->deferred
+                               : &n->dropped, 1);
     return rc;
 }
 
@@ -696,6 +787,8 @@ void notify_get_stats(notify *n, notify_stats *out)
 {
     out->submitted = atomic_load(&n->submitted);
     out->dropped = atomic_load(&n->dropped);
+    out->deferred = atomic_load(&n->deferred);
+    out->replayed = atomic_load(&n->replayed);
     out->sent = atomic_load(&n->sent);
     out->failed = atomic_load(&n->failed);
     out->nobody = atomic_load(&n->nobody);

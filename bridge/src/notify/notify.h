@@ -20,11 +20,17 @@
  * Nothing slow runs anywhere but on this thread: SMTP and HTTP block it
  * (up to each channel's timeout), never the service thread.
  *
- * Queue.  At most queue_cap events wait (default 4096, about 1 KiB each);
- * beyond that notify_submit refuses and counts the event as dropped (the
- * caller logs it): a restart routes them from the alarm journal
- * (hook.h's notify_catch_up) as long as a later event has not moved the
- * cursor past them.
+ * Queue.  At most queue_cap events wait (default 4096, about 1 KiB each).
+ * When it is full the thread is *behind*: notify_submit refuses every
+ * event (counted as deferred) until the thread, its queue written,
+ * has read what it missed from the alarm journal itself (opts.replay,
+ * hook.h's notify_hook_replay: every record is committed there before
+ * it is handed in), and nothing was refused while it read.  Events are
+ * taken in seq order and one at or below the last taken is skipped, so
+ * a record both read and handed in is routed once.  An overflow loses
+ * nothing and reorders nothing; without opts.replay the refused events
+ * are dropped (counted) and routed at the next start's catch-up only if
+ * no later event has moved the cursor past them.
  */
 #ifndef LB_NOTIFY_NOTIFY_H
 #define LB_NOTIFY_NOTIFY_H
@@ -52,6 +58,14 @@ typedef struct {
     /* Signs the acknowledge link each activation's message carries
      * (with notify.public_url); NULL: no links.  Outlives the notify. */
     const acklink *acklink;
+    /* Hands emit every record after after_seq (its time after_ts) that
+     * is to be notified, in seq order, from the alarm journal; the number
+     * read, or -1 with err.  Called on the notify thread after the queue
+     * overflowed.  NULL: refused events are dropped. */
+    long (*replay)(void *ctx, uint64_t after_seq, int64_t after_ts,
+                   void (*emit)(void *ectx, const nj_alarm *a), void *ectx,
+                   char *err, size_t errlen);
+    void *replay_ctx;
 } notify_opts;
 
 /* Opens the journal, builds the rota (the zone must be set: rota.h) and
@@ -65,8 +79,10 @@ int notify_start(notify *n);
  * NULL is a no-op. */
 void notify_close(notify *n);
 
-/* Any thread: a copy of a queued.  0, or -1 when the queue is full
- * (counted as dropped). */
+/* Any thread: a copy of a queued.  0; 1 when the thread is behind (the
+ * queue overflowed): refused, it reads the event from the alarm journal
+ * (counted as deferred); -1 when refused without opts.replay (counted as
+ * dropped). */
 int notify_submit(notify *n, const nj_alarm *a);
 
 /* Before notify_start: the cursor of the journal (njournal.h): 1 with
@@ -80,6 +96,7 @@ int notify_set_cursor(notify *n, uint64_t seq, int64_t ts, char *err,
 
 typedef struct {
     uint64_t submitted, dropped;   /* events handed in, refused */
+    uint64_t deferred, replayed;   /* refused while behind; read back */
     uint64_t sent, failed;         /* messages delivered, attempts failed */
     uint64_t nobody;               /* oncall routed, nobody on call */
     uint64_t held_back;            /* groups held by a rate limit, flood */
