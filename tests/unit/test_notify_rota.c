@@ -47,6 +47,8 @@ static const char map_text_[] =
     "        - {days: [sat, sun], from: \"08:00\", to: \"08:00\", person: zhao}\n"
     "      overrides:\n"
     "        - {from: 2026-12-24T08:00, to: 2026-12-26T08:00, person: li}\n"
+    "        - {from: 2026-11-11T11:11:30, to: \"2026-11-11 11:12:00\","
+    " person: zhao}\n"
     "  routes: [{notify: [oncall]}]\n"
     "plcs:\n"
     "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,"
@@ -174,6 +176,11 @@ static void test_override_first(void **state)
     assert_string_equal(who(f, 1, "2026-12-24 12:00:00"), "li");   /* Thu day: not wang */
     assert_string_equal(who(f, 1, "2026-12-26 06:59:59"), "li");   /* Sat 07:59 */
     assert_string_equal(who(f, 1, "2026-12-26 07:00:00"), "zhao"); /* Sat 08:00 */
+    /* to the second: 11:11:30 .. 11:12:00 CET on a Wednesday */
+    assert_string_equal(who(f, 1, "2026-11-11 10:11:29"), "wang");
+    assert_string_equal(who(f, 1, "2026-11-11 10:11:30"), "zhao");
+    assert_string_equal(who(f, 1, "2026-11-11 10:11:59"), "zhao");
+    assert_string_equal(who(f, 1, "2026-11-11 10:12:00"), "wang");
 }
 
 static void test_levels(void **state)

@@ -453,20 +453,26 @@ static int days_in_month(int y, int mon)
     return mon == 2 && leap ? 29 : dm[mon - 1];
 }
 
-/* "2026-12-24T08:00" (or with a space); -1 on anything else. */
+/* "2026-12-24T08:00" or "2026-12-24T08:00:30" (T or a space); -1 on
+ * anything else. */
 static int parse_localtime(const char *v, map_localtime *out)
 {
-    map_localtime t;
-    int used = 0;
+    map_localtime t = {0};
+    int used = 0, used_s = 0;
     char sep;
-    if (strlen(v) != 16 ||
+    size_t len = strlen(v);
+    if ((len != 16 && len != 19) ||
         sscanf(v, "%4d-%2d-%2d%c%2d:%2d%n", &t.year, &t.mon, &t.day, &sep,
                &t.hour, &t.min, &used) != 6 || used != 16 ||
         (sep != 'T' && sep != ' '))
         return -1;
+    if (len == 19 && (v[16] != ':' ||
+                      sscanf(v + 17, "%2d%n", &t.sec, &used_s) != 1 ||
+                      used_s != 2 || v[17] < '0' || v[17] > '9'))
+        return -1;
     if (t.year < 1970 || t.year > 9999 || t.mon < 1 || t.mon > 12 ||
         t.day < 1 || t.day > days_in_month(t.year, t.mon) || t.hour < 0 ||
-        t.hour > 23 || t.min < 0 || t.min > 59)
+        t.hour > 23 || t.min < 0 || t.min > 59 || t.sec < 0 || t.sec > 59)
         return -1;
     *out = t;
     return 0;
@@ -474,9 +480,9 @@ static int parse_localtime(const char *v, map_localtime *out)
 
 static int lt_cmp(const map_localtime *a, const map_localtime *b)
 {
-    const int x[5] = {a->year, a->mon, a->day, a->hour, a->min};
-    const int y[5] = {b->year, b->mon, b->day, b->hour, b->min};
-    for (int i = 0; i < 5; i++)
+    const int x[6] = {a->year, a->mon, a->day, a->hour, a->min, a->sec};
+    const int y[6] = {b->year, b->mon, b->day, b->hour, b->min, b->sec};
+    for (int i = 0; i < 6; i++)
         if (x[i] != y[i])
             return x[i] < y[i] ? -1 : 1;
     return 0;

@@ -75,7 +75,7 @@ typedef struct {
 /* A local date and time as written (2026-12-24T08:00), in the station's
  * zone; turned into an instant only when the zone is set (notify/rota). */
 typedef struct {
-    int year, mon, day, hour, min;   /* mon 1..12 */
+    int year, mon, day, hour, min, sec;   /* mon 1..12; sec 0 unless given */
 } map_localtime;
 
 typedef struct {

@@ -43,7 +43,7 @@ static int64_t rota_instant(const map_localtime *t)
 {
     struct tm tm = {.tm_year = t->year - 1900, .tm_mon = t->mon - 1,
                     .tm_mday = t->day, .tm_hour = t->hour, .tm_min = t->min,
-                    .tm_isdst = -1};
+                    .tm_sec = t->sec, .tm_isdst = -1};
     return (int64_t)mktime(&tm);
 }
 
