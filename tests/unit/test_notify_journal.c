@@ -502,11 +502,50 @@ static void test_action_card(void **state)
     free(body);
 }
 
+/* Retention: what was sent before the cutoff goes, with its attempts;
+ * what is pending stays whatever its age. */
+static void test_prune(void **state)
+{
+    fixture *f = *state;
+    char err[256], path[160];
+    snprintf(path, sizeof path, "%s/state/prune.db", f->dir);
+    nj *j = nj_open(path, NULL, NULL, err, sizeof err);
+    assert_non_null(j);
+    nj_alarm ev[3] = {
+        event(1, "p.a.high", "active", "high", "yard", at(9, 0)),
+        event(2, "p.b.high", "active", "high", "yard", at(9, 0) + S),
+        event(3, "p.c.high", "active", "high", "yard", at(11, 0)),
+    };
+    add_events(f, j, ev, 2);
+    nj_row b[16];
+    size_t n = nj_batch(j, at(9, 1), b, 16);
+    assert_int_equal(n, 2);
+    assert_int_equal(nj_mark(j, b, n, true, "200", at(9, 1), at(9, 1), err,
+                             sizeof err), 0);
+    add_events(f, j, ev + 2, 1);
+    nj_counts c;
+    assert_int_equal(nj_counts_get(j, &c), 0);
+    uint64_t pending = c.pending;
+    assert_true(c.sent >= 2 && pending >= 1);
+    assert_int_equal(nj_prune(j, at(10, 0), err, sizeof err),
+                     (long)(c.sent + 1));           /* the rows, the attempt */
+    assert_int_equal(nj_counts_get(j, &c), 0);
+    assert_int_equal((int)c.sent, 0);
+    assert_int_equal((int)c.attempts, 0);
+    assert_true(c.pending == pending);
+    /* a pending row older than the cutoff stays too */
+    assert_int_equal(nj_prune(j, at(12, 0), err, sizeof err), 0);
+    assert_int_equal(nj_counts_get(j, &c), 0);
+    assert_true(c.pending == pending);
+    nj_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_robot_limit),
         cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_prune),
         cmocka_unit_test(test_action_card),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_group_and_resume),

@@ -267,8 +267,14 @@ int acklink_use(acklink *k, const acklink_claim *c, const char *by,
         return sqlutil_fail(k->db, "acklinks.db: recording a use", err,
                             errlen);
     /* INSERT OR IGNORE: no row changed means the nonce was there */
-    if (sqlite3_changes(k->db) == 1)
+    if (sqlite3_changes(k->db) == 1) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM used WHERE at < %lld",
+                 (long long)(now_s - ACKLINK_MAX_TTL_S - 86400));
+        /* a failure keeps a few rows longer: nothing to refuse for */
+        sqlite3_exec(k->db, sql, NULL, NULL, NULL);
         return 1;
+    }
     int got = acklink_lookup(k, c, prev_by, prev_len, prev_at, err, errlen);
     return got < 0 ? -1 : 0;
 }

@@ -37,6 +37,10 @@
 /* The longest token acklink_make writes, with its NUL. */
 #define ACKLINK_TOKEN_MAX 512
 #define ACKLINK_DEFAULT_TTL_S 86400
+/* The longest a link may live (`lockbridge acklink --ttl`).  A use is
+ * kept in acklinks.db a day longer than that: by then its token is
+ * refused as expired whether or not the use is remembered. */
+#define ACKLINK_MAX_TTL_S (30 * 86400)
 
 typedef struct acklink acklink;
 
@@ -71,7 +75,8 @@ int acklink_make(const acklink *k, acklink_claim *c, char *out,
 acklink_check acklink_verify(const acklink *k, const char *token,
                              int64_t now_s, acklink_claim *c);
 
-/* Worker: records the use of c's nonce by `by` at now_s.  1 when this is
+/* Worker: records the use of c's nonce by `by` at now_s (and forgets the
+ * uses older than ACKLINK_MAX_TTL_S and a day).  1 when this is
  * the first use, 0 when it was used before (*prev_by, *prev_at: who and
  * when), -1 with err when the database fails (nothing recorded: the
  * caller must not acknowledge). */

@@ -57,7 +57,7 @@ int cmd_acklink(const cli_opts *o)
                              "acknowledges with it)");
     uint64_t ttl = (uint64_t)ACKLINK_DEFAULT_TTL_S * 1000000000ULL;
     if (o->ttl && (clk_parse_duration(o->ttl, &ttl) < 0 || ttl < 1000000000ULL ||
-                   ttl > 30ULL * 86400 * 1000000000ULL))
+                   ttl > (uint64_t)ACKLINK_MAX_TTL_S * 1000000000ULL))
         return acklink_usage("--ttl: a duration from 1s to 30d (\"24h\")");
     const char *alarm = o->args[0];
     map_station *st = cli_load(o->config);

@@ -32,19 +32,9 @@ static void journal_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
     cfg_get_keys(s, n, "alarm_journal", journal_keys, J_N, val, k);
     if (val[J_PATH])
         cfg_get_str(s, "'path'", val[J_PATH], &st->alarm_journal.path);
-    const yaml_node_t *r = val[J_RETENTION];
-    const char *v = r ? cfg_scalar(r) : NULL;
-    uint64_t ns;
-    if (!r)
-        return;
-    if (v && strcmp(v, "forever") == 0)
-        st->alarm_journal.retention_ns = 0;
-    else if (v && v[0] != '-' && cfg_parse_long_duration(v, &ns) == 0 &&
-             ns >= 86400000000000ull)
-        st->alarm_journal.retention_ns = ns;
-    else
-        cfg_err_at(s, r, "'retention' must be a duration of at least a day "
-                   "such as 400d or 8760h, or forever, got %s", CFG_GOT(r));
+    if (val[J_RETENTION])
+        cfg_get_retention(s, val[J_RETENTION],
+                          &st->alarm_journal.retention_ns);
 }
 
 /* A path written in the file is kept as written; only the default lives

@@ -54,6 +54,7 @@ static void notify_defaults(map_station *st)
 {
     st->notify.group_wait_ns = 30000000000ull;
     st->notify.group_interval_ns = 300000000000ull;
+    st->notify.retention_ns = 730ull * 86400 * 1000000000ull;
 }
 
 /* "file:line:col: warning: ..." into st->warnings. */
@@ -953,10 +954,10 @@ static void parse_routes(cfg_src *s, const yaml_node_t *n, map_notify *nf)
 /* ---- the section -------------------------------------------------------- */
 
 enum { N_PEOPLE, N_CHANNELS, N_ONCALL, N_ROUTES, N_GROUP, N_PUBLIC_URL,
-       N_TIMEZONE, N_JOURNAL, N_N };
+       N_TIMEZONE, N_JOURNAL, N_RETENTION, N_N };
 static const char *const notify_keys[N_N] = {
     "people", "channels", "oncall", "routes", "group", "public_url",
-    "timezone", "journal"};
+    "timezone", "journal", "retention"};
 
 enum { G_WAIT, G_INTERVAL, G_N };
 static const char *const group_keys[G_N] = {"wait", "interval"};
@@ -1016,6 +1017,8 @@ static void notify_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
                    "/usr/share/zoneinfo/)", nf->timezone);
     if (v[N_JOURNAL])
         cfg_get_str(s, "'journal'", v[N_JOURNAL], &nf->journal);
+    if (v[N_RETENTION])
+        cfg_get_retention(s, v[N_RETENTION], &nf->retention_ns);
 }
 
 /* Runs before station.c gives station.timezone its default, so a zone

@@ -128,6 +128,9 @@ typedef struct {
                                  station.timezone as written, else NULL:
                                  the system's (TZ, /etc/localtime) */
     char *journal;            /* default "<data_dir>/notify.db" */
+    /* How long delivered, done and cancelled rows and attempts are kept
+     * (pending ones and steps always are); 0: forever.  730 days. */
+    uint64_t retention_ns;
     int line, col;
 } map_notify;
 

@@ -81,6 +81,25 @@ int cfg_parse_long_duration(const char *v, uint64_t *ns)
     return map_parse_duration(v, ns);
 }
 
+int cfg_get_retention(cfg_src *s, const yaml_node_t *n, uint64_t *out)
+{
+    char got[64];
+    const char *v = cfg_scalar(n);
+    uint64_t ns;
+    if (v && strcmp(v, "forever") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (v && v[0] != '-' && cfg_parse_long_duration(v, &ns) == 0 &&
+        ns >= 86400000000000ull) {
+        *out = ns;
+        return 0;
+    }
+    cfg_err_at(s, n, "'retention' must be a duration of at least a day "
+               "such as 400d or 8760h, or forever, got %s", CFG_GOT(n));
+    return -1;
+}
+
 /* ---- loader errors ------------------------------------------------------ */
 
 void cfg_add(cfg_loader *ld, int rank, int line, int col, const char *fmt,

@@ -155,6 +155,9 @@ int cfg_get_enum(cfg_src *s, const char *what, const yaml_node_t *n,
 int cfg_parse_long_duration(const char *v, uint64_t *ns);
 int cfg_get_duration(cfg_src *s, const char *what, const yaml_node_t *n,
                      uint64_t *out);
+/* A journal's `retention`: a long duration of at least a day ("400d",
+ * "8760h"), or "forever" (0).  0, or -1 with the error reported. */
+int cfg_get_retention(cfg_src *s, const yaml_node_t *n, uint64_t *out);
 /* A text: "plain" (English) or {en: ..., zh: ...}; *out is overwritten
  * only on success. */
 int cfg_get_text(cfg_src *s, const char *what, const yaml_node_t *n,

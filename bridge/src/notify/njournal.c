@@ -54,10 +54,14 @@
     " ON notification(status, next_ns);"                                     \
     "CREATE INDEX IF NOT EXISTS notification_pair"                           \
     " ON notification(channel, recipient, created_ns);"                      \
+    "CREATE INDEX IF NOT EXISTS notification_batch"                          \
+    " ON notification(status, channel, recipient, id);"                      \
     "CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY,"             \
     " ts_ns INTEGER NOT NULL, channel TEXT NOT NULL, recipient TEXT,"        \
     " rows INTEGER NOT NULL, ok INTEGER NOT NULL, answer TEXT);"             \
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"  \
+    "CREATE INDEX IF NOT EXISTS attempt_pair"                                \
+    " ON attempt(channel, recipient, ok, ts_ns);"
 
 #define NJ_ROW_COLS                                                          \
     "id, rec_seq, alarm, event, state, priority, area, msg_en, msg_zh,"      \
@@ -528,9 +532,9 @@ int nj_pair_recent(nj *j, const char *channel, const char *recipient,
     if (sqlite3_prepare_v2(j->db, "SELECT (SELECT count(*) FROM notification"
                            " WHERE channel = ?1 AND recipient = ?2 AND event ="
                            " 'active' AND created_ns >= ?3), (SELECT"
-                           " max(delivered_ns) FROM notification WHERE"
-                           " channel = ?1 AND recipient = ?2 AND status ="
-                           " 'sent')", -1, &st, NULL) != SQLITE_OK)
+                           " max(ts_ns) FROM attempt WHERE channel = ?1 AND"
+                           " recipient = ?2 AND ok = 1)", -1, &st, NULL)
+        != SQLITE_OK)
         return -1;
     sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
@@ -560,6 +564,39 @@ size_t nj_recent_attempts(nj *j, const char *channel, int64_t *out,
         out[n++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+long nj_prune(nj *j, int64_t before, char *err, size_t errlen)
+{
+    /* In slices: a first prune of a large file must not hold the
+     * journal's lock for long while deliveries wait. */
+    static const char *const sql[2] = {
+        "DELETE FROM notification WHERE id IN (SELECT id FROM notification"
+        " WHERE created_ns < ?1 AND status IN ('sent', 'done', 'cancelled')"
+        " LIMIT 5000)",
+        "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt WHERE"
+        " ts_ns < ?1 LIMIT 5000)"};
+    long total = 0;
+    for (int t = 0; t < 2; t++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(j->db, sql[t], -1, &st, NULL) != SQLITE_OK)
+            return sqlutil_fail(j->db, j->path, err, errlen);
+        int changed;
+        do {
+            sqlite3_bind_int64(st, 1, before);
+            int rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE) {
+                sqlutil_fail(j->db, j->path, err, errlen);
+                sqlite3_finalize(st);
+                return -1;
+            }
+            changed = sqlite3_changes(j->db);
+            total += changed;
+        } while (changed > 0);
+        sqlite3_finalize(st);
+    }
+    return total;
 }
 
 int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen)

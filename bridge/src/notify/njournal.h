@@ -208,6 +208,11 @@ int nj_pair_recent(nj *j, const char *channel, const char *recipient,
 size_t nj_recent_attempts(nj *j, const char *channel, int64_t *out,
                           size_t max);
 
+/* Retention: rows sent, done or cancelled created before `before`, and
+ * attempts made before it, deleted (pending rows and steps are kept
+ * whatever their age).  The number deleted, or -1 with err. */
+long nj_prune(nj *j, int64_t before, char *err, size_t errlen);
+
 typedef struct {
     uint64_t pending, sent, attempts, failed_attempts;
 } nj_counts;

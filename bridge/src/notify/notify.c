@@ -69,6 +69,7 @@ struct notify {
                    void (*)(void *, const nj_alarm *), void *, char *,
                    size_t);
     void *replay_ctx;
+    int64_t prune_at;             /* the thread's: next retention pass */
     /* the thread's: the last event taken (seq order; the cursor at
      * start), and a replay that could not hold what it read */
     uint64_t seen_seq;
@@ -634,11 +635,31 @@ static bool notify_deliver_one(notify *n)
     return true;
 }
 
+/* The journal's retention, at start and then daily. */
+static void notify_prune(notify *n)
+{
+    int64_t now = clk_real_ns();
+    if (!n->nf->retention_ns || now < n->prune_at)
+        return;
+    n->prune_at = now + 86400000000000ll;
+    char err[512];
+    long k = nj_prune(n->j, now - (int64_t)n->nf->retention_ns, err,
+                      sizeof err);
+    if (k < 0)
+        notify_say(n, NOTIFY_WARN, "journal retention: %s (tried again "
+                   "tomorrow)", err);
+    else if (k > 0)
+        notify_say(n, NOTIFY_INFO, "journal retention: %ld rows older than "
+                   "%.0f days deleted", k,
+                   (double)n->nf->retention_ns / 86400e9);
+}
+
 static void *notify_main(void *arg)
 {
     notify *n = arg;
     pthread_setname_np(pthread_self(), "notify");
     for (;;) {
+        notify_prune(n);
         pthread_mutex_lock(&n->mu);
         bool stop = n->stop;
         pthread_mutex_unlock(&n->mu);
@@ -651,16 +672,19 @@ static void *notify_main(void *arg)
             written = n->n_held == 0;
         }
         /* Delivery only once every event taken is on disk: what goes
-         * out is what a restart knows of. */
+         * out is what a restart knows of.  One group goes out per turn
+         * even while events keep coming (a flood must not starve
+         * delivery); steps are looked at only once the queue is empty, so
+         * an acknowledgement that came first has cancelled its own. */
         bool first = true;
         while (written) {
             pthread_mutex_lock(&n->mu);
             stop = n->stop;
             bool more = ring_len(&n->q) > 0;
             pthread_mutex_unlock(&n->mu);
-            if (stop || more)
+            if (stop || (more && !first))
                 break;
-            if (first)
+            if (first && !more)
                 notify_escalate(n);
             first = false;
             if (!notify_deliver_one(n))
