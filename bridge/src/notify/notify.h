@@ -86,8 +86,17 @@ typedef struct {
 } notify_stats;
 void notify_get_stats(notify *n, notify_stats *out);
 
+/* Any thread (the consumer's: hook.h): json, malloc'd, becomes the
+ * newest retained summary of active alarms for every mqtt channel, and
+ * the thread is woken to publish it.  The notify owns it from here; an
+ * older one not yet published is freed (only the newest matters).  The
+ * thread publishes it (mqtt.h) on each channel's summary_topic, retained,
+ * until the broker confirms it, at the channel's back-off after a
+ * failure, and again after each (re)connect. */
+void notify_set_summary(notify *n, char *json);
+
 /* One message for rows[0..n) (one channel, one recipient; "" for a
- * webhook or a robot) through c, formatted (message.h) and sent
+ * webhook, a robot or mqtt) through c, formatted (message.h) and sent
  * (channel.h), the answer in out.  mention: whom a robot's message names
  * (the person on call now; NULL: nobody).  k (NULL: none) signs an
  * acknowledge link for each activation, valid 24 h, for the person the
