@@ -104,6 +104,7 @@ class Sub:
              str(broker.port), "-q", "1", "-t", topic, "-d"], stdout=self.out,
             stderr=subprocess.STDOUT)
         if not lbtest.wait_for(lambda: "SUBACK" in self._text(), 10, 0.02):
+            self.stop()
             raise RuntimeError("mosquitto_sub did not subscribe: "
                                + self._text())
 
