@@ -209,6 +209,31 @@ static void check_topic(cfg_src *s, const yaml_node_t *v, const char *id,
                    "(65535 bytes)", id, key);
 }
 
+/* mqtt://host[:port][/] (or mqtts://): a host, a port 1-65535 if any;
+ * the scheme itself is checked with the other types'. */
+static void check_broker_url(cfg_src *s, const yaml_node_t *v,
+                             const char *id, const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return;
+    p += 3;
+    const char *end = *p == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
+    if (*p == '[' && end)
+        end++;
+    bool ok = end && end > p + (*p == '[' ? 2 : 0);
+    if (ok && *end == ':') {
+        char *e;
+        long port = strtol(end + 1, &e, 10);
+        ok = e != end + 1 && port >= 1 && port <= 65535 && (!*e || *e == '/');
+    } else if (ok) {
+        ok = !*end || *end == '/';
+    }
+    if (!ok)
+        cfg_err_at(s, v, "channel '%s': 'url' must be mqtt://HOST[:PORT] or "
+                   "mqtts://HOST[:PORT] (port 1-65535), got '%s'", id, url);
+}
+
 static void parse_to(cfg_src *s, const yaml_node_t *n, map_channel *c)
 {
     if (!is_list(s, n, "to", "[duty@lock1.example]"))
@@ -338,6 +363,8 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
             snprintf(c->summary_topic, len, "%s/active", c->topic);
         }
     }
+    if (c->type == MAP_CH_MQTT && c->url)
+        check_broker_url(s, v[C_URL], id, c->url);
     if (c->ca_file && c->url && strncmp(c->url, "mqtts://", 8) != 0)
         cfg_err_at(s, k[C_CA_FILE], "channel '%s': 'ca_file' is for "
                    "mqtts:// (TLS), not '%s'", id, c->url);
