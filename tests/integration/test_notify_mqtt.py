@@ -25,7 +25,9 @@ through POST /api/alarms/ack after POST /api/login.
    nothing is retained from before), the bridge restarted: the retained
    summary lists both.
 7. The broker down: `notify test` exits non-zero with "connect:
-   Connection refused"; the bridge exits 0 on SIGTERM.
+   Connection refused"; a peer that takes the connection and never
+   answers: "no CONNACK ... within 3 s", after about the timeout; the
+   bridge exits 0 on SIGTERM.
 
 Standard library, mosquitto, mosquitto-clients; /usr/bin/python3.
 Prints "N passed, M failed".
@@ -214,6 +216,28 @@ def start(station, work, port):
     return d, op
 
 
+def test_cli_silent(station, work, broker):
+    """A listener that never answers (the kernel completes the handshake
+    from the backlog): the channel's timeout bounds the CONNECT."""
+    with socket.socket() as ls:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(4)
+        silent = os.path.join(work, "silent.yaml")
+        with open(station, encoding="utf-8") as f:
+            text = f.read()
+        with open(silent, "w", encoding="utf-8") as f:
+            f.write(text.replace("127.0.0.1:%d\"" % broker.port,
+                                 "127.0.0.1:%d\"" % ls.getsockname()[1]))
+        t = time.time()
+        p = notify_test(silent, work)
+        dt = time.time() - t
+    check(p.returncode != 0 and "bus: FAILED connect: no CONNACK from "
+          "127.0.0.1:" in p.stdout and "within 3 s" in p.stdout and
+          2.5 <= dt <= 6,
+          "a silent peer: notify test gives up after %.1f s (timeout 3 s): "
+          "%r" % (dt, (p.stdout + p.stderr)[-200:]))
+
+
 def notify_test(station, work):
     return subprocess.run([lbtest.binary("lockbridge"), "notify", "test",
                            "-c", station, "--channel", "bus"],
@@ -387,6 +411,7 @@ def main():
               "bus: FAILED connect: Connection refused" in p.stdout + p.stderr,
               "the broker down: notify test says why and exits %d (%r)"
               % (p.returncode, (p.stdout + p.stderr)[-200:]))
+        test_cli_silent(station, work, broker)
         d.stop_checked(check, 4000)
         d = None
     finally:
