@@ -17,8 +17,11 @@
  * logged.  At start, rows waiting for a later retry are due at once: a
  * restart is the operator's way to say "try now".
  *
- * Nothing slow runs anywhere but on this thread: SMTP and HTTP block it
- * (up to each channel's timeout), never the service thread.
+ * Nothing slow runs anywhere but on this thread: SMTP, HTTP and MQTT
+ * block it (up to each channel's timeout), never the service thread.
+ * An mqtt channel's connection is the thread's own (mqtt.h), kept
+ * between messages; the retained summary of active alarms reaches it
+ * through notify_set_summary.
  *
  * Queue.  At most queue_cap events wait (default 4096, about 1 KiB each);
  * beyond that notify_submit refuses and counts the event as dropped (the
