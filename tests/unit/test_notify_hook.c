@@ -18,6 +18,11 @@
  *   thread is not running; the thread reads the 18 it was refused back
  *   from the alarm journal (notify_hook_replay): 20 rows, in order, none
  *   dropped, none twice; the next record is queued again as usual.
+ * - The mqtt channels' summary (notify_summary_json): exactly what the
+ *   board shows, not what the engine has not committed yet: nothing
+ *   before the activation's record is on disk, then active-unack with
+ *   the alarm's fields, active-ack after the ack, an empty list after
+ *   the clear; the whole document with its station and time.
  * - DingTalk's URL signature against an independently computed vector.
  */
 #include <setjmp.h>
@@ -47,12 +52,9 @@
 static char dir[64];
 static char map_text_[2048];
 
-static int setup(void **state)
+/* The map, its journals in data. */
+static void map_for(const char *data)
 {
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/lbtest-nhook-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
     /* a webhook nobody listens on: port 9 (discard) on loopback */
     snprintf(map_text_, sizeof map_text_,
              "station: {id: t, timezone: UTC}\n"
@@ -70,7 +72,16 @@ static int setup(void **state)
              "      - {id: temp, table: input, address: 0, type: f32,\n"
              "         alarms: [{id: high, above: 60, priority: high,"
              " area: head, message: {en: \"Oil {value}\","
-             " zh: \"油温 {value}\"}}]}\n", dir);
+             " zh: \"油温 {value}\"}}]}\n", data);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lbtest-nhook-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    map_for(dir);
     char err[64];
     return rota_set_zone("UTC", err, sizeof err);
 }
@@ -329,6 +340,66 @@ static void test_overflow(void **state)
     alarms_close(&a);
 }
 
+/* The summary's alarms (list) as the board shows them, after each step. */
+static void test_summary(void **state)
+{
+    (void)state;
+    char data[128];
+    snprintf(data, sizeof data, "%s/summary", dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    map_for(data);
+    alarms a;
+    alarms_open(&a);
+    char *list, *doc = notify_summary_json(a.st, a.b, T0 + 10 * S, &list);
+    assert_non_null(doc);
+    assert_string_equal(list, "[]");
+    assert_string_equal(doc, "{\"version\":1,\"station\":{\"id\":\"t\","
+                        "\"name\":{\"en\":\"t\",\"zh\":\"t\"}},\"sent\":"
+                        "\"2027-01-15T08:00:10.000Z\",\"alarms\":[]}");
+    free(doc);
+    free(list);
+
+    /* the engine is active, its record not yet committed: not shown */
+    tag_change c = change(61.5, T0);
+    board_feed(a.b, &c, 1);
+    board_collect(a.b);
+    doc = notify_summary_json(a.st, a.b, T0, &list);
+    assert_string_equal(list, "[]");
+    free(doc);
+    free(list);
+    assert_int_equal(journal_flush(a.j), 0);
+    board_collect(a.b);
+    doc = notify_summary_json(a.st, a.b, T0, &list);
+    assert_string_equal(list,
+        "[{\"id\":\"hpu.temp.high\",\"state\":\"active-unack\","
+        "\"priority\":\"high\",\"area\":\"head\",\"message\":{\"en\":"
+        "\"Oil 61.5\",\"zh\":\"油温 61.5\"},\"value\":61.5,"
+        "\"active_since\":\"2027-01-15T08:00:00.000Z\",\"shelved\":false,"
+        "\"suppressed\":false,\"out_of_service\":false}]");
+    free(doc);
+    free(list);
+
+    alarm_action act = {.who = "li", .ts_ns = T0 + 1 * S};
+    long idx = alarm_find(board_engine(a.b), "hpu.temp.high");
+    assert_int_equal(board_act(a.b, ALARM_OP_ACK, (size_t)idx, &act, 0,
+                               NULL), ALARM_OK);
+    board_collect(a.b);
+    assert_int_equal(journal_flush(a.j), 0);
+    board_collect(a.b);
+    doc = notify_summary_json(a.st, a.b, T0, &list);
+    assert_non_null(strstr(list, "\"state\":\"active-ack\""));
+    free(doc);
+    free(list);
+
+    alarms_feed(&a, 50, T0 + 2 * S);
+    doc = notify_summary_json(a.st, a.b, T0, &list);
+    assert_string_equal(list, "[]");
+    free(doc);
+    free(list);
+    alarms_close(&a);
+    map_for(dir);
+}
+
 /* DingTalk's signature: the vector computed independently (Python's
  * hmac, base64 and urllib.parse.quote). */
 static void test_dingtalk_sign(void **state)
@@ -350,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_dingtalk_sign),
         cmocka_unit_test(test_catch_up),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_summary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,12 +1,15 @@
 /*
  * cmd_notify.c - `lockbridge notify test -c FILE --channel ID`: one test
  * message through one channel, and the channel's exact answer (the SMTP
- * server's last reply, the HTTP status and body), so that whoever sets a
+ * server's last reply, the HTTP status and body, the MQTT broker's PUBACK
+ * or why there was none), so that whoever sets a
  * channel up sees at once what the other side says.
  *
  * A mail goes to the channel's `to` addresses and to the person on call
  * at the first level now, each a message of its own; a webhook gets one
- * POST of the documented body with one alarm, "<station>.notify.test".
+ * POST of the documented body with one alarm, "<station>.notify.test";
+ * an mqtt channel gets that body on its topic, through a connection of
+ * its own (client id + "-test": a running bridge keeps its session).
  * Nothing is written to the notification journal: a test is not a
  * notification.
  *

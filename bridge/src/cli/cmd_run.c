@@ -234,7 +234,13 @@ static int run_open_notify(run_ctx *r)
                   err);
         return -1;
     }
-    r->notify_hook = (notify_hook){.n = r->notify, .b = r->alarms};
+    r->notify_hook = (notify_hook){.n = r->notify, .b = r->alarms,
+                                   .st = st,
+                                   .summary = notify_hook_mqtt(st)};
+    /* The mqtt channels' retained summary of what the restored board
+     * shows, so that after a restart the broker holds the truth. */
+    if (r->notify_hook.summary)
+        notify_hook_summary(&r->notify_hook, true);
     if (board_listen(r->alarms, notify_hook_listener, &r->notify_hook) < 0) {
         log_error("main", "out of memory");
         return -1;
@@ -530,6 +536,7 @@ static void run_teardown(run_ctx *r)
     /* after the web and the notify thread, which both use it */
     acklink_close(r->acklink);
     board_free(r->alarms);
+    notify_hook_done(&r->notify_hook);
     journal_close(r->journal);
     rec_free(r->rec);
     hist_close(r->hist);

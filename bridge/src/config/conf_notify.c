@@ -18,9 +18,7 @@
  *
  * Secrets (SMTP passwords, robot URLs, which carry their key, DingTalk
  * signing secrets) are named by *_env or *_file and never written here:
- * a literal one is an error, like influx.password.  A channel type that
- * this version parses but does not deliver yet (mqtt) is refused, so that `check` never passes a map whose alarms would go
- * nowhere.  Rotas that leave hours uncovered or overlap are warnings
+ * a literal one is an error, like influx.password.  Rotas that leave hours uncovered or overlap are warnings
  * (st->warnings): a station may mean it (nobody on call at night), but
  * should see it.
  */
@@ -42,12 +40,6 @@ static const char *const day_names[7] = {"sun", "mon", "tue", "wed",
 const char *map_channel_type_name(map_channel_type t)
 {
     return (unsigned)t < MAP_CH_TYPES ? type_names[t] : "?";
-}
-
-/* Delivered by this version; the others are parsed and refused. */
-static bool type_delivered(map_channel_type t)
-{
-    return t != MAP_CH_MQTT;
 }
 
 static void notify_defaults(map_station *st)
@@ -171,23 +163,37 @@ static long find_person(const map_notify *nf, const char *id)
 enum {
     C_ID, C_TYPE, C_URL, C_URL_ENV, C_URL_FILE, C_FROM, C_TO, C_STARTTLS,
     C_USER, C_PASS_ENV, C_PASS_FILE, C_SECRET_ENV, C_SECRET_FILE, C_TOPIC,
-    C_TIMEOUT, C_RATE, C_MSGTYPE, C_PASSWORD, C_SECRET, C_N
+    C_TIMEOUT, C_RATE, C_MSGTYPE, C_SUMMARY_TOPIC, C_QOS, C_CLIENT_ID,
+    C_CA_FILE, C_PASSWORD, C_SECRET, C_N
 };
 static const char *const channel_keys[C_N] = {
     "id", "type", "url", "url_env", "url_file", "from", "to", "starttls",
     "username", "password_env", "password_file", "secret_env", "secret_file",
-    "topic", "timeout", "rate_limit", "msgtype", "password", "secret"};
+    "topic", "timeout", "rate_limit", "msgtype", "summary_topic", "qos",
+    "client_id", "ca_file", "password", "secret"};
 
-/* Keys that only one type takes: what they are for, in messages. */
+/* Keys that only some types take (bit t: type t), and what they are
+ * for, in messages. */
+#define T_(t) (1u << (t))
 static const struct {
     int key;
-    map_channel_type type;
+    unsigned types;
+    const char *for_;
 } only_for[] = {
-    {C_FROM, MAP_CH_EMAIL},       {C_TO, MAP_CH_EMAIL},
-    {C_STARTTLS, MAP_CH_EMAIL},   {C_USER, MAP_CH_EMAIL},
-    {C_PASS_ENV, MAP_CH_EMAIL},   {C_PASS_FILE, MAP_CH_EMAIL},
-    {C_SECRET_ENV, MAP_CH_DINGTALK}, {C_SECRET_FILE, MAP_CH_DINGTALK},
-    {C_TOPIC, MAP_CH_MQTT},       {C_MSGTYPE, MAP_CH_DINGTALK},
+    {C_FROM, T_(MAP_CH_EMAIL), "email"},
+    {C_TO, T_(MAP_CH_EMAIL), "email"},
+    {C_STARTTLS, T_(MAP_CH_EMAIL), "email"},
+    {C_USER, T_(MAP_CH_EMAIL) | T_(MAP_CH_MQTT), "email and mqtt"},
+    {C_PASS_ENV, T_(MAP_CH_EMAIL) | T_(MAP_CH_MQTT), "email and mqtt"},
+    {C_PASS_FILE, T_(MAP_CH_EMAIL) | T_(MAP_CH_MQTT), "email and mqtt"},
+    {C_SECRET_ENV, T_(MAP_CH_DINGTALK), "dingtalk"},
+    {C_SECRET_FILE, T_(MAP_CH_DINGTALK), "dingtalk"},
+    {C_TOPIC, T_(MAP_CH_MQTT), "mqtt"},
+    {C_SUMMARY_TOPIC, T_(MAP_CH_MQTT), "mqtt"},
+    {C_QOS, T_(MAP_CH_MQTT), "mqtt"},
+    {C_CLIENT_ID, T_(MAP_CH_MQTT), "mqtt"},
+    {C_CA_FILE, T_(MAP_CH_MQTT), "mqtt"},
+    {C_MSGTYPE, T_(MAP_CH_DINGTALK), "dingtalk"},
 };
 
 enum { RL_MESSAGES, RL_PER, RL_N };
@@ -221,6 +227,46 @@ static void parse_rate(cfg_src *s, const yaml_node_t *n, map_channel *c)
     c->rate_per_ns = per;
 }
 
+/* An MQTT topic to publish to: non-empty, no wildcards (MQTT 3.1.1
+ * 4.7.1: + and # only in filters), no NUL, at most 65535 bytes
+ * (4.7.3). */
+static void check_topic(cfg_src *s, const yaml_node_t *v, const char *id,
+                        const char *key, const char *t)
+{
+    if (strpbrk(t, "+#"))
+        cfg_err_at(s, v, "channel '%s': '%s' is a topic to publish to and "
+                   "must not hold the wildcards + or #, got '%s'", id, key,
+                   t);
+    else if (strlen(t) > 65535)
+        cfg_err_at(s, v, "channel '%s': '%s' is longer than MQTT allows "
+                   "(65535 bytes)", id, key);
+}
+
+/* mqtt://host[:port][/] (or mqtts://): a host, a port 1-65535 if any;
+ * the scheme itself is checked with the other types'. */
+static void check_broker_url(cfg_src *s, const yaml_node_t *v,
+                             const char *id, const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return;
+    p += 3;
+    const char *end = *p == '[' ? strchr(p, ']') : p + strcspn(p, ":/");
+    if (*p == '[' && end)
+        end++;
+    bool ok = end && end > p + (*p == '[' ? 2 : 0);
+    if (ok && *end == ':') {
+        char *e;
+        long port = strtol(end + 1, &e, 10);
+        ok = e != end + 1 && port >= 1 && port <= 65535 && (!*e || *e == '/');
+    } else if (ok) {
+        ok = !*end || *end == '/';
+    }
+    if (!ok)
+        cfg_err_at(s, v, "channel '%s': 'url' must be mqtt://HOST[:PORT] or "
+                   "mqtts://HOST[:PORT] (port 1-65535), got '%s'", id, url);
+}
+
 static void parse_to(cfg_src *s, const yaml_node_t *n, map_channel *c)
 {
     if (!is_list(s, n, "to", "[duty@lock1.example]"))
@@ -251,6 +297,7 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
     c->line = line_of(it);
     c->col = col_of(it);
     c->timeout_ns = 10000000000ull;
+    c->qos = 1;
     if (cfg_require(s, it, "channel", "id", v[C_ID]))
         cfg_get_id(s, "'id'", v[C_ID], &c->id);
     int type = -1;
@@ -258,11 +305,6 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         cfg_get_enum(s, "'type'", v[C_TYPE], type_names, MAP_CH_TYPES,
                      &type) == 0) {
         c->type = (map_channel_type)type;
-        if (!type_delivered(c->type))
-            cfg_err_at(s, v[C_TYPE], "channel '%s': type %s is understood "
-                       "but not delivered by this version of lockbridge "
-                       "(email, webhook, wecom and dingtalk are): remove "
-                       "the channel until it is", c->id ? c->id : "?", type_names[type]);
     }
     if (k[C_PASSWORD])
         cfg_refuse_secret(s, k[C_PASSWORD], "password");
@@ -273,7 +315,9 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         [C_URL_FILE] = &c->url_file, [C_FROM] = &c->from,
         [C_USER] = &c->username, [C_PASS_ENV] = &c->password_env,
         [C_PASS_FILE] = &c->password_file, [C_SECRET_ENV] = &c->secret_env,
-        [C_SECRET_FILE] = &c->secret_file, [C_TOPIC] = &c->topic};
+        [C_SECRET_FILE] = &c->secret_file, [C_TOPIC] = &c->topic,
+        [C_SUMMARY_TOPIC] = &c->summary_topic, [C_CLIENT_ID] = &c->client_id,
+        [C_CA_FILE] = &c->ca_file};
     for (int i = 0; i < C_N; i++)
         if (strs[i] && v[i]) {
             char what[32];
@@ -289,6 +333,11 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         c->starttls = (map_starttls)tls;
     if (v[C_TIMEOUT])
         cfg_get_duration(s, "'timeout'", v[C_TIMEOUT], &c->timeout_ns);
+    int64_t qos;
+    if (v[C_QOS] && cfg_get_int(s, "'qos'", v[C_QOS], 0, 2,
+                                "0 at most once, 1 at least once, 2 exactly "
+                                "once", &qos) == 0)
+        c->qos = (int)qos;
     if (type < 0)
         return;
     if (c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK) {
@@ -304,11 +353,11 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         c->action_card = mt == 1;
     const char *id = c->id ? c->id : "?";
     for (size_t i = 0; i < CFG_COUNT(only_for); i++)
-        if (k[only_for[i].key] && only_for[i].type != c->type)
+        if (k[only_for[i].key] && !(only_for[i].types & T_(c->type)))
             cfg_err_at(s, k[only_for[i].key], "channel '%s': '%s' is for "
                        "%s channels, not %s", id,
-                       channel_keys[only_for[i].key],
-                       type_names[only_for[i].type], type_names[type]);
+                       channel_keys[only_for[i].key], only_for[i].for_,
+                       type_names[type]);
     int urls = !!v[C_URL] + !!v[C_URL_ENV] + !!v[C_URL_FILE];
     bool robot = c->type == MAP_CH_WECOM || c->type == MAP_CH_DINGTALK;
     if (robot && v[C_URL])
@@ -340,7 +389,29 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
         cfg_err_at(s, it, "channel '%s': an email channel needs 'from' (the "
                    "sender address)", id);
     if (c->type == MAP_CH_MQTT && !v[C_TOPIC])
-        cfg_err_at(s, it, "channel '%s': an mqtt channel needs 'topic'", id);
+        cfg_err_at(s, it, "channel '%s': an mqtt channel needs 'topic' (the "
+                   "alarms' topic, such as lock1/alarms)", id);
+    if (c->type == MAP_CH_MQTT && c->topic) {
+        check_topic(s, v[C_TOPIC], id, "topic", c->topic);
+        if (c->summary_topic) {
+            check_topic(s, v[C_SUMMARY_TOPIC], id, "summary_topic",
+                        c->summary_topic);
+            if (strcmp(c->summary_topic, c->topic) == 0)
+                cfg_err_at(s, v[C_SUMMARY_TOPIC], "channel '%s': "
+                           "'summary_topic' must differ from 'topic' (the "
+                           "retained summary would replace the alarms)",
+                           id);
+        } else {
+            size_t len = strlen(c->topic) + sizeof "/active";
+            c->summary_topic = cfg_calloc(len, 1);
+            snprintf(c->summary_topic, len, "%s/active", c->topic);
+        }
+    }
+    if (c->type == MAP_CH_MQTT && c->url)
+        check_broker_url(s, v[C_URL], id, c->url);
+    if (c->ca_file && c->url && strncmp(c->url, "mqtts://", 8) != 0)
+        cfg_err_at(s, k[C_CA_FILE], "channel '%s': 'ca_file' is for "
+                   "mqtts:// (TLS), not '%s'", id, c->url);
     if (c->password_env && c->password_file)
         cfg_err_at(s, it, "channel '%s': give password_env or password_file, "
                    "not both", id);
@@ -1050,7 +1121,8 @@ void cfg_notify_free(map_notify *nf)
         map_channel *c = &nf->channels[i];
         char *strs[] = {c->id, c->url, c->url_env, c->url_file, c->from,
                         c->username, c->password_env, c->password_file,
-                        c->secret_env, c->secret_file, c->topic};
+                        c->secret_env, c->secret_file, c->topic,
+                        c->summary_topic, c->client_id, c->ca_file};
         for (size_t j = 0; j < CFG_COUNT(strs); j++)
             free(strs[j]);
         for (size_t j = 0; j < c->n_to; j++)

@@ -49,8 +49,12 @@ typedef struct {
     char *password_env, *password_file;
     /* dingtalk: the signing secret */
     char *secret_env, *secret_file;
-    /* mqtt */
-    char *topic;
+    /* mqtt: the alarms' topic, the retained summary's (default
+     * "<topic>/active"), the QoS of both (0-2, default 1), the client id
+     * (NULL: "lockbridge-<station id>"), the CA file for mqtts:// (NULL:
+     * the system's); username and password_* as for email */
+    char *topic, *summary_topic, *client_id, *ca_file;
+    int qos;
     uint64_t timeout_ns;      /* one attempt, default 10 s */
     /* At most rate_messages attempts in any rate_per_ns: more are held
      * back and go out together when there is room (never dropped).

@@ -19,10 +19,16 @@
 
 #include "config/plcmap.h"
 
+struct nmqtt;
+
 typedef struct {
     char *url;                /* the URL to use (the map's or resolved) */
-    char *password;           /* SMTP password, NULL: no AUTH */
+    char *password;           /* SMTP or MQTT password, NULL: no AUTH */
     char *secret;             /* DingTalk signing secret, NULL: unsigned */
+    /* An mqtt channel's kept connection (notify/mqtt.h), owned and freed
+     * by the notify that set it; NULL (chan_resolve's, `notify test`):
+     * notify_send connects once for the message. */
+    struct nmqtt *mqtt;
 } chan_secrets;
 
 /* Resolves c's secrets into out (freed with chan_secrets_free, also after

@@ -3,9 +3,13 @@
  */
 #include "notify/hook.h"
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/clock.h"
 
 bool notify_hook_stops(const journal_rec *r)
 {
@@ -83,6 +87,128 @@ void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n)
         if (notify_submit(h->n, &a) < 0)
             h->dropped++;
     }
+    if (h->summary && n)
+        notify_hook_summary(h, false);
+}
+
+bool notify_hook_mqtt(const map_station *st)
+{
+    for (size_t i = 0; st->notify.enabled && i < st->notify.n_channels; i++)
+        if (st->notify.channels[i].type == MAP_CH_MQTT)
+            return true;
+    return false;
+}
+
+static cJSON *hook_time(int64_t ns)
+{
+    if (!ns)
+        return cJSON_CreateNull();
+    char buf[40];
+    clk_format_rfc3339(ns, buf, sizeof buf);
+    return cJSON_CreateString(buf);
+}
+
+/* One alarm of the summary; NULL out of memory. */
+static cJSON *hook_summary_alarm(const alarm_engine *e, size_t idx,
+                                 const alarm_status *s)
+{
+    cJSON *o = cJSON_CreateObject(), *msg;
+    if (!o)
+        return NULL;
+    const map_alarm *d = alarm_def(e, idx);
+    char en[512], zh[512];
+    size_t need = alarm_message(e, idx, s, false, en, sizeof en);
+    notify_hook_trim(en, need, sizeof en);
+    need = alarm_message(e, idx, s, true, zh, sizeof zh);
+    notify_hook_trim(zh, need, sizeof zh);
+    cJSON_AddStringToObject(o, "id", alarm_id(e, idx));
+    cJSON_AddStringToObject(o, "state", alarm_state_name(s->state));
+    cJSON_AddStringToObject(o, "priority", map_priority_name(d->priority));
+    cJSON_AddStringToObject(o, "area", d->area ? d->area : "");
+    if ((msg = cJSON_AddObjectToObject(o, "message"))) {
+        cJSON_AddStringToObject(msg, "en", en);
+        cJSON_AddStringToObject(msg, "zh", zh[0] ? zh : en);
+    }
+    if (s->has_value)
+        cJSON_AddNumberToObject(o, "value", s->value);
+    else
+        cJSON_AddNullToObject(o, "value");
+    cJSON_AddItemToObject(o, "active_since", hook_time(s->active_ns));
+    cJSON_AddBoolToObject(o, "shelved", (s->flags & ALARM_SHELVED) != 0);
+    cJSON_AddBoolToObject(o, "suppressed",
+                          (s->flags & (ALARM_SUPP_DESIGN |
+                                       ALARM_SUPP_MODE)) != 0);
+    cJSON_AddBoolToObject(o, "out_of_service",
+                          (s->flags & ALARM_OUT_OF_SERVICE) != 0);
+    return o;
+}
+
+char *notify_summary_json(const map_station *st, const board *b,
+                          int64_t now_ns, char **list)
+{
+    if (list)
+        *list = NULL;
+    const alarm_engine *e = board_engine(b);
+    cJSON *root = cJSON_CreateObject(), *station, *name, *alarms;
+    if (!root)
+        return NULL;
+    bool failed = false;
+    cJSON_AddNumberToObject(root, "version", 1);
+    if ((station = cJSON_AddObjectToObject(root, "station"))) {
+        cJSON_AddStringToObject(station, "id", st->id);
+        if ((name = cJSON_AddObjectToObject(station, "name"))) {
+            cJSON_AddStringToObject(name, "en", st->name.en ? st->name.en
+                                                            : st->id);
+            cJSON_AddStringToObject(name, "zh", st->name.zh ? st->name.zh
+                                    : (st->name.en ? st->name.en : st->id));
+        }
+    }
+    cJSON_AddItemToObject(root, "sent", hook_time(now_ns));
+    if (!(alarms = cJSON_AddArrayToObject(root, "alarms")))
+        failed = true;
+    for (size_t i = 0; !failed && i < board_count(b); i++) {
+        const alarm_status *s = board_shown(b, i);
+        if (s->state == ALARM_NORMAL)
+            continue;
+        cJSON *o = hook_summary_alarm(e, i, s);
+        if (!o || !cJSON_AddItemToArray(alarms, o)) {
+            cJSON_Delete(o);
+            failed = true;
+        }
+    }
+    char *out = NULL;
+    if (!failed && list && !(*list = cJSON_PrintUnformatted(alarms)))
+        failed = true;
+    if (!failed)
+        out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!out && list) {
+        free(*list);
+        *list = NULL;
+    }
+    return out;
+}
+
+void notify_hook_summary(notify_hook *h, bool force)
+{
+    char *list = NULL;
+    char *json = notify_summary_json(h->st, h->b, clk_real_ns(), &list);
+    if (!json)
+        return;   /* out of memory: the next change tries again */
+    if (!force && h->last && strcmp(h->last, list) == 0) {
+        free(json);
+        free(list);
+        return;
+    }
+    free(h->last);
+    h->last = list;
+    notify_set_summary(h->n, json);
+}
+
+void notify_hook_done(notify_hook *h)
+{
+    free(h->last);
+    h->last = NULL;
 }
 
 typedef struct {

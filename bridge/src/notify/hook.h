@@ -41,10 +41,38 @@ typedef struct {
     notify *n;
     const board *b;
     uint64_t dropped;         /* consumer thread: refused by a full queue */
+    /* The retained summary of the mqtt channels (notify/README.md): made
+     * only when summary is set (notify_hook_mqtt).  The consumer
+     * thread's. */
+    const map_station *st;
+    bool summary;
+    char *last;               /* the last one's alarms, to see a change */
 } notify_hook;
 
-/* A board_listener (alarm/board.h); ctx is a notify_hook. */
+/* Whether st's notify section has an mqtt channel (so a summary). */
+bool notify_hook_mqtt(const map_station *st);
+
+/* A board_listener (alarm/board.h); ctx is a notify_hook.  Hands each
+ * record worth it to the thread, then, with h->summary, the summary
+ * when the batch changed it (notify_hook_summary). */
 void notify_hook_listener(void *ctx, const journal_rec *recs, size_t n);
+
+/* The summary of every alarm that is not normal as b shows it (the
+ * committed status, board_shown), in the engine's (the map's) order:
+ * {version, station, sent, alarms: [{id, state, priority, area,
+ * message{en,zh}, value, active_since, shelved, suppressed,
+ * out_of_service}]}, malloc'd (NULL: out of memory).  If list is not
+ * NULL it gets the alarms' array alone, malloc'd, to compare.  Reads
+ * the board: the consumer thread (or main before it runs). */
+char *notify_summary_json(const map_station *st, const board *b,
+                          int64_t now_ns, char **list);
+
+/* The summary handed to the thread (notify_set_summary) if it differs
+ * from the last one handed in, or force.  The consumer thread; at start
+ * (force) on main, after board_restore, before notify_start. */
+void notify_hook_summary(notify_hook *h, bool force);
+/* Frees what the hook keeps; the hook is no longer a listener. */
+void notify_hook_done(notify_hook *h);
 
 /* The alarm journal's records after the notify journal's cursor (all
  * committed before a crash but not routed) handed to n; a new notify

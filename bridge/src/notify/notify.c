@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/ring.h"
 #include "notify/message.h"
+#include "notify/mqtt.h"
 #include "notify/rota.h"
 #include "notify/route.h"
 
@@ -59,8 +60,12 @@ struct notify {
     backoff *retry;               /* per channel; the thread's */
     notify_rate *rate;            /* per channel; the thread's */
 
-    pthread_mutex_t mu;           /* q, stop, behind, refused */
+    pthread_mutex_t mu;           /* q, stop, behind, refused, summary */
     pthread_cond_t wake;
+    /* The newest retained summary (notify_set_summary) and its number;
+     * summary_seen: the number the thread last looked at. */
+    char *summary;
+    uint64_t summary_gen, summary_seen;
     ring q;                       /* nj_alarm */
     bool stop, started;
     bool behind;                  /* the queue overflowed: replay */
@@ -152,6 +157,11 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
                      (uint64_t)(uintptr_t)n + i);
         if (chan_resolve(&n->nf->channels[i], &n->secrets[i], err,
                          errlen) < 0)
+            goto fail;
+        if (n->nf->channels[i].type == MAP_CH_MQTT &&
+            !(n->secrets[i].mqtt = nmqtt_new(n->st, &n->nf->channels[i],
+                                             &n->secrets[i], NULL, err,
+                                             errlen)))
             goto fail;
     }
     n->j = nj_open(n->nf->journal, notify_warn_cb, n, err, errlen);
@@ -250,6 +260,22 @@ static void notify_links(const map_station *st, const map_channel *c,
     }
 }
 
+/* body published on c's topic, not retained: through the channel's kept
+ * connection, or (notify test) one made for it. */
+static void notify_mqtt_send(const map_station *st, const map_channel *c,
+                             const chan_secrets *s, const char *body,
+                             chan_result *out)
+{
+    if (s->mqtt) {
+        nmqtt_publish(s->mqtt, c->topic, body, false, out);
+        return;
+    }
+    nmqtt *m = nmqtt_new(st, c, s, "-test", out->answer, sizeof out->answer);
+    if (m)
+        nmqtt_publish(m, c->topic, body, false, out);
+    nmqtt_free(m);
+}
+
 void notify_send(const map_station *st, const map_channel *c,
                  const chan_secrets *s, const char *recipient,
                  const map_person *mention, const acklink *k,
@@ -288,8 +314,14 @@ void notify_send(const map_station *st, const map_channel *c,
         else
             chan_robot(c, s, body, now_ns / 1000000, out);
         free(body);
+    } else if (c->type == MAP_CH_MQTT) {
+        char *body = nmsg_webhook(st, rows, n, lk, now_ns);
+        if (!body)
+            snprintf(out->answer, sizeof out->answer, "out of memory");
+        else
+            notify_mqtt_send(st, c, s, body, out);
+        free(body);
     } else {
-        /* config refuses mqtt; a row naming it is from a newer map */
         snprintf(out->answer, sizeof out->answer, "channel type %s is not "
                  "delivered by this version", map_channel_type_name(c->type));
     }
@@ -654,6 +686,57 @@ static void notify_prune(notify *n)
                    (double)n->nf->retention_ns / 86400e9);
 }
 
+/* The thread, each turn: every mqtt channel's connection kept alive
+ * (a broken one noticed), and the newest summary published where it is
+ * due (mqtt.h).  until, or sooner: a kept connection's next keep-alive
+ * look, a held-back summary's retry. */
+static int64_t notify_mqtt_turn(notify *n, int64_t until)
+{
+    pthread_mutex_lock(&n->mu);
+    uint64_t gen = n->summary_gen;
+    bool have = n->summary != NULL;
+    n->summary_seen = gen;
+    pthread_mutex_unlock(&n->mu);
+    char *json = NULL;
+    for (size_t i = 0; i < n->nf->n_channels; i++) {
+        nmqtt *m = n->secrets[i].mqtt;
+        if (!m)
+            continue;
+        nmqtt_service(m);
+        int64_t now = clk_real_ns();
+        if (have && nmqtt_summary_due(m, gen, now)) {
+            if (!json) {
+                pthread_mutex_lock(&n->mu);
+                gen = n->summary_gen;
+                json = n->summary ? strdup(n->summary) : NULL;
+                pthread_mutex_unlock(&n->mu);
+            }
+            if (json) {
+                chan_result res;
+                nmqtt_summary(m, json, gen, now, &n->retry[i], &res);
+                if (res.ok)
+                    notify_say(n, NOTIFY_INFO, "%s: summary of active "
+                               "alarms retained on %s: %s", n->nf->channels[i].id,
+                               n->nf->channels[i].summary_topic, res.answer);
+                else
+                    notify_say(n, NOTIFY_WARN, "%s: summary of active "
+                               "alarms failed: %s; retry in %.0f s",
+                               n->nf->channels[i].id, res.answer,
+                               (double)(nmqtt_summary_retry_at(m) - now) /
+                                   1e9);
+            }
+        }
+        int64_t r = nmqtt_summary_retry_at(m);
+        if (r && r < until)
+            until = r;
+        int64_t ka = now + NMQTT_KEEPALIVE_S / 4 * 1000000000ll;
+        if (ka < until)
+            until = ka;
+    }
+    free(json);
+    return until;
+}
+
 static void *notify_main(void *arg)
 {
     notify *n = arg;
@@ -711,8 +794,10 @@ static void *notify_main(void *arg)
             if (!more && nj_batch(n->j, now, n->batch, 1) == 0)
                 until = now + 1000000000ll;
         }
+        until = notify_mqtt_turn(n, until);
         pthread_mutex_lock(&n->mu);
-        if (!n->stop && !ring_len(&n->q) && until > now) {
+        if (!n->stop && !ring_len(&n->q) && until > now &&
+            n->summary_seen == n->summary_gen) {
             struct timespec ts = {.tv_sec = until / 1000000000,
                                   .tv_nsec = until % 1000000000};
             pthread_cond_timedwait(&n->wake, &n->mu, &ts);
@@ -759,8 +844,11 @@ void notify_close(notify *n)
     nj_close(n->j);
     rota_free(n->rota);
     if (n->secrets)
-        for (size_t i = 0; i < n->nf->n_channels; i++)
+        for (size_t i = 0; i < n->nf->n_channels; i++) {
+            nmqtt_free(n->secrets[i].mqtt);
             chan_secrets_free(&n->secrets[i]);
+        }
+    free(n->summary);
     free(n->secrets);
     free(n->retry);
     if (n->rate)
@@ -793,6 +881,16 @@ int notify_submit(notify *n, const nj_alarm *a)
                      : rc == 1 ? &n->deferred
                                : &n->dropped, 1);
     return rc;
+}
+
+void notify_set_summary(notify *n, char *json)
+{
+    pthread_mutex_lock(&n->mu);
+    free(n->summary);
+    n->summary = json;
+    n->summary_gen++;
+    pthread_cond_signal(&n->wake);
+    pthread_mutex_unlock(&n->mu);
 }
 
 int notify_cursor(notify *n, uint64_t *seq, int64_t *ts, char *err,

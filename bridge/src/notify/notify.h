@@ -17,8 +17,11 @@
  * logged.  At start, rows waiting for a later retry are due at once: a
  * restart is the operator's way to say "try now".
  *
- * Nothing slow runs anywhere but on this thread: SMTP and HTTP block it
- * (up to each channel's timeout), never the service thread.
+ * Nothing slow runs anywhere but on this thread: SMTP, HTTP and MQTT
+ * block it (up to each channel's timeout), never the service thread.
+ * An mqtt channel's connection is the thread's own (mqtt.h), kept
+ * between messages; the retained summary of active alarms reaches it
+ * through notify_set_summary.
  *
  * Queue.  At most queue_cap events wait (default 4096, about 1 KiB each).
  * When it is full the thread is *behind*: notify_submit refuses every
@@ -104,8 +107,17 @@ typedef struct {
 } notify_stats;
 void notify_get_stats(notify *n, notify_stats *out);
 
+/* Any thread (the consumer's: hook.h): json, malloc'd, becomes the
+ * newest retained summary of active alarms for every mqtt channel, and
+ * the thread is woken to publish it.  The notify owns it from here; an
+ * older one not yet published is freed (only the newest matters).  The
+ * thread publishes it (mqtt.h) on each channel's summary_topic, retained,
+ * until the broker confirms it, at the channel's back-off after a
+ * failure, and again after each (re)connect. */
+void notify_set_summary(notify *n, char *json);
+
 /* One message for rows[0..n) (one channel, one recipient; "" for a
- * webhook or a robot) through c, formatted (message.h) and sent
+ * webhook, a robot or mqtt) through c, formatted (message.h) and sent
  * (channel.h), the answer in out.  mention: whom a robot's message names
  * (the person on call now; NULL: nobody).  k (NULL: none) signs an
  * acknowledge link for each activation, valid 24 h, for the person the
