@@ -38,6 +38,8 @@ typedef struct {
     board *alarms;             /* the engine, what is shown, the actions */
     notify *notify;            /* notify: delivery; NULL when absent */
     notify_hook notify_hook;   /* the board's listener into it */
+    long *chan_alarm;          /* per notify channel: its failing alarm's
+                                  engine index, -1 (fail_alarm: false) */
     char *secrets[2];          /* resolved influx password and token */
     poll_plc **pollers;        /* per PLC; NULL when disabled */
     poll_stats *prev;          /* per PLC, at the last summary */
