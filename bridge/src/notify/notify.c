@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,8 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
     n->stops = calloc(NOTIFY_TAKE, sizeof *n->stops);
     n->health = calloc(nc, sizeof *n->health);
-    if (!n->health || !n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
-        !n->um || !n->stops ||
+    if (!n->secrets || !n->retry || !n->held || !n->rows || !n->batch ||
+        !n->um || !n->stops || !n->health ||
         ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
         !(n->rota = rota_new(n->nf))) {
         snprintf(err, errlen, "out of memory");
@@ -420,8 +421,7 @@ static bool notify_deliver_one(notify *n)
     if (res.ok) {
         if (c)
             backoff_reset(&n->retry[ci]);
-        if (c)
-            notify_count(n, ci, true);
+        notify_count(n, c ? ci : SIZE_MAX, true);
         atomic_fetch_add(&n->sent, 1);
         notify_say(n, NOTIFY_INFO, "sent %zu notification%s to %s%s%s: %s",
                    k, k == 1 ? "" : "s", n->batch[0].channel,
@@ -430,8 +430,7 @@ static bool notify_deliver_one(notify *n)
     } else {
         next = done + (int64_t)(c ? backoff_next(&n->retry[ci])
                                   : NOTIFY_RETRY_MAX_NS);
-        if (c)
-            notify_count(n, ci, false);
+        notify_count(n, c ? ci : SIZE_MAX, false);
         atomic_fetch_add(&n->failed, 1);
         notify_say(n, NOTIFY_WARN, "%s%s%s: attempt %d at %zu notification%s "
                    "failed: %s; retry in %.0f s", n->batch[0].channel,
@@ -591,8 +590,11 @@ void notify_get_stats(notify *n, notify_stats *out)
 
 /* ---- a channel's health (its own alarm) --------------------------------- */
 
+/* ci SIZE_MAX: a channel no longer in the map, which has no alarm. */
 static void notify_count(notify *n, size_t ci, bool ok)
 {
+    if (ci >= n->nf->n_channels)
+        return;
     struct notify_chan_health *h = &n->health[ci];
     if (ok) {
         atomic_store(&h->failing, 0);
