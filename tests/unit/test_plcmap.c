@@ -801,7 +801,8 @@ static void test_errors_and_free(void **state)
 
 /* Each notify channel's own alarm: notify.<id>.failing, high, area
  * station, after 3 failures, the messages in both languages; tuned by
- * fail_alarm, left out by fail_alarm: false, and counted. */
+ * fail_alarm, left out by fail_alarm: false, the defaults by true, and
+ * counted. */
 static void test_channel_fail_alarm(void **state)
 {
     (void)state;
@@ -814,6 +815,8 @@ static void test_channel_fail_alarm(void **state)
         "       fail_alarm: {after: 5, priority: low, area: power}}\n"
         "    - {id: h3, type: webhook, url: \"http://127.0.0.1:9/c\",\n"
         "       fail_alarm: false}\n"
+        "    - {id: h4, type: webhook, url: \"http://127.0.0.1:9/d\",\n"
+        "       fail_alarm: true}\n"
         "  routes: [{notify: [hook]}]\n"
         "plcs:\n"
         "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,\n"
@@ -839,8 +842,12 @@ static void test_channel_fail_alarm(void **state)
     assert_int_equal(c->fail_alarm.priority, MAP_PRIO_LOW);
     assert_string_equal(c->fail_alarm.area, "power");
     assert_false(st->notify.channels[2].fail_alarm.enabled);
-    /* p.comm and the two channels' */
-    assert_int_equal(map_alarm_count(st), 3);
+    c = &st->notify.channels[3];
+    assert_true(c->fail_alarm.enabled);
+    assert_int_equal(c->fail_after, 3);
+    assert_string_equal(c->fail_alarm.full_id, "notify.h4.failing");
+    /* p.comm and three channels' */
+    assert_int_equal(map_alarm_count(st), 4);
     map_free(st);
     map_errors_free(&e);
 }

@@ -212,8 +212,8 @@ static void parse_to(cfg_src *s, const yaml_node_t *n, map_channel *c)
     }
 }
 
-/* `fail_alarm:` of a channel: false, or {after, priority, area,
- * message, description}.  The id and the default message are made by
+/* `fail_alarm:` of a channel: false (or off), true (the defaults), or
+ * {after, priority, area, message, description}.  The id and the default message are made by
  * fail_alarm_finish once the channel's id is known. */
 enum { F_AFTER, F_PRIORITY, F_AREA, F_MESSAGE, F_DESCRIPTION, F_N };
 static const char *const fail_keys[F_N] = {"after", "priority", "area",
@@ -228,9 +228,11 @@ static void parse_fail_alarm(cfg_src *s, const yaml_node_t *n, map_channel *c)
         a->enabled = false;
         return;
     }
+    if (v0 && strcmp(v0, "true") == 0)
+        return;   /* the defaults, said out loud */
     if (n->type != YAML_MAPPING_NODE) {
         cfg_err_at(s, n, "'fail_alarm' must be a mapping such as {after: 3, "
-                   "priority: high} or false, got %s", CFG_GOT(n));
+                   "priority: high}, true or false, got %s", CFG_GOT(n));
         return;
     }
     yaml_node_t *v[F_N], *k[F_N];
