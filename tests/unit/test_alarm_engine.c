@@ -20,6 +20,9 @@
  *   t=7 message ID                     > message EN | ZH (as shown)
  *   t=8 restart                        a new engine restored from the last
  *                                      record of each alarm, inputs unknown
+ *   t=9 external ID true               a channel alarm's condition
+ *                                      (alarm_set_external): true, false,
+ *                                      unknown
  *   > 0.000 ID EVENT FROM->TO {flags} value=V by=W comment="C"
  *   > error nothing-to-ack             an action refused
  *
@@ -341,6 +344,22 @@ static void do_step(ctx_t *c, char *line, int lineno)
     const char *cmd = w[1];
     if (strcmp(cmd, "tick") == 0) {
         alarm_tick(c->e, t);
+        return;
+    }
+    if (strcmp(cmd, "external") == 0) {
+        /* t=3 external ID true|false|unknown: a channel alarm's
+         * condition handed in (alarm_set_external) */
+        static const char *const conds[] = {"false", "true", "unknown"};
+        long idx = n == 4 ? alarm_find(c->e, w[2]) : -1;
+        int k = -1;
+        for (int i = 0; n == 4 && i < 3; i++)
+            if (strcmp(w[3], conds[i]) == 0)
+                k = i;
+        if (idx < 0 || k < 0)
+            fail_msg("case %s:%d: external ID true|false|unknown", c->name,
+                     lineno);
+        if (alarm_set_external(c->e, (size_t)idx, (alarm_cond)k, t) < 0)
+            strs_add(&c->ru.got, "> error not-external");
         return;
     }
     if (strcmp(cmd, "restart") == 0) {

@@ -43,6 +43,7 @@
 #include "notify/channel.h"
 #include "notify/hook.h"
 #include "notify/njournal.h"
+#include "notify/notify.h"
 #include "notify/rota.h"
 #include "support/tmpdir.h"
 
@@ -402,6 +403,29 @@ static void test_summary(void **state)
 
 /* DingTalk's signature: the vector computed independently (Python's
  * hmac, base64 and urllib.parse.quote). */
+/* A channel's own alarm's condition from its counts (notify.h): unknown
+ * until a success or `after` failures in a row since the start (the
+ * attempts before a restart are not known), true from the after-th
+ * failure in a row, false from the next success. */
+static void test_health_cond(void **state)
+{
+    (void)state;
+    notify_health h = {0};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_UNKNOWN);
+    h = (notify_health){.attempts = 2, .ok = 0, .failing = 2};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_UNKNOWN);
+    h = (notify_health){.attempts = 3, .ok = 0, .failing = 3};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_TRUE);
+    h = (notify_health){.attempts = 9, .ok = 1, .failing = 8};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_TRUE);
+    h = (notify_health){.attempts = 10, .ok = 2, .failing = 0};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_FALSE);
+    h = (notify_health){.attempts = 12, .ok = 2, .failing = 2};
+    assert_int_equal(notify_health_cond(&h, 3), ALARM_COND_FALSE);
+    h = (notify_health){.attempts = 1, .ok = 0, .failing = 1};
+    assert_int_equal(notify_health_cond(&h, 1), ALARM_COND_TRUE);
+}
+
 static void test_dingtalk_sign(void **state)
 {
     (void)state;
@@ -419,6 +443,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wants),
         cmocka_unit_test(test_dingtalk_sign),
+        cmocka_unit_test(test_health_cond),
         cmocka_unit_test(test_catch_up),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_summary),

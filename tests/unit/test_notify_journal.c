@@ -140,6 +140,64 @@ static void test_route(void **state)
     assert_int_equal(info.route, -1);
 }
 
+/* A channel's own alarm (notify.<ch>.failing) goes to the route's other
+ * channels, never to <ch> itself, nor to oncall when its mail would go
+ * through <ch> (the first email channel); with nothing left, no row and
+ * own_skipped says why. */
+static void test_route_own(void **state)
+{
+    fixture *f = *state;
+    const map_notify *nf = &f->st->notify;
+    nj_row rows[ROUTE_ROWS_MAX];
+    route_info info;
+    /* the first route: oncall, hook, mail; hook is left out */
+    nj_alarm a = event(1, "notify.hook.failing", "active", "critical",
+                       "head", at(9, 0));
+    size_t n = route_event(nf, f->r, &a, at(9, 0), rows, ROUTE_ROWS_MAX,
+                           &info);
+    assert_int_equal(info.route, 0);
+    assert_int_equal(info.own_skipped, 1);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].channel, "mail");
+    assert_string_equal(rows[0].recipient, "duty@lock1.example");
+    assert_string_equal(rows[1].channel, "mail");
+    assert_string_equal(rows[1].recipient, "wang@example.com");
+    assert_int_equal(rows[1].level, 1);
+    /* mail failing: neither its `to` nor oncall (through mail); hook */
+    a = event(2, "notify.mail.failing", "active", "critical", "head",
+              at(9, 0));
+    n = route_event(nf, f->r, &a, at(9, 0), rows, ROUTE_ROWS_MAX, &info);
+    assert_int_equal(info.own_skipped, 2);
+    assert_false(info.nobody_on_call);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].channel, "hook");
+    /* the second route names only hook: nobody is left */
+    a = event(3, "notify.hook.failing", "active", "high", "station",
+              at(9, 0));
+    n = route_event(nf, f->r, &a, at(9, 0), rows, ROUTE_ROWS_MAX, &info);
+    assert_int_equal(info.route, 1);
+    assert_int_equal(info.own_skipped, 1);
+    assert_int_equal(n, 0);
+    /* ... and its clear the same (first route, on_clear) */
+    a = event(4, "notify.hook.failing", "clear", "critical", "head",
+              at(9, 0));
+    n = route_event(nf, f->r, &a, at(9, 0), rows, ROUTE_ROWS_MAX, &info);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].channel, "mail");
+    /* only the exact id is a channel's own */
+    static const char *const others[] = {"notify.hook.failing2",
+                                         "notify.hoo.failing", "hook",
+                                         "xnotify.hook.failing",
+                                         "notify.hook"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        a = event(5, others[i], "active", "high", "station", at(9, 0));
+        n = route_event(nf, f->r, &a, at(9, 0), rows, ROUTE_ROWS_MAX, &info);
+        assert_int_equal(info.own_skipped, 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(rows[0].channel, "hook");
+    }
+}
+
 /* Adds the rows of events a[0..n) created at their own times. */
 static void add_events(fixture *f, nj *j, const nj_alarm *a, size_t n)
 {
@@ -548,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_action_card),
         cmocka_unit_test(test_route),
+        cmocka_unit_test(test_route_own),
         cmocka_unit_test(test_group_and_resume),
         cmocka_unit_test(test_groups_per_recipient),
         cmocka_unit_test(test_messages),

@@ -799,6 +799,59 @@ static void test_errors_and_free(void **state)
     assert_null(map_load("tests/data/config/no_such_case/station.yaml", NULL));
 }
 
+/* Each notify channel's own alarm: notify.<id>.failing, high, area
+ * station, after 3 failures, the messages in both languages; tuned by
+ * fail_alarm, left out by fail_alarm: false, the defaults by true, and
+ * counted. */
+static void test_channel_fail_alarm(void **state)
+{
+    (void)state;
+    static const char map[] =
+        "station: {id: lock1}\n"
+        "notify:\n"
+        "  channels:\n"
+        "    - {id: hook, type: webhook, url: \"http://127.0.0.1:9/a\"}\n"
+        "    - {id: h2, type: webhook, url: \"http://127.0.0.1:9/b\",\n"
+        "       fail_alarm: {after: 5, priority: low, area: power}}\n"
+        "    - {id: h3, type: webhook, url: \"http://127.0.0.1:9/c\",\n"
+        "       fail_alarm: false}\n"
+        "    - {id: h4, type: webhook, url: \"http://127.0.0.1:9/d\",\n"
+        "       fail_alarm: true}\n"
+        "  routes: [{notify: [hook]}]\n"
+        "plcs:\n"
+        "  - {id: p, host: 127.0.0.1, tags: [{id: t, table: holding,\n"
+        "     address: 0, type: u16}]}\n";
+    map_errors e = {0};
+    map_station *st = map_load_buffer("m.yaml", map, strlen(map), &e);
+    assert_int_equal(e.n, 0);
+    assert_non_null(st);
+    const map_channel *c = &st->notify.channels[0];
+    assert_true(c->fail_alarm.enabled);
+    assert_int_equal(c->fail_after, 3);
+    assert_int_equal(c->fail_alarm.kind, MAP_AL_CHANNEL);
+    assert_string_equal(c->fail_alarm.full_id, "notify.hook.failing");
+    assert_string_equal(c->fail_alarm.area, "station");
+    assert_int_equal(c->fail_alarm.priority, MAP_PRIO_HIGH);
+    assert_int_equal(c->fail_alarm.plc, (size_t)-1);
+    assert_int_equal(c->fail_alarm.tag_pos, (size_t)-1);
+    assert_string_equal(c->fail_alarm.message.en,
+                        "Notifications through channel 'hook' are failing");
+    assert_string_equal(c->fail_alarm.message.zh, "通知通道 hook 发送失败");
+    c = &st->notify.channels[1];
+    assert_int_equal(c->fail_after, 5);
+    assert_int_equal(c->fail_alarm.priority, MAP_PRIO_LOW);
+    assert_string_equal(c->fail_alarm.area, "power");
+    assert_false(st->notify.channels[2].fail_alarm.enabled);
+    c = &st->notify.channels[3];
+    assert_true(c->fail_alarm.enabled);
+    assert_int_equal(c->fail_after, 3);
+    assert_string_equal(c->fail_alarm.full_id, "notify.h4.failing");
+    /* p.comm and three channels' */
+    assert_int_equal(map_alarm_count(st), 4);
+    map_free(st);
+    map_errors_free(&e);
+}
+
 /* map_load_buffer: a map from memory is the whole map (no includes), named
  * as the caller says, held to a file's limits. */
 static void test_load_buffer(void **state)
@@ -1160,6 +1213,7 @@ int main(void)
         cmocka_unit_test(test_web_tls),
         cmocka_unit_test(test_errors_and_free),
         cmocka_unit_test(test_load_buffer),
+        cmocka_unit_test(test_channel_fail_alarm),
         cmocka_unit_test(test_many_duplicate_ids),
         cmocka_unit_test(test_select_tags),
         cmocka_unit_test(test_select_handmade),

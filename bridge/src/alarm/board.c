@@ -249,6 +249,14 @@ void board_tick(board *b, int64_t now_real_ns)
     board_arm(b);
 }
 
+int board_set_external(board *b, size_t idx, alarm_cond cond,
+                       int64_t now_real_ns)
+{
+    int rc = alarm_set_external(b->e, idx, cond, now_real_ns);
+    board_arm(b);
+    return rc;
+}
+
 void board_collect(board *b)
 {
     size_t n;

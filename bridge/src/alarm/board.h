@@ -82,6 +82,11 @@ int board_listen(board *b, board_listener fn, void *ctx);
 void board_feed(void *b, const tag_change *c, size_t n);
 void board_tick(board *b, int64_t now_real_ns);
 void board_collect(board *b);
+/* An external alarm's condition (alarm_set_external) at now_real_ns,
+ * and the timer moved to the engine's next deadline: the notify
+ * channels' own alarms.  Consumer thread.  0, or -1 (not external). */
+int board_set_external(board *b, size_t idx, alarm_cond cond,
+                       int64_t now_real_ns);
 
 const alarm_engine *board_engine(const board *b);
 size_t board_count(const board *b);

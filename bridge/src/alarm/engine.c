@@ -72,6 +72,7 @@ struct __attribute__((aligned(ALARM_LINE))) alarm {
     bool touched;           /* in the engine's touched list */
     bool when;              /* def->when */
     bool hidden;            /* a disabled comm alarm kept for suppression */
+    uint8_t ext;            /* MAP_AL_CHANNEL: alarm_cond last handed in */
     uint32_t tag_pos;       /* UINT32_MAX when none */
     uint32_t plc;           /* UINT32_MAX for station alarms */
     double value;
@@ -573,6 +574,8 @@ static alarm_cond compute(alarm_engine *e, struct alarm *a, int64_t t,
     }
     case MAP_AL_COMM:
         return (alarm_cond)e->comm_raw[a->plc];
+    case MAP_AL_CHANNEL:
+        return (alarm_cond)a->ext;
     }
     return ALARM_COND_UNKNOWN;
 }
@@ -795,6 +798,21 @@ void alarm_tick(alarm_engine *e, int64_t now_ns)
         now_ns = e->now;
     run_due(e, now_ns);
     e->now = now_ns;
+}
+
+int alarm_set_external(alarm_engine *e, size_t idx, alarm_cond cond,
+                       int64_t now_ns)
+{
+    if (idx >= e->n_public || e->al[idx].kind != MAP_AL_CHANNEL ||
+        (unsigned)cond > ALARM_COND_UNKNOWN)
+        return -1;
+    int64_t t = now_ns > e->now ? now_ns : e->now;
+    run_due(e, t);
+    e->now = t;
+    struct alarm *a = &e->al[idx];
+    a->ext = (uint8_t)cond;
+    evaluate(e, a, t, false);
+    return 0;
 }
 
 int64_t alarm_next_deadline(const alarm_engine *e)
@@ -1196,6 +1214,7 @@ static void alarm_init(struct alarm *a, const map_alarm *d, uint32_t plc)
     a->plc = plc;
     a->tag_pos = d->tag_pos == (size_t)-1 ? UINT32_MAX : (uint32_t)d->tag_pos;
     a->cond = ALARM_COND_UNKNOWN;
+    a->ext = ALARM_COND_UNKNOWN;
 }
 
 static int cmp_by_id(const void *x, const void *y, void *ctx)
@@ -1214,6 +1233,7 @@ static size_t alarm_inputs(const struct alarm *a, const uint32_t **slots,
     case MAP_AL_EXPR:
         return expr_slots(d->expr, slots);
     case MAP_AL_COMM:
+    case MAP_AL_CHANNEL:
         return 0;
     case MAP_AL_DEVIATION:
         two[0] = a->tag_pos;
@@ -1263,6 +1283,8 @@ alarm_engine *alarm_engine_new(const map_station *st, alarm_record_fn fn,
     }
     for (size_t k = 0; k < st->n_alarms; k++)
         n += st->alarms[k].enabled;
+    for (size_t c = 0; c < st->notify.n_channels; c++)
+        n += st->notify.channels[c].fail_alarm.enabled;
     e->n_public = n;
     e->n = n + hidden;
     size_t nt = e->n_tags ? e->n_tags : 1, np = e->n_plcs ? e->n_plcs : 1;
@@ -1306,7 +1328,8 @@ alarm_engine *alarm_engine_new(const map_station *st, alarm_record_fn fn,
         e->q[i] = Q_INIT;
 
     /* PLC by PLC: its comm alarm, then its tags' alarms (contiguous, for
-     * suppression by design); station alarms; hidden comm alarms last. */
+     * suppression by design); station alarms; the notify channels'
+     * alarms; hidden comm alarms last. */
     size_t k = 0, h = n, r = 0;
     pos = 0;
     for (size_t p = 0; p < st->n_plcs; p++) {
@@ -1339,6 +1362,10 @@ alarm_engine *alarm_engine_new(const map_station *st, alarm_record_fn fn,
     for (size_t j = 0; j < st->n_alarms; j++)
         if (st->alarms[j].enabled)
             alarm_init(&e->al[k++], &st->alarms[j], UINT32_MAX);
+    for (size_t c = 0; c < st->notify.n_channels; c++)
+        if (st->notify.channels[c].fail_alarm.enabled)
+            alarm_init(&e->al[k++], &st->notify.channels[c].fail_alarm,
+                       UINT32_MAX);
     for (size_t i = 0; i < e->n; i++)
         e->al[i].chat = &e->chat_pool[i * e->chatter_count];
 

@@ -55,6 +55,15 @@
  *   expression  the station expression is true
  *   comm        the PLC answers nothing (comm-failure) for on_delay,
  *               by default its stale time
+ *   channel     external: a notify channel's last `after` attempts
+ *               failed.  Not read from tags: whoever watches the
+ *               channel (cmd_run's timer, from notify_channel_health)
+ *               hands the three-valued condition in through
+ *               alarm_set_external; it is unknown until first handed in
+ *               (and after a restore), and then goes through the same
+ *               delays, latch, shelving, chattering and records as any
+ *               other condition.  Station-level: no PLC, never
+ *               suppressed by design.
  * then on_delay (must hold that long before the alarm is active) and
  * off_delay (must be gone that long before it clears).  An alarm becoming
  * active `chattering.count` times within `chattering.window` chatters: it
@@ -162,7 +171,8 @@ typedef struct {
 typedef void (*alarm_record_fn)(void *ctx, const alarm_record *r);
 
 /* Builds the engine for st's alarms: for each enabled PLC its comm alarm
- * and its tags' alarms, in map order, then the station alarms; alarms with
+ * and its tags' alarms, in map order, then the station alarms, then each
+ * notify channel's `notify.<id>.failing`; alarms with
  * `enabled: false` are left out.  Every alarm starts normal, every
  * condition unknown.  fn receives every record (may be NULL).  NULL when
  * out of memory. */
@@ -188,6 +198,14 @@ void alarm_feed(alarm_engine *e, const tag_change *c, size_t n);
 /* Time passes: every delay, shelve expiry, chattering window and rate
  * window due by now_ns takes effect. */
 void alarm_tick(alarm_engine *e, int64_t now_ns);
+/* An external alarm's (kind MAP_AL_CHANNEL) condition as it stands at
+ * now_ns: what fell due before now_ns happens first (as alarm_tick),
+ * then the condition is evaluated like a tag alarm's after a change
+ * (unknown holds the alarm where it is and restarts a pending delay).
+ * Handing in the same condition again changes nothing.  0, or -1 when
+ * idx is not an external alarm or cond not a condition. */
+int alarm_set_external(alarm_engine *e, size_t idx, alarm_cond cond,
+                       int64_t now_ns);
 /* The earliest time at which alarm_tick has something to do; INT64_MAX
  * when nothing is pending. */
 int64_t alarm_next_deadline(const alarm_engine *e);

@@ -45,6 +45,11 @@ static bool acklink_alarm_known(const map_station *st, const char *id)
     for (size_t a = 0; a < st->n_alarms; a++)
         if (strcmp(st->alarms[a].full_id, id) == 0)
             return true;
+    for (size_t c = 0; c < st->notify.n_channels; c++) {
+        const map_alarm *fa = &st->notify.channels[c].fail_alarm;
+        if (fa->enabled && strcmp(fa->full_id, id) == 0)
+            return true;
+    }
     return false;
 }
 

@@ -205,6 +205,26 @@ static void run_notify_log(void *ctx, notify_level lv, const char *msg)
             : lv == NOTIFY_WARN ? LOG_WARN : LOG_INFO, "notify", "%s", msg);
 }
 
+/* Once a second (consumer thread): each channel's count of failed
+ * attempts, which the notify thread keeps, into its own alarm.  The
+ * notify thread never touches the engine. */
+static void run_channel_alarms(void *ctx, uint64_t now_mono_ns)
+{
+    (void)now_mono_ns;
+    run_ctx *r = ctx;
+    const map_notify *nf = &r->st->notify;
+    int64_t now = clk_real_ns();
+    for (size_t i = 0; i < nf->n_channels; i++) {
+        if (r->chan_alarm[i] < 0)
+            continue;
+        notify_health h;
+        notify_channel_health(r->notify, i, &h);
+        board_set_external(r->alarms, (size_t)r->chan_alarm[i],
+                           notify_health_cond(&h, nf->channels[i].fail_after),
+                           now);
+    }
+}
+
 /* The delivery thread, after the alarms are restored: what the alarm
  * journal committed but a crash kept from the notify journal is routed
  * first, then the board's committed records follow as they come. */
@@ -251,6 +271,20 @@ static int run_open_notify(run_ctx *r)
         return -1;
     }
     const map_notify *nf = &st->notify;
+    r->chan_alarm = calloc(nf->n_channels ? nf->n_channels : 1,
+                           sizeof *r->chan_alarm);
+    if (!r->chan_alarm ||
+        dispatch_every(r->d, "notify", 1000000000ull, run_channel_alarms,
+                       r) < 0) {
+        log_error("main", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < nf->n_channels; i++)
+        r->chan_alarm[i] =
+            nf->channels[i].fail_alarm.enabled
+                ? alarm_find(board_engine(r->alarms),
+                             nf->channels[i].fail_alarm.full_id)
+                : -1;
     log_info("notify", "%zu channels, %zu on-call levels, %zu routes, "
              "journal %s, time zone %s%s%ld alarm events caught up",
              nf->n_channels, nf->n_oncall, nf->n_routes, nf->journal,
@@ -544,6 +578,7 @@ static void run_teardown(run_ctx *r)
     free(r->secrets[0]);
     free(r->secrets[1]);
     free(r->pollers);
+    free(r->chan_alarm);
     free(r->prev);
     tag_store_free(r->ts);
 }

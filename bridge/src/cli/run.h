@@ -39,6 +39,8 @@ typedef struct {
     notify *notify;            /* notify: delivery; NULL when absent */
     notify_hook notify_hook;   /* the board's listener into it */
     notify_replay_src notify_src;   /* where it reads back an overflow */
+    long *chan_alarm;          /* per notify channel: its failing alarm's
+                                  engine index, -1 (fail_alarm: false) */
     char *secrets[2];          /* resolved influx password and token */
     poll_plc **pollers;        /* per PLC; NULL when disabled */
     poll_stats *prev;          /* per PLC, at the last summary */

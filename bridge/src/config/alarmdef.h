@@ -11,15 +11,20 @@
  *  - per PLC, one communication alarm `<plc>.comm`, always there for an
  *    enabled PLC (`comm_alarm:` tunes its priority, delay, area, message);
  *  - per station, `alarms:` in the station file: an expression over any
- *    tags (alarm/expr.h), compiled at load into the model.
+ *    tags (alarm/expr.h), compiled at load into the model;
+ *  - per notify channel, one alarm `notify.<channel>.failing`, there
+ *    unless the channel says `fail_alarm: false` (conf_notify.c): its
+ *    condition comes from the notify thread's count of failed attempts.
  *
  * Plus the station's `modes:` (a tag whose value is the operating mode, and
  * which priorities each mode suppresses) and `chattering:` (how many
  * activations in how long make an alarm chatter).
  *
  * Full ids: "<plc>.<tag>.<id>" for a tag's alarm, "<plc>.comm" for the
- * communication alarm, and the id itself for a station alarm.  Station
- * alarm ids have no dot, so the three kinds never collide.
+ * communication alarm, the id itself for a station alarm, and
+ * "notify.<channel>.failing" for a channel's.  Station alarm ids have no
+ * dot, so they never collide; a PLC called `notify` is refused while
+ * notify has channels, so channel alarms do not either.
  *
  * Like the rest of the model: immutable after map_load, readable from any
  * thread.  Tags are referred to by their station-wide position (PLCs in map
@@ -54,6 +59,9 @@ typedef enum {
     MAP_AL_QUALITY,    /* the tag is stale, device-error or decode-error */
     MAP_AL_EXPR,       /* a station alarm: expr is true */
     MAP_AL_COMM,       /* a PLC's communication is lost */
+    MAP_AL_CHANNEL,    /* a notify channel's last attempts failed: the
+                          condition is handed in from outside
+                          (alarm_set_external), not read from tags */
 } map_alarm_kind;
 
 typedef struct {

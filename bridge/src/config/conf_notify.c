@@ -164,13 +164,13 @@ enum {
     C_ID, C_TYPE, C_URL, C_URL_ENV, C_URL_FILE, C_FROM, C_TO, C_STARTTLS,
     C_USER, C_PASS_ENV, C_PASS_FILE, C_SECRET_ENV, C_SECRET_FILE, C_TOPIC,
     C_TIMEOUT, C_RATE, C_MSGTYPE, C_SUMMARY_TOPIC, C_QOS, C_CLIENT_ID,
-    C_CA_FILE, C_PASSWORD, C_SECRET, C_N
+    C_CA_FILE, C_FAIL_ALARM, C_PASSWORD, C_SECRET, C_N
 };
 static const char *const channel_keys[C_N] = {
     "id", "type", "url", "url_env", "url_file", "from", "to", "starttls",
     "username", "password_env", "password_file", "secret_env", "secret_file",
     "topic", "timeout", "rate_limit", "msgtype", "summary_topic", "qos",
-    "client_id", "ca_file", "password", "secret"};
+    "client_id", "ca_file", "fail_alarm", "password", "secret"};
 
 /* Keys that only some types take (bit t: type t), and what they are
  * for, in messages. */
@@ -290,6 +290,84 @@ static void parse_to(cfg_src *s, const yaml_node_t *n, map_channel *c)
     }
 }
 
+/* `fail_alarm:` of a channel: false (or off), true (the defaults), or
+ * {after, priority, area, message, description}.  The id and the default message are made by
+ * fail_alarm_finish once the channel's id is known. */
+enum { F_AFTER, F_PRIORITY, F_AREA, F_MESSAGE, F_DESCRIPTION, F_N };
+static const char *const fail_keys[F_N] = {"after", "priority", "area",
+                                           "message", "description"};
+
+static void parse_fail_alarm(cfg_src *s, const yaml_node_t *n, map_channel *c)
+{
+    char got[64];
+    map_alarm *a = &c->fail_alarm;
+    const char *v0 = cfg_scalar(n);
+    if (v0 && (strcmp(v0, "false") == 0 || strcmp(v0, "off") == 0)) {
+        a->enabled = false;
+        return;
+    }
+    if (v0 && strcmp(v0, "true") == 0)
+        return;   /* the defaults, said out loud */
+    if (n->type != YAML_MAPPING_NODE) {
+        cfg_err_at(s, n, "'fail_alarm' must be a mapping such as {after: 3, "
+                   "priority: high}, true or false, got %s", CFG_GOT(n));
+        return;
+    }
+    yaml_node_t *v[F_N], *k[F_N];
+    cfg_get_keys(s, n, "fail_alarm", fail_keys, F_N, v, k);
+    int64_t after;
+    if (v[F_AFTER] &&
+        cfg_get_int(s, "'after'", v[F_AFTER], 1, 100, "failed attempts in "
+                    "a row", &after) == 0)
+        c->fail_after = (unsigned)after;
+    static const char *const prios[MAP_PRIO_N] = {"critical", "high",
+                                                  "medium", "low"};
+    int x;
+    if (v[F_PRIORITY] &&
+        cfg_get_enum(s, "'priority'", v[F_PRIORITY], prios, MAP_PRIO_N,
+                     &x) == 0)
+        a->priority = (map_priority)x;
+    if (v[F_AREA])
+        cfg_get_id(s, "'area'", v[F_AREA], &a->area);
+    if (v[F_MESSAGE])
+        cfg_get_text(s, "'message'", v[F_MESSAGE], &a->message);
+    if (v[F_DESCRIPTION])
+        cfg_get_str(s, "'description'", v[F_DESCRIPTION], &a->description);
+}
+
+static char *fail_dup(const char *fmt, const char *id)
+{
+    char *out = NULL;
+    if (asprintf(&out, fmt, id) < 0)
+        out = cfg_strdup("");   /* aborts when out of memory */
+    return out;
+}
+
+/* The channel's alarm as the engine needs it: `notify.<id>.failing`, a
+ * station-level alarm (no PLC, no tag) of its own kind. */
+static void fail_alarm_finish(map_channel *c)
+{
+    map_alarm *a = &c->fail_alarm;
+    a->kind = MAP_AL_CHANNEL;
+    a->plc = (size_t)-1;
+    a->tag_pos = (size_t)-1;
+    a->line = c->line;
+    a->col = c->col;
+    if (!c->id) {
+        a->enabled = false;   /* an error already said so */
+        return;
+    }
+    a->id = cfg_strdup("failing");
+    a->full_id = fail_dup("notify.%s.failing", c->id);
+    if (!a->area)
+        a->area = cfg_strdup("station");
+    if (!a->message.en) {
+        a->message.en = fail_dup("Notifications through channel '%s' are "
+                                 "failing", c->id);
+        a->message.zh = fail_dup("通知通道 %s 发送失败", c->id);
+    }
+}
+
 static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
 {
     yaml_node_t *v[C_N], *k[C_N];
@@ -298,8 +376,14 @@ static void parse_channel(cfg_src *s, const yaml_node_t *it, map_channel *c)
     c->col = col_of(it);
     c->timeout_ns = 10000000000ull;
     c->qos = 1;
+    c->fail_after = 3;
+    c->fail_alarm.enabled = true;
+    c->fail_alarm.priority = MAP_PRIO_HIGH;
     if (cfg_require(s, it, "channel", "id", v[C_ID]))
         cfg_get_id(s, "'id'", v[C_ID], &c->id);
+    if (v[C_FAIL_ALARM])
+        parse_fail_alarm(s, v[C_FAIL_ALARM], c);
+    fail_alarm_finish(c);
     int type = -1;
     if (cfg_require(s, it, "channel", "type", v[C_TYPE]) &&
         cfg_get_enum(s, "'type'", v[C_TYPE], type_names, MAP_CH_TYPES,
@@ -1104,6 +1188,19 @@ static void notify_finish(cfg_src *s, map_station *st)
         nf->timezone = cfg_strdup(st->timezone);
     if (!nf->journal)
         nf->journal = cfg_data_path(st, "notify.db");
+    /* notify.<channel>.failing would read as PLC notify's tag <channel>,
+     * alarm failing: one of the two must go. */
+    bool alarms = false;
+    for (size_t i = 0; i < nf->n_channels; i++)
+        alarms |= nf->channels[i].fail_alarm.enabled;
+    for (size_t p = 0; alarms && p < st->n_plcs; p++)
+        if (st->plcs[p].id && strcmp(st->plcs[p].id, "notify") == 0)
+            cfg_err_pos(s, nf->line, nf->col, "the PLC at %s:%d:%d must "
+                        "not be called 'notify' while notify channels have "
+                        "their own alarms (notify.<channel>.failing): rename "
+                        "it or give each channel fail_alarm: false",
+                        st->plcs[p].file ? st->plcs[p].file : s->file,
+                        st->plcs[p].line, st->plcs[p].col);
 }
 
 void cfg_notify_free(map_notify *nf)
@@ -1128,6 +1225,7 @@ void cfg_notify_free(map_notify *nf)
         for (size_t j = 0; j < c->n_to; j++)
             free(c->to[j]);
         free(c->to);
+        cfg_alarm_free(&c->fail_alarm);
     }
     free(nf->channels);
     for (size_t i = 0; i < nf->n_oncall; i++) {

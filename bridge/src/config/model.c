@@ -270,6 +270,8 @@ size_t map_alarm_count(const map_station *st)
     }
     for (size_t a = 0; a < st->n_alarms; a++)
         n += st->alarms[a].enabled;
+    for (size_t c = 0; c < st->notify.n_channels; c++)
+        n += st->notify.channels[c].fail_alarm.enabled;
     return n;
 }
 

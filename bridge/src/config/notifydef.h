@@ -63,6 +63,12 @@ typedef struct {
     unsigned rate_messages;
     uint64_t rate_per_ns;
     bool action_card;         /* dingtalk: msgtype actionCard, not markdown */
+    /* `fail_alarm:`: the channel's own alarm, `notify.<id>.failing`
+     * (kind MAP_AL_CHANNEL, area "station", priority high unless said),
+     * active once its last fail_after attempts in a row failed;
+     * fail_alarm.enabled false for `fail_alarm: false`. */
+    map_alarm fail_alarm;
+    unsigned fail_after;      /* default 3, 1..100 */
     int line, col;
 } map_channel;
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,17 @@ struct notify {
 
     atomic_uint_fast64_t submitted, dropped, sent, failed, nobody, held_back;
     atomic_uint_fast64_t deferred, replayed;
+    struct notify_chan_health *health;   /* per channel */
 };
+
+/* A channel's attempts, for its own alarm (notify_channel_health): the
+ * thread writes, the consumer thread reads. */
+struct notify_chan_health {
+    atomic_uint_fast64_t attempts, ok;
+    atomic_uint_fast32_t failing;        /* failed in a row since the last
+                                            success */
+};
+static void notify_count(notify *n, size_t ci, bool ok);
 
 static void notify_say(notify *n, notify_level lv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -145,8 +156,9 @@ notify *notify_open(const notify_opts *o, char *err, size_t errlen)
     n->batch = calloc(NOTIFY_GROUP_MAX, sizeof *n->batch);
     n->um = calloc(NOTIFY_GROUP_MAX, sizeof *n->um);
     n->stops = calloc(NOTIFY_TAKE, sizeof *n->stops);
-    if (!n->secrets || !n->retry || !n->rate || !n->held || !n->rows || !n->batch ||
-        !n->um || !n->stops ||
+    n->health = calloc(nc, sizeof *n->health);
+    if (!n->secrets || !n->retry || !n->rate || !n->held || !n->rows ||
+        !n->batch || !n->um || !n->stops || !n->health ||
         ring_init(&n->q, sizeof(nj_alarm), 16, cap) < 0 ||
         !(n->rota = rota_new(n->nf))) {
         snprintf(err, errlen, "out of memory");
@@ -361,6 +373,7 @@ static int notify_write_held(notify *n)
     for (size_t i = 0; i < n->n_held; i++) {
         const nj_alarm *a = &n->held[i];
         route_info info;
+        size_t nr0 = nr;
         nr += route_event(n->nf, n->rota, a, now, n->rows + nr,
                           ROUTE_ROWS_MAX, &info);
         if (info.nobody_on_call) {
@@ -369,6 +382,10 @@ static int notify_write_held(notify *n)
                        "but nobody with an email is on call at level 1 now",
                        a->alarm, a->event, info.route + 1);
         }
+        if (info.own_skipped && nr == nr0)
+            notify_say(n, NOTIFY_WARN, "%s %s: route %ld names only the "
+                       "channel that is failing: nobody is told", a->alarm,
+                       a->event, info.route + 1);
         bool clear = strcmp(a->event, "clear") == 0;
         if (a->stop || clear) {
             nj_stop *s = &n->stops[ns++];
@@ -642,6 +659,7 @@ static bool notify_deliver_one(notify *n)
     if (res.ok) {
         if (c)
             backoff_reset(&n->retry[ci]);
+        notify_count(n, c ? ci : SIZE_MAX, true);
         atomic_fetch_add(&n->sent, 1);
         notify_say(n, NOTIFY_INFO, "sent %zu notification%s to %s%s%s: %s",
                    k, k == 1 ? "" : "s", n->batch[0].channel,
@@ -650,6 +668,7 @@ static bool notify_deliver_one(notify *n)
     } else {
         next = done + (int64_t)(c ? backoff_next(&n->retry[ci])
                                   : NOTIFY_RETRY_MAX_NS);
+        notify_count(n, c ? ci : SIZE_MAX, false);
         atomic_fetch_add(&n->failed, 1);
         notify_say(n, NOTIFY_WARN, "%s%s%s: attempt %d at %zu notification%s "
                    "failed: %s; retry in %.0f s", n->batch[0].channel,
@@ -860,6 +879,7 @@ void notify_close(notify *n)
     free(n->batch);
     free(n->um);
     free(n->stops);
+    free(n->health);
     ring_free(&n->q);
     pthread_cond_destroy(&n->wake);
     pthread_mutex_destroy(&n->mu);
@@ -918,4 +938,41 @@ void notify_get_stats(notify *n, notify_stats *out)
     pthread_mutex_lock(&n->mu);
     out->queued = ring_len(&n->q);
     pthread_mutex_unlock(&n->mu);
+}
+
+/* ---- a channel's health (its own alarm) --------------------------------- */
+
+/* ci SIZE_MAX: a channel no longer in the map, which has no alarm. */
+static void notify_count(notify *n, size_t ci, bool ok)
+{
+    if (ci >= n->nf->n_channels)
+        return;
+    struct notify_chan_health *h = &n->health[ci];
+    if (ok) {
+        atomic_store(&h->failing, 0);
+        atomic_fetch_add(&h->ok, 1);
+    } else {
+        atomic_fetch_add(&h->failing, 1);
+    }
+    atomic_fetch_add(&h->attempts, 1);
+}
+
+void notify_channel_health(notify *n, size_t idx, notify_health *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!n || idx >= n->nf->n_channels)
+        return;
+    const struct notify_chan_health *h = &n->health[idx];
+    out->attempts = atomic_load(&h->attempts);
+    out->ok = atomic_load(&h->ok);
+    out->failing = (uint32_t)atomic_load(&h->failing);
+}
+
+alarm_cond notify_health_cond(const notify_health *h, unsigned after)
+{
+    if (after && h->failing >= after)
+        return ALARM_COND_TRUE;
+    /* Failures fewer than `after` since the start say nothing: those
+     * before the restart are not known here. */
+    return h->ok ? ALARM_COND_FALSE : ALARM_COND_UNKNOWN;
 }

@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alarm/engine.h"
 #include "auth/acklink.h"
 #include "config/plcmap.h"
 #include "notify/channel.h"
@@ -115,6 +116,25 @@ void notify_get_stats(notify *n, notify_stats *out);
  * until the broker confirms it, at the channel's back-off after a
  * failure, and again after each (re)connect. */
 void notify_set_summary(notify *n, char *json);
+
+/* A channel's own alarm, `notify.<id>.failing`.  The thread counts each
+ * channel's attempts in atomics and never touches the alarm engine; the
+ * consumer thread reads them (notify_channel_health, any thread) and
+ * hands notify_health_cond to the engine (alarm_set_external).  idx is
+ * the channel's index in notify.channels; zeros for another. */
+typedef struct {
+    uint64_t attempts;        /* since notify_open */
+    uint64_t ok;              /* ... of them successful */
+    uint32_t failing;         /* failed in a row since the last success */
+} notify_health;
+void notify_channel_health(notify *n, size_t idx, notify_health *out);
+/* The alarm's condition: true once the last `after` attempts in a row
+ * failed, false once an attempt since the start succeeded and fewer
+ * than `after` failed after it, unknown before (nothing tried yet, or
+ * fewer failures than `after` and no success since the start: the
+ * attempts before a restart are not known, so an alarm restored active
+ * stays active until the channel succeeds).  Pure. */
+alarm_cond notify_health_cond(const notify_health *h, unsigned after);
 
 /* One message for rows[0..n) (one channel, one recipient; "" for a
  * webhook, a robot or mqtt) through c, formatted (message.h) and sent

@@ -39,6 +39,18 @@ static size_t route_add(nj_row *out, size_t n, size_t max, const nj_alarm *a,
     return n + 1;
 }
 
+/* Whether a is channel c's own alarm (notify.<c>.failing): never told
+ * through c, which is failing. */
+static bool route_is_own(const nj_alarm *a, const map_channel *c)
+{
+    static const char pre[] = "notify.", suf[] = ".failing";
+    size_t n = strlen(a->alarm), ci = strlen(c->id);
+    return n == sizeof pre - 1 + ci + sizeof suf - 1 &&
+           strncmp(a->alarm, pre, sizeof pre - 1) == 0 &&
+           strncmp(a->alarm + sizeof pre - 1, c->id, ci) == 0 &&
+           strcmp(a->alarm + sizeof pre - 1 + ci, suf) == 0;
+}
+
 /* The first route matching a (its index in *idx), or NULL. */
 static const map_route *route_find(const map_notify *nf, const nj_alarm *a,
                                    long *idx)
@@ -110,6 +122,7 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
         info = &dummy;
     info->route = -1;
     info->nobody_on_call = false;
+    info->own_skipped = 0;
     bool active = strcmp(a->event, "active") == 0;
     if (!active && strcmp(a->event, "clear") != 0)
         return 0;
@@ -120,6 +133,10 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
     uint64_t wait = nf->group_wait_ns;
     for (size_t i = 0; i < rt->n_channels; i++) {
         const map_channel *c = &nf->channels[rt->channels[i]];
+        if (route_is_own(a, c)) {
+            info->own_skipped++;
+            continue;
+        }
         if (c->type == MAP_CH_EMAIL)
             for (size_t k = 0; k < c->n_to; k++)
                 n = route_add(out, n, max, a, c->id, c->to[k], 0, now_ns,
@@ -127,7 +144,11 @@ size_t route_event(const map_notify *nf, const rota *r, const nj_alarm *a,
         else
             n = route_add(out, n, max, a, c->id, "", 0, now_ns, wait);
     }
-    if (rt->oncall) {
+    if (rt->oncall && route_mail(nf) && route_is_own(a, route_mail(nf))) {
+        /* on-call mail and its escalation would go through the channel
+         * that is failing */
+        info->own_skipped++;
+    } else if (rt->oncall) {
         const map_channel *mail = route_mail(nf);
         int level = nf->n_oncall ? nf->oncall[0].level : 1;
         long p = rota_who(r, level, a->ts_ns / 1000000000);

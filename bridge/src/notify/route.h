@@ -6,6 +6,10 @@
  * to the level-1 person on call at the event's time through the first
  * email channel.
  *
+ * A channel's own alarm (notify.<id>.failing) goes to the matching
+ * route's other channels, never to that channel (nor, for the first
+ * email channel, to oncall, whose mail would go through it).
+ *
  * A clear makes rows only when the matching route says on_clear; an
  * activation that is shelved or suppressed makes none (the caller does
  * not hand those in); any other event none.  Pure: any thread.
@@ -36,6 +40,11 @@
 typedef struct {
     long route;               /* the index of the route that matched, -1 */
     bool nobody_on_call;      /* the route says oncall but nobody is */
+    /* Channels (oncall: its mail channel) of the route left out because
+     * the event is their own alarm, notify.<channel>.failing: a failing
+     * channel is never told that it fails.  Rows 0 with this set: the
+     * alarm reaches nobody (the caller warns). */
+    size_t own_skipped;
 } route_info;
 
 /* Rows for event a created at now_ns (next_ns = now_ns + group.wait),

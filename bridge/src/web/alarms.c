@@ -54,7 +54,7 @@ static const char *web_alarm_kind(map_alarm_kind k)
 {
     static const char *const names[] = {
         "above", "below", "when", "states", "rate", "deviation", "quality",
-        "expression", "comm",
+        "expression", "comm", "channel",
     };
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
