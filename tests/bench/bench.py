@@ -1950,6 +1950,7 @@ NOTIFY_FLOOD_DEFS = 1000     # alarms on the one flood tag
 NOTIFY_FLOOD_TOGGLE_S = 0.2  # the flood tag across its limit and back
 NOTIFY_FLOOD_SECONDS, NOTIFY_FLOOD_SECONDS_QUICK = 10.0, 4.0
 NOTIFY_FLOOD_WARMUP_S = 1.0  # the start of the flood is not in the window
+NOTIFY_DRAIN_MIN_S = 0.5     # a shorter drain is not reported as a rate
 
 
 def notify_station(dirname, sim_port, web_port, hook_port, smtp_port):
@@ -2358,7 +2359,9 @@ def notify_flood(st, secs):
            "backlog_min": min(backlog) if backlog else None,
            "backlog_max": max(backlog) if backlog else None,
            "flood": window(w0, w1)}
-    if d0 and d1 and d1 > d0:
+    # A drain shorter than this is the thread having kept up: the few
+    # messages after the last row say nothing of a rate.
+    if d0 and d1 and d1 - d0 >= NOTIFY_DRAIN_MIN_S:
         out["drain"] = window(d0, d1)
         # the drain second by second, with the backlog at each start:
         # each message's query reads every pending row
@@ -2453,19 +2456,26 @@ def notify_targets(nt):
                     "%.1f, max %.1f; %d activations)"
                     % (what, r["p99_ms"], r["p50_ms"], r["max_ms"], r["n"])})
     fl = nt.get("flood") or {}
-    dr = fl.get("drain") or {}
+    dr, fw = fl.get("drain"), fl.get("flood")
     if dr:
-        fw = fl["flood"]
         out.append({"name": "notify_drain_rows_per_s",
                     "value": dr["rows_per_s"], "pass": None,
                     "text": "notify: the delivery thread sustains %.0f "
                     "notifications/s in %.1f webhook POSTs/s (%s rows each) "
-                    "on a backlog; %.0f/s in %.1f POSTs/s while a flood of "
-                    "%.0f events/s keeps coming (commit %.1f ms)"
+                    "on a backlog of up to %d; %.0f/s in %.1f POSTs/s while "
+                    "a flood of %.0f events/s keeps coming (commit %.1f ms)"
                     % (dr["rows_per_s"], dr["posts_per_s"],
-                       fmt(dr["rows_per_post"], ".0f"), fw["rows_per_s"],
-                       fw["posts_per_s"], fl["offered_per_s"],
-                       nt.get("commit_ms") or 0)})
+                       fmt(dr["rows_per_post"], ".0f"), fl["backlog_max"],
+                       fw["rows_per_s"], fw["posts_per_s"],
+                       fl["offered_per_s"], nt.get("commit_ms") or 0)})
+    elif fw:
+        out.append({"name": "notify_flood_rows_per_s",
+                    "value": fw["rows_per_s"], "pass": None,
+                    "text": "notify: the delivery thread kept up with a "
+                    "flood of %.0f events/s: %.0f notifications/s in %.1f "
+                    "webhook POSTs/s (backlog at most %d; its ceiling is "
+                    "above that)" % (fl["offered_per_s"], fw["rows_per_s"],
+                                     fw["posts_per_s"], fl["backlog_max"])})
     return out
 
 
@@ -2536,7 +2546,8 @@ def print_notify_table(nt):
     print("  sent/s: rows marked sent (%s in a POST, the most one message "
           "takes); cores: the notify thread's CPU; its time from "
           "/proc/PID/task/TID/syscall sampled every 3 ms"
-          % fmt((fl.get("drain") or {}).get("rows_per_post"), ".0f"))
+          % fmt((fl.get("drain") or fl.get("flood") or {}).get(
+              "rows_per_post"), ".0f"))
     print("  " + notify_ceiling(nt))
 
 
@@ -2556,14 +2567,19 @@ def notify_ceiling(nt):
     message, each an fsync), against the time a message takes on the
     backlog and where the notify thread spent it."""
     c = nt.get("commit_ms")
-    dr = (nt.get("flood") or {}).get("drain") or {}
+    fl = nt.get("flood") or {}
+    dr = fl.get("drain") or fl.get("flood") or {}
     head = ("every row is committed (SQLite WAL, synchronous=FULL: an "
             "fsync) before its attempt and marked after it: two commits a "
             "message, the floor under each message's time")
     if c is None or not dr.get("posts_per_s"):
         return head
-    text = "%s; one small commit here %.1f ms, a message every %.1f ms on " \
-        "the backlog" % (head, c, 1000.0 / dr["posts_per_s"])
+    text = "%s; one small commit here %.1f ms, a message every %.1f ms %s" \
+        % (head, c, 1000.0 / dr["posts_per_s"],
+           "on the backlog" if fl.get("drain") else
+           "in the flood (kept up: not the ceiling)")
+    if not fl.get("drain"):
+        return text
     th = dict(dr.get("thread") or {})
     if th and dr.get("notify_cores") is not None and \
             dr.get("runq") is not None and "runnable" in th:
