@@ -1155,7 +1155,11 @@ static void notify_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
             nf->group_wait_ns = 0;
         else if (gv[G_WAIT])
             cfg_get_duration(s, "'wait'", gv[G_WAIT], &nf->group_wait_ns);
-        if (gv[G_INTERVAL])
+        /* 0s: no flood summaries, every group as it is due */
+        const char *iv = cfg_scalar(gv[G_INTERVAL]);
+        if (iv && strcmp(iv, "0s") == 0)
+            nf->group_interval_ns = 0;
+        else if (gv[G_INTERVAL])
             cfg_get_duration(s, "'interval'", gv[G_INTERVAL],
                              &nf->group_interval_ns);
     }

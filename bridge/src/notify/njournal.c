@@ -55,7 +55,7 @@
     "CREATE INDEX IF NOT EXISTS notification_pair"                           \
     " ON notification(channel, recipient, created_ns);"                      \
     "CREATE INDEX IF NOT EXISTS notification_batch"                          \
-    " ON notification(status, channel, recipient, id);"                      \
+    " ON notification(status, channel, recipient, next_ns, id);"             \
     "CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY,"             \
     " ts_ns INTEGER NOT NULL, channel TEXT NOT NULL, recipient TEXT,"        \
     " rows INTEGER NOT NULL, ok INTEGER NOT NULL, answer TEXT);"             \
@@ -439,7 +439,7 @@ size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max)
                            " recipient) = (SELECT channel, recipient FROM"
                            " notification WHERE status = 'pending' AND"
                            " next_ns <= ?1 ORDER BY next_ns, id LIMIT 1)"
-                           " ORDER BY id LIMIT ?2", -1, &st, NULL)
+                           " ORDER BY next_ns, id LIMIT ?2", -1, &st, NULL)
         != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, now);
@@ -524,14 +524,18 @@ int nj_defer(nj *j, const char *channel, const char *recipient,
 }
 
 int nj_pair_recent(nj *j, const char *channel, const char *recipient,
-                   int64_t since, uint64_t *activations, int64_t *last_sent)
+                   int64_t since, uint64_t cap, uint64_t *activations,
+                   int64_t *last_sent)
 {
     sqlite3_stmt *st;
     *activations = 0;
     *last_sent = 0;
-    if (sqlite3_prepare_v2(j->db, "SELECT (SELECT count(*) FROM notification"
-                           " WHERE channel = ?1 AND recipient = ?2 AND event ="
-                           " 'active' AND created_ns >= ?3), (SELECT"
+    /* counted up to the flood's threshold and one: a flood of 40,000
+     * must not make each message count 40,000 rows */
+    if (sqlite3_prepare_v2(j->db, "SELECT (SELECT count(*) FROM (SELECT 1"
+                           " FROM notification WHERE channel = ?1 AND"
+                           " recipient = ?2 AND created_ns >= ?3 AND event ="
+                           " 'active' LIMIT ?4)), (SELECT"
                            " max(ts_ns) FROM attempt WHERE channel = ?1 AND"
                            " recipient = ?2 AND ok = 1)", -1, &st, NULL)
         != SQLITE_OK)
@@ -539,6 +543,7 @@ int nj_pair_recent(nj *j, const char *channel, const char *recipient,
     sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, since);
+    sqlite3_bind_int64(st, 4, (int64_t)cap);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *activations = (uint64_t)sqlite3_column_int64(st, 0);

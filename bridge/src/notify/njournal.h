@@ -175,8 +175,9 @@ int nj_cursor(nj *j, uint64_t *seq, int64_t *ts, char *err, size_t errlen);
  * none. */
 int nj_next_due(nj *j, int64_t *when);
 
-/* The pending rows (at most max, oldest first) of the (channel,
- * recipient) whose earliest pending row is due at now; 0 when none is. */
+/* The pending rows (at most max, earliest due first, then oldest) of
+ * the (channel, recipient) whose earliest pending row is due at now; 0
+ * when none is. */
 size_t nj_batch(nj *j, int64_t now, nj_row *out, size_t max);
 
 /* An attempt at rows[0..n) (one message): recorded with the channel's
@@ -199,9 +200,11 @@ int nj_defer(nj *j, const char *channel, const char *recipient,
              int64_t until, char *err, size_t errlen);
 
 /* For (channel, recipient): how many activation rows were created since
- * `since`, and when a row was last sent (0: never).  0, or -1. */
+ * `since` (counted up to cap), and when a message last went out (0:
+ * never).  0, or -1. */
 int nj_pair_recent(nj *j, const char *channel, const char *recipient,
-                   int64_t since, uint64_t *activations, int64_t *last_sent);
+                   int64_t since, uint64_t cap, uint64_t *activations,
+                   int64_t *last_sent);
 
 /* The times of the channel's last attempts (at most max, newest first),
  * for a rate limit that outlives a restart.  How many. */

@@ -589,7 +589,8 @@ static int64_t notify_hold_until(notify *n, size_t ci, const nj_row *first,
     int64_t last;
     if (n->nf->group_interval_ns &&
         nj_pair_recent(n->j, first->channel, first->recipient,
-                       now - NOTIFY_FLOOD_NS, &acts, &last) == 0 &&
+                       now - NOTIFY_FLOOD_NS, NOTIFY_FLOOD_COUNT + 1, &acts,
+                       &last) == 0 &&
         acts > NOTIFY_FLOOD_COUNT) {
         if (last && last + (int64_t)n->nf->group_interval_ns > until)
             until = last + (int64_t)n->nf->group_interval_ns;
