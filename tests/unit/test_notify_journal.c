@@ -276,8 +276,12 @@ static void test_group_and_resume(void **state)
     assert_int_equal(nj_batch(j, at(9, 2), b, 16), 0);
     assert_int_equal(nj_next_due(j, &due), 1);
     assert_true(due == at(9, 5));
-    /* a restart makes it due at once */
-    assert_int_equal(nj_mark_due_now(j, at(9, 2), err, sizeof err), 0);
+    /* another channel working again changes nothing for it; its own
+     * channel working again, or a restart, makes it due at once */
+    assert_int_equal(nj_mark_due_now(j, "hook", at(9, 2), err, sizeof err),
+                     0);
+    assert_int_equal(nj_batch(j, at(9, 2), b, 16), 0);
+    assert_int_equal(nj_mark_due_now(j, NULL, at(9, 2), err, sizeof err), 0);
     n = nj_batch(j, at(9, 2), b, 16);
     assert_int_equal(n, 1);
     assert_string_equal(b[0].recipient, "duty@lock1.example");

@@ -604,11 +604,19 @@ long nj_prune(nj *j, int64_t before, char *err, size_t errlen)
     return total;
 }
 
-int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen)
+int nj_mark_due_now(nj *j, const char *channel, int64_t now, char *err,
+                    size_t errlen)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE notification SET next_ns = %lld WHERE "
-             "status = 'pending' AND attempts > 0 AND next_ns > %lld",
-             (long long)now, (long long)now);
-    return sqlutil_exec(j->db, sql, j->path, err, errlen);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(j->db, "UPDATE notification SET next_ns = ?1"
+                           " WHERE status = 'pending' AND attempts > 0 AND"
+                           " next_ns > ?1 AND (?2 IS NULL OR channel = ?2)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sqlutil_fail(j->db, j->path, err, errlen);
+    sqlite3_bind_int64(st, 1, now);
+    if (channel)
+        sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sqlutil_fail(j->db, j->path, err, errlen);
 }

@@ -188,9 +188,11 @@ int nj_mark(nj *j, const nj_row *rows, size_t n, bool ok,
             const char *answer, int64_t now, int64_t next_ns, char *err,
             size_t errlen);
 
-/* Every pending row waiting for a later retry is due at now (a restart
- * tries at once).  0, or -1 with err. */
-int nj_mark_due_now(nj *j, int64_t now, char *err, size_t errlen);
+/* Every pending row of channel (NULL: of every channel) waiting for a
+ * later retry is due at now: a restart tries at once, and so does a
+ * channel that has just worked again.  0, or -1 with err. */
+int nj_mark_due_now(nj *j, const char *channel, int64_t now, char *err,
+                    size_t errlen);
 
 /* The pending rows of channel (and recipient; NULL: every recipient)
  * due before until are due at until instead: held back by a rate limit

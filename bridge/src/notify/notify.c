@@ -574,6 +574,21 @@ static void notify_rate_note(notify_rate *r, int64_t t)
         r->n++;
 }
 
+/* Channel ci has just delivered: its back-off starts again, and when it
+ * had been failing, the rows waiting out that back-off (other
+ * recipients', or messages behind a summary) are due now instead of
+ * minutes later. */
+static void notify_works_again(notify *n, size_t ci, int64_t now)
+{
+    backoff_reset(&n->retry[ci]);
+    if (!atomic_load(&n->health[ci].failing))
+        return;
+    char err[512];
+    if (nj_mark_due_now(n->j, n->nf->channels[ci].id, now, err,
+                        sizeof err) < 0)
+        notify_say(n, NOTIFY_WARN, "journal: %s", err);
+}
+
 /* When the group of (channel ci, recipient) due at now may go: now, or
  * later when the channel's rate limit is reached (until the oldest
  * attempt in its window leaves it) or the pair is in a flood (more than
@@ -659,7 +674,7 @@ static bool notify_deliver_one(notify *n)
         notify_rate_note(&n->rate[ci], done);
     if (res.ok) {
         if (c)
-            backoff_reset(&n->retry[ci]);
+            notify_works_again(n, ci, done);
         notify_count(n, c ? ci : SIZE_MAX, true);
         atomic_fetch_add(&n->sent, 1);
         notify_say(n, NOTIFY_INFO, "sent %zu notification%s to %s%s%s: %s",
@@ -734,6 +749,8 @@ static int64_t notify_mqtt_turn(notify *n, int64_t until)
             if (json) {
                 chan_result res;
                 nmqtt_summary(m, json, gen, now, &n->retry[i], &res);
+                if (res.ok)
+                    notify_works_again(n, i, now);
                 if (res.ok)
                     notify_say(n, NOTIFY_INFO, "%s: summary of active "
                                "alarms retained on %s: %s", n->nf->channels[i].id,
@@ -839,7 +856,7 @@ int notify_start(notify *n)
     if (nj_cursor(n->j, &n->seen_seq, &n->seen_ts, err, sizeof err) < 0)
         notify_say(n, NOTIFY_WARN, "journal: %s", err);
     /* Rows waiting for a later retry are due now (notify.h). */
-    if (nj_mark_due_now(n->j, clk_real_ns(), err, sizeof err) < 0)
+    if (nj_mark_due_now(n->j, NULL, clk_real_ns(), err, sizeof err) < 0)
         notify_say(n, NOTIFY_WARN, "journal: %s", err);
     int e = pthread_create(&n->th, NULL, notify_main, n);
     if (e) {
