@@ -450,7 +450,7 @@ const en = {
   "ntf.count": "{n} notifications.",
   "ntf.capped": "The newest {n} notifications; narrow the range for older ones.",
   "ntf.ch_ok": "working",
-  "ntf.ch_failing": "failing ({n} attempts)",
+  "ntf.ch_failing": "failing (attempts: {n})",
   "ntf.col.time": "Routed",
   "ntf.col.alarm": "Alarm",
   "ntf.col.event": "Event",
