@@ -721,6 +721,34 @@ static void test_gzip_v2(void **st)
     influx_close(w);
 }
 
+/* A VictoriaMetrics cluster's vminsert with a tenant, and InfluxDB
+ * Enterprise's consistency: the paths their documentation gives. */
+static void test_cluster_paths(void **st)
+{
+    fixture *x = *st;
+    x->o.database = "lock";
+    x->o.tenant = "42:7";
+    influx_writer *w = open_ok(&x->o);
+    influx_point p = ipt("p1", "a", 1, 1000);
+    assert_int_equal(influx_submit(w, &p, 1), 1);
+    assert_int_equal(influx_flush(w, 2000 * MS), 0);
+    influx_close(w);
+    x->o.tenant = NULL;
+    x->o.consistency = "quorum";
+    w = open_ok(&x->o);
+    p = ipt("p1", "a", 2, 2000);
+    assert_int_equal(influx_submit(w, &p, 1), 1);
+    assert_int_equal(influx_flush(w, 2000 * MS), 0);
+    influx_close(w);
+    assert_int_equal(fake_nreqs(x->f), 2);
+    assert_string_equal(x->f->reqs[0].path,
+                        "/insert/42:7/influx/write?db=lock&precision=ns");
+    assert_string_equal(x->f->reqs[0].body,
+                        "p1,plc=p1,station=lock1 a=1i,a_q=0i 1000\n");
+    assert_string_equal(x->f->reqs[1].path,
+                        "/write?db=lock&precision=ns&consistency=quorum");
+}
+
 static void test_outage_keeps_order(void **st)
 {
     fixture *x = *st;
@@ -960,6 +988,7 @@ int main(void)
         T(test_server_errors_retried),
         T(test_slow_response_retried),
         T(test_gzip_v2),
+        T(test_cluster_paths),
         T(test_outage_keeps_order),
         T(test_close_reopen_replays),
         T(test_queue_full_and_bad_options),

@@ -394,6 +394,7 @@ static int run_open_influx(run_ctx *r)
     influx_opts io = {
         .url = mi->url, .database = mi->database, .rp = mi->rp,
         .username = mi->username, .org = mi->org, .bucket = mi->bucket,
+        .tenant = mi->tenant, .consistency = mi->consistency,
         .station = st->id, .batch_points = mi->batch_points,
         .batch_age_ns = mi->batch_age_ns, .gzip = mi->gzip,
         .timeout_ns = mi->timeout_ns, .spool_dir = mi->spool_dir,

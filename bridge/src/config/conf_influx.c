@@ -24,13 +24,16 @@ static void influx_defaults(map_station *st)
 enum {
     I_URL, I_DB, I_RP, I_USER, I_PASS_ENV, I_PASS_FILE, I_ORG, I_BUCKET,
     I_TOKEN_ENV, I_TOKEN_FILE, I_PRECISION, I_BATCH, I_BATCH_AGE, I_GZIP,
-    I_TIMEOUT, I_SPOOL, I_SPOOL_MAX, I_PASSWORD, I_TOKEN, I_N
+    I_TIMEOUT, I_SPOOL, I_SPOOL_MAX, I_TENANT, I_CONSISTENCY, I_PASSWORD,
+    I_TOKEN, I_N
 };
 static const char *const influx_keys[I_N] = {
     "url", "database", "rp", "username", "password_env", "password_file",
     "org", "bucket", "token_env", "token_file", "precision", "batch_size",
-    "batch_age", "gzip", "timeout", "spool", "spool_max", "password",
-    "token"};
+    "batch_age", "gzip", "timeout", "spool", "spool_max", "tenant",
+    "consistency", "password", "token"};
+static const char *const consistency_names[] = {"one", "any", "quorum",
+                                                "all"};
 static const char *const precision_names[] = {"ns", "us", "ms", "s"};
 
 static void influx_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
@@ -96,7 +99,32 @@ static void influx_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
                        "least 1MiB such as 512MiB or 2GiB, got %s",
                        CFG_GOT(v[I_SPOOL_MAX]));
     }
+    /* vminsert's tenant: accountID or accountID:projectID, 32-bit each */
+    if (v[I_TENANT] &&
+        cfg_get_str(s, "'tenant'", v[I_TENANT], &f->tenant) == 0) {
+        unsigned long long a, b;
+        int used = 0;
+        const char *t = f->tenant;
+        bool ok = t[0] >= '0' && t[0] <= '9' &&
+                  ((sscanf(t, "%llu%n", &a, &used) == 1 && !t[used] &&
+                    a <= 0xFFFFFFFFull) ||
+                   (sscanf(t, "%llu:%llu%n", &a, &b, &used) == 2 &&
+                    !t[used] && a <= 0xFFFFFFFFull && b <= 0xFFFFFFFFull &&
+                    strchr(t, ':')[1] >= '0' && strchr(t, ':')[1] <= '9'));
+        if (!ok)
+            cfg_err_at(s, v[I_TENANT], "'tenant' must be a VictoriaMetrics "
+                       "accountID or accountID:projectID such as 42 or "
+                       "42:7, got '%s'", t);
+    }
+    if (v[I_CONSISTENCY] &&
+        cfg_get_enum(s, "'consistency'", v[I_CONSISTENCY], consistency_names,
+                     4, &e) == 0)
+        f->consistency = cfg_strdup(consistency_names[e]);
     bool v2 = f->org || f->bucket;
+    if (v2 && (f->tenant || f->consistency))
+        cfg_err_at(s, n, "influx: 'tenant' (VictoriaMetrics cluster) and "
+                   "'consistency' (InfluxDB Enterprise) are for the 1.x "
+                   "write with 'database', not with org and bucket");
     if (v2 && !(f->org && f->bucket))
         cfg_err_at(s, n, "influx: InfluxDB 2.x needs both 'org' and 'bucket'");
     if (!v2 && !f->database && f->url)

@@ -153,7 +153,8 @@ void map_free(map_station *st)
     map_influx *f = &st->influx;
     char *strs[] = {f->url, f->database, f->rp, f->username, f->password_env,
                     f->password_file, f->org, f->bucket, f->token_env,
-                    f->token_file, f->precision, f->spool_dir};
+                    f->token_file, f->precision, f->spool_dir, f->tenant,
+                    f->consistency};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(strs[i]);
     free(st->web.listen);

@@ -156,6 +156,8 @@ typedef struct {
     char *username;
     char *password_env, *password_file;
     char *org, *bucket;       /* 2.x: both set */
+    char *tenant;             /* VictoriaMetrics cluster: "0", "42:7" */
+    char *consistency;        /* InfluxDB Enterprise: one|any|quorum|all */
     char *token_env, *token_file;
     char *precision;          /* "ns" (default), "us", "ms", "s" */
     size_t batch_points;      /* default 5000 */

@@ -106,7 +106,7 @@ typedef enum {
 struct influx_writer {
     /* Immutable once the threads run. */
     influx_opts o;                   /* strings point into owned copies */
-    char *strs[11];
+    char *strs[13];
     char *write_url;
     char *quarantine_path;
     uint64_t auth_retry_ns;
@@ -1310,15 +1310,23 @@ static char *build_url(influx_writer *w, char *err, size_t errlen)
         goto done;
     }
     int n;
+    /* the tenant and consistency are digits, a colon and a few words
+     * (config checks them): nothing to escape */
+    char path[96] = "/write";
+    if (o->tenant)
+        snprintf(path, sizeof path, "/insert/%s/influx/write", o->tenant);
+    char cons[48] = "";
+    if (o->consistency)
+        snprintf(cons, sizeof cons, "&consistency=%s", o->consistency);
     if (v2)
         n = asprintf(&out, "%.*s/api/v2/write?org=%s&bucket=%s&precision=%s",
                      (int)ul, o->url, a, b, prec);
     else if (o->rp && o->rp[0])
-        n = asprintf(&out, "%.*s/write?db=%s&rp=%s&precision=%s", (int)ul,
-                     o->url, a, b, prec);
+        n = asprintf(&out, "%.*s%s?db=%s&rp=%s&precision=%s%s", (int)ul,
+                     o->url, path, a, b, prec, cons);
     else
-        n = asprintf(&out, "%.*s/write?db=%s&precision=%s", (int)ul, o->url,
-                     a, prec);
+        n = asprintf(&out, "%.*s%s?db=%s&precision=%s%s", (int)ul, o->url,
+                     path, a, prec, cons);
     if (n < 0) {
         out = NULL;
         snprintf(err, errlen, "influx: out of memory");
@@ -1489,7 +1497,8 @@ static influx_writer *influx_new(const influx_opts *o, char *err,
     const char **fields[] = {&w->o.url, &w->o.database, &w->o.rp,
                              &w->o.username, &w->o.password, &w->o.org,
                              &w->o.bucket, &w->o.token, &w->o.station,
-                             &w->o.spool_dir};
+                             &w->o.spool_dir, &w->o.tenant,
+                             &w->o.consistency};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         if (!*fields[i] || (!v2 && (fields[i] == &w->o.org ||
                                     fields[i] == &w->o.bucket))) {

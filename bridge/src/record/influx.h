@@ -11,7 +11,11 @@
  * request in flight, while the encoder prepares the next batch, and owns
  * the spool:
  *   1.x:  POST {url}/write?db=&rp=&precision=   (user/password: basic auth)
- *   2.x:  POST {url}/api/v2/write?org=&bucket=&precision=  (Token auth)
+ *   2.x:  POST {url}/api/v2/write?org=&bucket=&precision=  (Token auth;
+ *         InfluxDB 3 takes the same, the bucket naming its database)
+ *   VictoriaMetrics cluster (tenant set):
+ *         POST {url}/insert/{tenant}/influx/write?db=&precision=
+ *   InfluxDB Enterprise: the 1.x write with &consistency=
  * Responses are handled as InfluxDB documents them: 204 done; 400 the
  * batch's bad lines are logged and set aside in a quarantine file, never
  * retried; "partial write" counted; 401/403/404 set an alarm-worthy status
@@ -71,6 +75,11 @@ typedef struct {
     const char *rp;             /* retention policy, optional */
     const char *username;       /* optional */
     const char *password;       /* resolved secret (from env or file) */
+    /* A VictoriaMetrics cluster: vminsert's tenant, "accountID" or
+     * "accountID:projectID": POST {url}/insert/{tenant}/influx/write */
+    const char *tenant;
+    /* InfluxDB Enterprise's write consistency (one, any, quorum, all) */
+    const char *consistency;
     /* InfluxDB 2.x: set org and bucket (then database is ignored) */
     const char *org;
     const char *bucket;
