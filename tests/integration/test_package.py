@@ -22,7 +22,7 @@
 Whatever happens, the package is purged at the end and a lockbridge user
 that the test made is deleted, so the machine is left as it was.  Needs
 root (dpkg); skipped otherwise, and under the sanitizers (the package is
-built from the plain build).  About 40 s.  Standard library only.
+built from the plain build).  25-50 s, most of it cpack.  Standard library only.
 Prints "N passed, M failed".
 """
 
