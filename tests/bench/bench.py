@@ -3027,14 +3027,20 @@ def print_scale_table(sc):
     if sc.get("skipped"):
         print("  skipped: %s" % sc["skipped"])
         return
-    print("  %-8s %9s %7s %8s %11s %8s %11s %11s %7s"
-          % ("station", "points/s", "cores", "RSS MB", "spool peak", "drain s",
-             "written", "in store", "missing"))
+    # written: the influx writer's points; history: the embedded
+    # history's samples (the same stream); numeric: its good numeric
+    # samples, each of which must be in the store (it holds 5-15 more a
+    # station: samples the export skips here, not traced further)
+    print("  %-8s %8s %6s %6s %10s %7s %8s %8s %8s %8s %7s"
+          % ("station", "points/s", "cores", "RSS MB", "spool peak",
+             "drain s", "written", "history", "numeric", "in store",
+             "missing"))
     for b in sc["bridges"]:
-        print("  %-8s %9.1f %7.3f %8.1f %9.0f kB %8s %11d %11d %7d"
+        print("  %-8s %8.1f %6.3f %6.1f %7.0f kB %7s %8d %8s %8d %8d %7d"
               % (b["station"], b["points_per_s"], b["cpu_cores"],
                  b["rss_kb"] / 1024.0, b["spool_peak_bytes"] / 1024.0,
-                 fmt(b.get("drain_s"), ".1f"), b["written"], b["vm_numeric"],
+                 fmt(b.get("drain_s"), ".1f"), b["written"],
+                 b["history_written"], b["history_numeric"], b["vm_numeric"],
                  b["missing"]))
     d = sc["delay"]
     print("  total %.0f points/s (VictoriaMetrics took %.0f rows/s, %.2f "
