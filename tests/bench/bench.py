@@ -98,9 +98,41 @@ loopback, each noting the wall-clock arrival of every POST and mail:
                     against one small WAL synchronous=FULL commit on the
                     same disk: the two commits each message makes
 
+Many stations, one central store (issue 11 section 5), `scale`: 20
+copies of the shipped station (5 with --quick), each with its PLC ports
+moved and its own station.id (lock01..lock20), each under its own lock-sim
+(speed 1, a control socket) and its own `lockbridge run` (history on, as
+shipped; web off; --summary 1) in a directory of its own, every bridge with
+an influx section (database scale, batch_age 250ms, its own spool) writing
+to one victoria-metrics started here on a free loopback port with a temp
+data dir (-search.latencyOffset=0s -search.disableCache: fresh points are
+searchable at once; -dedup.minScrapeInterval=1ms: a batch stored twice
+counts once):
+  throughput        over 60 s (15 s with --quick): points/s each bridge
+                    wrote (its summary lines), and the rows/s
+                    VictoriaMetrics counts itself (vm_rows_inserted_total)
+                    and a count_over_time query over the window;
+                    each bridge's CPU (/proc/PID/stat) and VmRSS
+  delay             levels.upstream_level set to a new value through one
+                    station's lock-sim control socket after another (20
+                    probes; 10 with --quick), /api/v1/export polled every
+                    20 ms until the value is there: that moment minus the
+                    point's own timestamp (the Modbus response), p50/p99;
+                    it holds batch_age, the write, VictoriaMetrics'
+                    ingestion (about 1 s before a new row is searchable)
+                    and the 20 ms polling; also from the set
+  outage            victoria-metrics stopped for 60 s (30 s with --quick)
+                    while every bridge polls on, started again on the same
+                    port and data dir: each spool's peak bytes, the time
+                    until every spool is empty again (the writer's retry
+                    back-off, 1 s doubling to 60 s, dominates it); then the
+                    bridges stopped and every numeric good sample of every
+                    station's embedded history looked up in
+                    VictoriaMetrics (missing must be 0)
+
 Usage: bench.py [--seconds S] [--quick] [--build DIR] [--only PARTS]
   PARTS: comma-separated from modbus, demo, lp, influx, hist, web, page,
-  alarm, notify
+  alarm, notify, scale
   (default all)
 Environment: LB_BUILD (build directory, default build), LB_SOURCE (source
 tree, default the one this file is in), LB_BENCH_SIM (simulator to run
@@ -146,7 +178,7 @@ TARGET_TS_RATIO = 0.90
 TARGET_HIST_30D_MS = 100.0
 TS_PLCS, TS_FIELDS, TS_BATCH = 100, 10, 5000
 PARTS = ("modbus", "demo", "lp", "influx", "hist", "web", "page", "alarm",
-         "notify")
+         "notify", "scale")
 
 PORT_RE = re.compile(r"^\s*port:\s*(\d+)", re.M)
 _procs = []  # every Popen started here, stopped in stop_all()
@@ -437,9 +469,13 @@ def proc_status_kb(pid, key):
     return None
 
 
-def copy_demo_station(outdir):
+def copy_demo_station(outdir, station_id=None, extra="", taken=()):
     """Copies plc-maps/ to outdir with every PLC moved to a free port, so the
-    measurement does not collide with a demo already running on 1502..."""
+    measurement does not collide with a demo already running on 1502...;
+    with station_id, the station's id replaced and its web off, and extra
+    (YAML text) appended.  taken: ports other copies already use (a copy's
+    ports are free only once its lock-sim listens).  Returns (station file,
+    its PLC ports)."""
     src = os.path.join(SOURCE, "plc-maps")
     names = sorted(f for f in os.listdir(src) if f.endswith(".yaml"))
     texts = {}
@@ -448,12 +484,21 @@ def copy_demo_station(outdir):
         with open(os.path.join(src, f), encoding="utf-8") as fh:
             texts[f] = fh.read()
         ports.update(int(m) for m in PORT_RE.findall(texts[f]))
-    base = free_port_range(len(ports)) if ports else 0
+    base = 0
+    for _ in range(50):
+        base = free_port_range(len(ports)) if ports else 0
+        if not set(range(base, base + len(ports))) & set(taken):
+            break
     remap = {p: base + i for i, p in enumerate(sorted(ports))}
     os.makedirs(outdir, exist_ok=True)
     for f, text in texts.items():
         text = PORT_RE.sub(lambda m: m.group(0).replace(
             m.group(1), str(remap[int(m.group(1))])), text)
+        if station_id and f == "station.yaml":
+            text = re.sub(r"^station: \{id: [^,}]+", "station: {id: %s"
+                          % station_id, text, count=1, flags=re.M)
+            text = re.sub(r"^web: .*$", "web: off", text, count=1,
+                          flags=re.M) + "\n" + extra.strip() + "\n"
         with open(os.path.join(outdir, f), "w", encoding="utf-8") as fh:
             fh.write(text)
     return os.path.join(outdir, "station.yaml"), sorted(remap.values())
@@ -1681,7 +1726,7 @@ def sim_control(path):
 
 def sim_set(ctl, tag, value):
     """Sets a tag through lock-sim's control socket; waits for the reply."""
-    ctl.write("set %s %d\n" % (tag, value))
+    ctl.write("set %s %s\n" % (tag, value))
     ctl.flush()
     ctl.readline()
 
@@ -2602,6 +2647,442 @@ def notify_ceiling(nt):
 
 # ---- report ------------------------------------------------------------
 
+# ---- many stations, one central store (issue 11 section 5) -------------
+
+SCALE_DB = "scale"
+SCALE_BATCH_AGE = "250ms"
+SCALE_PROBE = ("levels", "upstream_level")   # f32, fast poll, no alarm
+                                             # between 18.5 and 21.5 m
+SCALE_INFLUX_RE = re.compile(
+    r"influx: (\d+) points written in \d+ batches, (\d+) queued, (\d+) "
+    r"spooled \((\d+) bytes\)")
+SCALE_HIST_RE = re.compile(r"history: (\d+) samples written")
+
+
+class ScaleVM:
+    """victoria-metrics on one loopback port and data directory, which
+    stop() and start() keep: the outage is this process stopped.
+    -dedup.minScrapeInterval=1ms: a batch written twice (its reply lost,
+    then replayed from the spool) counts once, as it is stored once."""
+
+    def __init__(self, tmp):
+        self.port = free_port_range(1)
+        self.data = os.path.join(tmp, "data")
+        self.log = os.path.join(tmp, "vm.log")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        with open(self.log, "ab") as f:
+            self.proc = start(lbtest.victoria_args(self.port, self.data) +
+                              ["-dedup.minScrapeInterval=1ms"],
+                              stdin=subprocess.DEVNULL, stdout=f,
+                              stderr=subprocess.STDOUT)
+        if not wait_http(self.port, "/health", self.proc, limit=30):
+            raise RuntimeError("victoria-metrics did not start: %s"
+                               % tail(self.log))
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            stop(self.proc, grace=20.0)
+        if self.proc in _procs:
+            _procs.remove(self.proc)
+
+    def cpu_s(self):
+        return proc_cpu_s(self.proc.pid)
+
+    def rows_inserted(self):
+        """Its own count of rows (fields) taken in over the influx
+        protocol."""
+        st, body = http_call(self.port, "GET", "/metrics", timeout=10)
+        n = 0
+        for line in body.decode(errors="replace").splitlines():
+            if line.startswith('vm_rows_inserted_total{type="influx"}'):
+                n = int(float(line.split()[-1]))
+        return n
+
+    def count(self, match, window_s, at_s):
+        """Samples of the series matching match with timestamps in the
+        window_s seconds up to at_s (a count query), None on error."""
+        q = {"query": "sum(count_over_time(%s[%dms]))"
+                      % (match, int(window_s * 1000)),
+             "time": "%.3f" % at_s}
+        st, body = http_call(self.port, "GET", "/api/v1/query?" +
+                             urllib.parse.urlencode(q), timeout=60)
+        if st != 200:
+            return None
+        r = json.loads(body).get("data", {}).get("result", [])
+        return int(float(r[0]["value"][1])) if r else 0
+
+    def export(self, match, start_s):
+        """{(metric name, station): (timestamps ms, values)}."""
+        st, body = http_call(self.port, "POST", "/api/v1/export?" +
+                             urllib.parse.urlencode({
+                                 "match[]": match, "start": "%.3f" % start_s,
+                                 "end": str(int(time.time()) + 3600)}),
+                             timeout=60)
+        if st != 200:
+            raise RuntimeError("export: %d %s" % (st, body[:200]))
+        out = {}
+        for line in body.splitlines():
+            if line.strip():
+                r = json.loads(line)
+                m = r["metric"]
+                out[(m.get("__name__"), m.get("station"))] = (
+                    r["timestamps"], r["values"])
+        return out
+
+
+class ScaleStation:
+    """One shipped station (ports moved, its own id) under its own
+    lock-sim (with a control socket) and `lockbridge run` (web off,
+    summary every second, influx to the central VictoriaMetrics); in its
+    own directory, the cwd of both: history and spool land there."""
+
+    def __init__(self, build, sim_cmd, root, i, vm_port, taken):
+        self.id = "lock%02d" % i
+        self.dir = os.path.join(root, self.id)
+        self.build = build
+        extra = ("influx: {url: http://127.0.0.1:%d, database: %s, "
+                 "batch_age: %s, spool: %s}"
+                 % (vm_port, SCALE_DB, SCALE_BATCH_AGE,
+                    os.path.join(self.dir, "spool")))
+        self.station, self.ports = copy_demo_station(self.dir, self.id,
+                                                     extra, taken)
+        self.ctl_path = os.path.join(self.dir, "sim.sock")
+        self.lb_log = os.path.join(self.dir, "lockbridge.log")
+        self.sim = start_logged(sim_cmd + ["-c", self.station, "--control",
+                                           self.ctl_path],
+                                os.path.join(self.dir, "lock-sim.log"),
+                                cwd=self.dir)
+        self.lb = None
+
+    def run(self):
+        if not wait_ports(self.ports, self.sim):
+            raise RuntimeError("%s: lock-sim did not serve: %s" % (
+                self.id, tail(os.path.join(self.dir, "lock-sim.log"))))
+        self.lb = start_logged([os.path.join(self.build, "lockbridge"),
+                                "run", "-c", self.station, "--summary", "1"],
+                               self.lb_log, cwd=self.dir)
+
+    def influx(self):
+        """Every influx summary line so far: [(written, queued, spooled
+        points, spooled bytes)]."""
+        try:
+            with open(self.lb_log, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            return []
+        return [tuple(int(x) for x in m.groups())
+                for m in SCALE_INFLUX_RE.finditer(text)]
+
+    def history_written(self):
+        with open(self.lb_log, encoding="utf-8", errors="replace") as f:
+            got = SCALE_HIST_RE.findall(f.read())
+        return int(got[-1]) if got else None
+
+    def close(self):
+        for p, sig in ((self.lb, signal.SIGINT), (self.sim, signal.SIGTERM)):
+            if p:
+                stop(p, sig, grace=15.0)
+                if p in _procs:
+                    _procs.remove(p)
+        self.lb = self.sim = None
+
+    def history_samples(self):
+        """{(VictoriaMetrics name, station): set of ms} of the numeric good
+        samples in the embedded history: what VictoriaMetrics must hold."""
+        p = start([os.path.join(self.build, "lockbridge"), "export", "-c",
+                   self.station, "--from", "-2h"], cwd=self.dir)
+        out, err = p.communicate(timeout=300)
+        _procs.remove(p)
+        if p.returncode != 0:
+            raise RuntimeError("%s: export: %s" % (self.id, err[-200:]))
+        import calendar
+        res = {}
+        for r in json.loads(out):
+            if r["quality"] != "good" or isinstance(r["value"], str):
+                continue
+            m = re.match(r"(\d+-\d+-\d+T\d+:\d+:\d+)\.(\d{3})Z$", r["ts"])
+            ms = calendar.timegm(time.strptime(
+                m.group(1), "%Y-%m-%dT%H:%M:%S")) * 1000 + int(m.group(2))
+            plc, field = r["tag"].split(".", 1)
+            res.setdefault(("%s_%s" % (plc, field), self.id), set()).add(ms)
+        return res
+
+
+def scale_delay(vm, stations, samples):
+    """Sets the probe tag of one station after another to a new value
+    through lock-sim's control socket and polls VictoriaMetrics' export
+    every 20 ms until that value is there: (ms from the point's own
+    timestamp, the Modbus response, to queryable; ms from the set)."""
+    plc, tag = SCALE_PROBE
+    name = "%s_%s" % (plc, tag)
+    from_resp, from_set = [], []
+    for k in range(samples):
+        st = stations[k % len(stations)]
+        value = round(19.0 + 0.013 * (k + 1), 3)
+        sock, ctl = sim_control(st.ctl_path)
+        try:
+            t_set = time.time()
+            sim_set(ctl, "%s.%s" % (plc, tag), value)
+            end = t_set + 30
+            seen = None
+            while seen is None and time.time() < end:
+                got = vm.export('{__name__="%s",station="%s"}' % (name, st.id),
+                                t_set - 2).get((name, st.id), ([], []))
+                for ts, v in zip(*got):
+                    if abs(v - value) < 1e-3 and ts >= (t_set - 1) * 1000:
+                        seen = (time.time(), ts / 1000.0)
+                        break
+                else:
+                    time.sleep(0.02)
+            ctl.write("unset %s.%s\n" % (plc, tag))
+            ctl.flush()
+            ctl.readline()
+        finally:
+            sock.close()
+        if seen:
+            from_resp.append((seen[0] - seen[1]) * 1000)
+            from_set.append((seen[0] - t_set) * 1000)
+        time.sleep(0.2)
+    return sorted(from_resp), sorted(from_set)
+
+
+def bench_scale(build, sim_cmd, quick):
+    """20 shipped stations (5 with --quick), each its own lock-sim and
+    bridge, writing to one VictoriaMetrics: throughput, each bridge's CPU
+    and RSS, end-to-end delay, then an outage of the store and the
+    spools' drain, and every station's samples checked in the store."""
+    n, window, outage, probes = (5, 15, 30, 10) if quick else (20, 60, 60, 20)
+    if not shutil.which("victoria-metrics"):
+        return {"skipped": "victoria-metrics not installed"}
+    if not os.access(os.path.join(build, "lockbridge"), os.X_OK):
+        return {"skipped": "lockbridge not built"}
+    root = os.path.join(build, "bench", "scale")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    tmp = tempfile.mkdtemp(prefix="lb-bench-scale-vm.")
+    res = {"stations": n, "window_s": window, "outage_s": outage,
+           "batch_age": SCALE_BATCH_AGE, "database": SCALE_DB,
+           "vm_flags": "-search.latencyOffset=0s -search.disableCache "
+                       "-dedup.minScrapeInterval=1ms"}
+    vm = None
+    stations = []
+    try:
+        vm = ScaleVM(tmp)
+        t_run = time.time()
+        taken = set()
+        for i in range(1, n + 1):
+            st = ScaleStation(build, sim_cmd, root, i, vm.port, taken)
+            taken.update(st.ports)
+            stations.append(st)
+        for st in stations:
+            st.run()
+        log("  %d bridges started; warming up" % n)
+        end = time.time() + 60
+        while time.time() < end and not all(
+                (st.influx() or [(0,)])[-1][0] > 0 for st in stations):
+            time.sleep(0.5)
+        time.sleep(5)
+        for st in stations:
+            if st.lb.poll() is not None:
+                raise RuntimeError("%s: lockbridge exited: %s"
+                                   % (st.id, tail(st.lb_log)))
+        # ---- steady state
+        log("  steady state, %d s" % window)
+        w0 = [st.influx()[-1][0] for st in stations]
+        c0 = [proc_cpu_s(st.lb.pid) for st in stations]
+        s0 = [proc_cpu_s(st.sim.pid) for st in stations]
+        v0, vc0, t0 = vm.rows_inserted(), vm.cpu_s(), time.time()
+        time.sleep(window)
+        w1 = [st.influx()[-1][0] for st in stations]
+        c1 = [proc_cpu_s(st.lb.pid) for st in stations]
+        s1 = [proc_cpu_s(st.sim.pid) for st in stations]
+        v1, vc1, t1 = vm.rows_inserted(), vm.cpu_s(), time.time()
+        el = t1 - t0
+        per = []
+        for k, st in enumerate(stations):
+            per.append({"station": st.id,
+                        "points_per_s": (w1[k] - w0[k]) / el,
+                        "cpu_cores": (c1[k] - c0[k]) / el,
+                        "rss_kb": proc_status_kb(st.lb.pid, "VmRSS")})
+        res["bridges"] = per
+        res["points_per_s"] = sum(b["points_per_s"] for b in per)
+        res["vm_rows_per_s"] = (v1 - v0) / el
+        res["vm_cpu_cores"] = (vc1 - vc0) / el
+        res["sim_cpu_cores"] = sum(b - a for a, b in zip(s0, s1)) / el
+        # The same window by the points' own timestamps, counted by a
+        # query once the last batches are in (batch_age + about 1 s).
+        time.sleep(3)
+        n_rows = vm.count('{db="%s"}' % SCALE_DB, el, t1)
+        res["vm_rows_window_per_s"] = None if n_rows is None else n_rows / el
+        # ---- delay
+        log("  end-to-end delay, %d probes" % probes)
+        fr, fs = scale_delay(vm, stations, probes)
+        res["delay"] = {"samples": len(fr), "of": probes,
+                        "from_response_p50_ms": pctl(fr, 0.5),
+                        "from_response_p99_ms": pctl(fr, 0.99),
+                        "from_response_max_ms": fr[-1] if fr else None,
+                        "from_set_p50_ms": pctl(fs, 0.5),
+                        "from_set_p99_ms": pctl(fs, 0.99)}
+        # ---- outage
+        log("  outage: victoria-metrics stopped for %d s" % outage)
+        vm.stop()
+        t_out = time.time()
+        time.sleep(outage)
+        vm.start()
+        t_back = time.time()
+        log("  victoria-metrics back after %.1f s; draining" % (t_back - t_out))
+        drained = {}
+        end = t_back + 600
+        while len(drained) < n and time.time() < end:
+            for st in stations:
+                lines = st.influx()
+                if st.id not in drained and lines and lines[-1][2] == 0 and \
+                        time.time() - t_back > 1.5:
+                    drained[st.id] = time.time() - t_back
+            time.sleep(0.25)
+        for k, st in enumerate(stations):
+            lines = st.influx()
+            per[k]["spool_peak_bytes"] = max(x[3] for x in lines)
+            per[k]["spool_peak_points"] = max(x[2] for x in lines)
+            per[k]["drain_s"] = drained.get(st.id)
+        res["outage_measured_s"] = t_back - t_out
+        res["drain_s"] = max(drained.values()) if len(drained) == n else None
+        peak = [b["spool_peak_bytes"] for b in per]
+        res["spool_peak_bytes_max"] = max(peak)
+        res["spool_bytes_per_hour_per_station"] = \
+            sum(peak) / n * 3600.0 / res["outage_measured_s"]
+        time.sleep(3)
+        # ---- nothing missing
+        log("  stopping the bridges; checking every sample")
+        for k, st in enumerate(stations):
+            st.close()
+            lines = st.influx()
+            per[k]["written"] = lines[-1][0]
+            per[k]["left_spooled"] = lines[-1][2]
+            per[k]["history_written"] = st.history_written()
+        missing = {}
+        want = {}
+        for st in stations:
+            want.update(st.history_samples())
+        end = time.time() + 40
+        while True:
+            missing.clear()
+            got = vm.export('{db="%s",__name__!~".*_q"}' % SCALE_DB,
+                            t_run - 60)
+            for key, ms in want.items():
+                have = set(got.get(key, ([], []))[0])
+                lost = ms - have
+                if lost:
+                    missing.setdefault(key[1], []).append(
+                        (key[0], len(lost)))
+            if not missing or time.time() > end:
+                break
+            time.sleep(1)
+        for k, st in enumerate(stations):
+            per[k]["history_numeric"] = sum(
+                len(v) for key, v in want.items() if key[1] == st.id)
+            per[k]["vm_numeric"] = sum(
+                len(v[0]) for key, v in got.items() if key[1] == st.id)
+            per[k]["missing"] = sum(c for _, c in missing.get(st.id, []))
+        res["missing_total"] = sum(b["missing"] for b in per)
+        res["missing_example"] = {k: v[:3] for k, v in
+                                  list(missing.items())[:3]}
+        res["written_total"] = sum(b["written"] for b in per)
+        res["numeric_total"] = sum(b["history_numeric"] for b in per)
+        res["run_s"] = time.time() - t_run
+        return res
+    except (RuntimeError, OSError, ValueError) as e:
+        res["skipped"] = str(e)
+        log("  scale: %s" % e)
+        return res
+    finally:
+        for st in stations:
+            st.close()
+        if vm:
+            vm.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scale_targets(sc):
+    if not sc:
+        return []
+    if sc.get("skipped"):
+        return [{"name": "scale", "value": None, "pass": None,
+                 "text": "scale: %s" % sc["skipped"]}]
+    d = sc.get("delay", {})
+    cpu = [b["cpu_cores"] for b in sc["bridges"]]
+    rss = [b["rss_kb"] for b in sc["bridges"]]
+    return [
+        {"name": "scale_points_per_s", "value": sc["points_per_s"],
+         "pass": None,
+         "text": "scale: %d stations into one VictoriaMetrics: %.0f points/s "
+         "(%.0f rows/s by its own count); a bridge %.3f-%.3f cores, "
+         "%.1f-%.1f MB RSS" % (sc["stations"], sc["points_per_s"],
+                               sc["vm_rows_per_s"], min(cpu), max(cpu),
+                               min(rss) / 1024.0, max(rss) / 1024.0)},
+        {"name": "scale_delay_p99_ms", "value": d.get("from_response_p99_ms"),
+         "pass": None,
+         "text": "scale: Modbus response to queryable p50 %s ms, p99 %s ms "
+         "(batch_age %s; %d of %d probes)"
+         % (fmt(d.get("from_response_p50_ms"), ".0f"),
+            fmt(d.get("from_response_p99_ms"), ".0f"), sc["batch_age"],
+            d.get("samples", 0), d.get("of", 0))},
+        {"name": "scale_nothing_missing", "value": sc["missing_total"],
+         "pass": sc["missing_total"] == 0 and sc.get("drain_s") is not None,
+         "text": "scale: after a %.0f s outage every spool drained in %s s "
+         "(peak %.0f kB); samples missing in VictoriaMetrics: %d of %d"
+         % (sc["outage_measured_s"], fmt(sc.get("drain_s"), ".1f"),
+            sc["spool_peak_bytes_max"] / 1024.0, sc["missing_total"],
+            sc["numeric_total"])}]
+
+
+def print_scale_table(sc):
+    if not sc:
+        return
+    print("\nMany stations, one VictoriaMetrics (issue 11)")
+    if sc.get("skipped"):
+        print("  skipped: %s" % sc["skipped"])
+        return
+    # written: the influx writer's points; history: the embedded
+    # history's samples (the same stream); numeric: its good numeric
+    # samples, each of which must be in the store (it holds 5-15 more a
+    # station: samples the export skips here, not traced further)
+    print("  %-8s %8s %6s %6s %10s %7s %8s %8s %8s %8s %7s"
+          % ("station", "points/s", "cores", "RSS MB", "spool peak",
+             "drain s", "written", "history", "numeric", "in store",
+             "missing"))
+    for b in sc["bridges"]:
+        print("  %-8s %8.1f %6.3f %6.1f %7.0f kB %7s %8d %8s %8d %8d %7d"
+              % (b["station"], b["points_per_s"], b["cpu_cores"],
+                 b["rss_kb"] / 1024.0, b["spool_peak_bytes"] / 1024.0,
+                 fmt(b.get("drain_s"), ".1f"), b["written"],
+                 b["history_written"], b["history_numeric"], b["vm_numeric"],
+                 b["missing"]))
+    d = sc["delay"]
+    print("  total %.0f points/s (VictoriaMetrics took %.0f rows/s, %s rows/s"
+          " by a count query over the window, %.2f cores; the lock-sims "
+          "%.2f cores)"
+          % (sc["points_per_s"], sc["vm_rows_per_s"],
+             fmt(sc.get("vm_rows_window_per_s"), ".0f"), sc["vm_cpu_cores"],
+             sc["sim_cpu_cores"]))
+    print("  delay, Modbus response to queryable: p50 %s ms, p99 %s ms, max "
+          "%s ms (from the set: p50 %s, p99 %s; %d probes)"
+          % (fmt(d["from_response_p50_ms"], ".0f"),
+             fmt(d["from_response_p99_ms"], ".0f"),
+             fmt(d["from_response_max_ms"], ".0f"),
+             fmt(d["from_set_p50_ms"], ".0f"), fmt(d["from_set_p99_ms"], ".0f"),
+             d["samples"]))
+    print("  outage %.0f s: spool %.0f kB/h per station; all drained in %s s;"
+          " %d of %d numeric samples missing"
+          % (sc["outage_measured_s"],
+             sc["spool_bytes_per_hour_per_station"] / 1024.0,
+             fmt(sc.get("drain_s"), ".1f"), sc["missing_total"],
+             sc["numeric_total"]))
+
+
 def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
@@ -2654,6 +3135,7 @@ def print_table(res):
     print_page_table(res.get("page"))
     print_alarm_table(res.get("alarm"))
     print_notify_table(res.get("notify"))
+    print_scale_table(res.get("scale"))
     log("")
     log("targets:")
     for t in res["targets"]:
@@ -2827,6 +3309,7 @@ def targets(res):
     out += page_targets(res.get("page"))
     out += alarm_targets(res.get("alarm"))
     out += notify_targets(res.get("notify"))
+    out += scale_targets(res.get("scale"))
     if "demo" not in res:
         return out
     d = res.get("demo", {})
@@ -2865,7 +3348,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="1 and 10 PLCs, 1 s each; web: 50 clients, 3 s; "
                     "page: 3 runs, a soak of 3,000 frames; notify: 40 "
-                    "activations, a 4 s flood")
+                    "activations, a 4 s flood; scale: 5 stations, a 15 s window, "
+                    "a 30 s outage")
     ap.add_argument("--build", default=os.environ.get("LB_BUILD", "build"))
     ap.add_argument("--only", default=",".join(PARTS),
                     help="comma-separated parts: %s" % ", ".join(PARTS))
@@ -2941,6 +3425,10 @@ def main():
             res["alarm"] = bench_alarm(build, sim_cmd, outdir, a.quick)
         if "notify" in only:
             res["notify"] = bench_notify(build, sim_cmd, outdir, a.quick)
+        if "scale" in only:
+            log("bench: %d stations into one VictoriaMetrics"
+                % (5 if a.quick else 20))
+            res["scale"] = bench_scale(build, sim_cmd, a.quick)
     finally:
         stop_all()
 
