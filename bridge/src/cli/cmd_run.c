@@ -585,7 +585,7 @@ static void run_teardown(run_ctx *r)
 
 int cmd_run(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     log_set_level(o->level);

@@ -36,6 +36,8 @@ static void main_usage(FILE *f)
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
+            "  --data-dir DIR       use DIR instead of the map's data_dir (every\n"
+            "                       default path under it follows)\n"
             "  --json               read, user list, token list: print JSON\n"
             "  --summary SECONDS    run: per-PLC summary interval (default 5)\n"
             "  --log-changes        run: log every value change\n"
@@ -49,10 +51,11 @@ static void main_usage(FILE *f)
             "  --version            print the version\n");
 }
 
-map_station *cli_load(const char *path)
+map_station *cli_load(const cli_opts *o)
 {
+    const char *path = o->config;
     map_errors errs = {0};
-    map_station *st = map_load(path, &errs);
+    map_station *st = map_load_data_dir(path, o->data_dir, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.msgs[i]);
     if (!st && errs.n == 0)
@@ -63,7 +66,7 @@ map_station *cli_load(const char *path)
 
 int cmd_check(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     /* Warnings do not fail the check: the map is valid, maybe not
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
     cli_opts o = {.summary_s = 5, .level = LOG_INFO};
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'D'},
         {"json", no_argument, NULL, 'j'},
         {"csv", no_argument, NULL, 'C'},
         {"tags", required_argument, NULL, 'T'},
@@ -120,6 +124,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.config = optarg; break;
+        case 'D': o.data_dir = optarg; break;
         case 'j': o.json = true; break;
         case 'C': o.csv = true; break;
         case 'T': o.tags = optarg; break;
