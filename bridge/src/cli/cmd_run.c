@@ -27,6 +27,7 @@
 
 #include "auth/acklink.h"
 #include "cli/run.h"
+#include "cli/sdnotify.h"
 #include "config/secret.h"
 #include "core/clock.h"
 #include "core/fsutil.h"
@@ -605,6 +606,13 @@ int cmd_run(const cli_opts *o)
         rc = CLI_EXIT_FAIL;
         goto out;
     }
+    /* READY=1 once the pollers have polled (the web server is bound
+     * already), and the watchdog's pings: both on the consumer thread. */
+    if (sdn_attach(&r) < 0) {
+        log_error("main", "out of memory");
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
     log_info("main", "lockbridge %s running station %s (%zu PLCs); Ctrl-C "
              "stops", LB_VERSION, st->id, st->n_plcs);
     run_dispatch = r.d;
@@ -622,6 +630,7 @@ int cmd_run(const cli_opts *o)
         rc = CLI_EXIT_FAIL;
     }
     log_info("main", "stopping");
+    sdn_stopping();
 out:
     run_teardown(&r);
     map_free(st);
