@@ -6,7 +6,9 @@ and the unit file (packaging/systemd/lockbridge.service).
    directory, as systemd gives) and WATCHDOG_USEC=2000000, `lockbridge run
    --data-dir DIR` against lock-sim: READY=1 arrives once; when it does,
    the dashboard's socket accepts, /healthz answers 200 and lock-sim has
-   served requests to every PLC; its STATUS= says "polling N PLCs, serving
+   served requests to every PLC, and at least 500 ms have passed since
+   the poller of a PLC made `silent` started (its first attempt's
+   timeout); its STATUS= says "polling N PLCs, serving
    127.0.0.1:PORT"; WATCHDOG=1 keeps arriving about every second (half of
    WATCHDOG_USEC); SIGTERM brings STOPPING=1 and exit 0; the history went
    to DIR (--data-dir, the unit's StateDirectory=).
@@ -22,6 +24,7 @@ and the unit file (packaging/systemd/lockbridge.service).
 Standard library only; /usr/bin/python3.  Prints "N passed, M failed".
 """
 
+import calendar
 import json
 import os
 import re
@@ -95,10 +98,15 @@ def test_notify(sim, work):
     log_path = os.path.join(work, "notify.log")
     env = env_without("WATCHDOG_PID", "JOURNAL_STREAM",
                       NOTIFY_SOCKET=path, WATCHDOG_USEC="2000000")
+    # One PLC that never answers: its first attempt ends at its 500 ms
+    # timeout, and READY=1 must wait for it.
+    sim.fault("hpu", "silent")
     proc = start(["-c", sim.station, "--web", "127.0.0.1:%d" % port,
                   "--data-dir", data_dir, "--summary", "0"], env, log_path)
     try:
         got = recv_all(sock, time.monotonic() + 30, want="READY=1")
+        ready_wall = time.time()
+        sim.fault("hpu", "none")
         ready = [m for _, m in got if "READY=1" in m.split("\n")]
         accepts = False
         status = healthz = None
@@ -121,6 +129,14 @@ def test_notify(sim, work):
         check(healthz == 200, "... and /healthz answers 200 (%s)" % healthz)
         check(served and all(n > 0 for n in served.values()),
               "... and lock-sim has served every PLC %s" % served)
+        m = re.search(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z info hpu: "
+                      r"polling ", read(log_path), re.M)
+        started = m and calendar.timegm(time.strptime(
+            m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) + float(m.group(1)[19:])
+        check(started and ready_wall - started >= 0.45,
+              "READY=1 waits for the silent PLC's first attempt (its 500 ms "
+              "timeout): %.3f s after its poller started"
+              % ((ready_wall - started) if started else -1))
         line = "STATUS=polling %d PLCs, serving http://127.0.0.1:%d" % (
             len(sim.plcs), port)
         check(ready and line in ready[0].split("\n"),
