@@ -29,6 +29,7 @@ enum { CLI_EXIT_FAIL = 1, CLI_EXIT_CONFIG = 2, CLI_EXIT_USAGE = 64 };
 
 typedef struct {
     const char *config;
+    const char *data_dir;  /* --data-dir DIR: overrides the map's data_dir */
     bool json;
     bool csv;
     const char *tags, *from, *to;  /* acklink: --to is the recipient */
@@ -45,8 +46,10 @@ typedef struct {
     int nargs;
 } cli_opts;
 
-/* Loads the map, printing every error to stderr; NULL on failure. */
-map_station *cli_load(const char *path);
+/* Loads the map at o->config (with o->data_dir, --data-dir, in place of
+ * its data_dir when given), printing every error to stderr; NULL on
+ * failure. */
+map_station *cli_load(const cli_opts *o);
 
 int cmd_check(const cli_opts *o);
 int cmd_read(const cli_opts *o);

@@ -65,7 +65,7 @@ int cmd_acklink(const cli_opts *o)
                    ttl > (uint64_t)ACKLINK_MAX_TTL_S * 1000000000ULL))
         return acklink_usage("--ttl: a duration from 1s to 30d (\"24h\")");
     const char *alarm = o->args[0];
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     int rc = CLI_EXIT_USAGE;

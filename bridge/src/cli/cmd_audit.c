@@ -82,7 +82,7 @@ int cmd_audit(const cli_opts *o)
         fprintf(stderr, "lockbridge: --to must be after --from\n");
         return CLI_EXIT_USAGE;
     }
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     audit_ctx x = {.csv = o->csv, .first = true};

@@ -63,7 +63,7 @@ static const char **export_tags(const map_station *st, const char *spec,
 
 int cmd_export(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     int rc = CLI_EXIT_USAGE;

@@ -55,7 +55,7 @@ int cmd_notify(const cli_opts *o)
         return notify_usage("notify needs 'test'");
     if (!o->channel)
         return notify_usage("notify test needs --channel ID");
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     int rc = CLI_EXIT_FAIL;

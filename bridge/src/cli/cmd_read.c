@@ -63,7 +63,7 @@ static void read_print(tag_store *ts, bool json)
 
 int cmd_read(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     int rc = 0;

@@ -27,6 +27,7 @@
 
 #include "auth/acklink.h"
 #include "cli/run.h"
+#include "cli/sdnotify.h"
 #include "config/secret.h"
 #include "core/clock.h"
 #include "core/fsutil.h"
@@ -586,7 +587,7 @@ static void run_teardown(run_ctx *r)
 
 int cmd_run(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     log_set_level(o->level);
@@ -603,6 +604,13 @@ int cmd_run(const cli_opts *o)
         log_warn("main", "%s", st->warnings.msgs[i]);
     int rc = 0;
     if (run_setup(&r) < 0) {
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
+    /* READY=1 once the pollers have polled (the web server is bound
+     * already), and the watchdog's pings: both on the consumer thread. */
+    if (sdn_attach(&r) < 0) {
+        log_error("main", "out of memory");
         rc = CLI_EXIT_FAIL;
         goto out;
     }
@@ -623,6 +631,7 @@ int cmd_run(const cli_opts *o)
         rc = CLI_EXIT_FAIL;
     }
     log_info("main", "stopping");
+    sdn_stopping();
 out:
     run_teardown(&r);
     map_free(st);

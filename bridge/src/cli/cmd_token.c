@@ -85,7 +85,7 @@ int cmd_token(const cli_opts *o)
         return CLI_EXIT_USAGE;
     }
 
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     auth *a = cli_auth_open(st);

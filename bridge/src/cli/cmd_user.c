@@ -145,7 +145,7 @@ int cmd_user(const cli_opts *o)
         return user_usage("--role is for user add (user role NAME ROLE "
                           "changes one)");
 
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     auth *a = cli_auth_open(st);

@@ -36,6 +36,12 @@ static void main_usage(FILE *f)
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
+            "  --data-dir DIR       use DIR instead of the map's data_dir (every\n"
+            "                       default path under it follows)\n"
+            "  --log-format FMT     text (a terminal's default), journal (<N>\n"
+            "                       priority prefix, no timestamp: the default when\n"
+            "                       stderr is JOURNAL_STREAM) or json (one object\n"
+            "                       per line: time, level, module, message)\n"
             "  --json               read, user list, token list: print JSON\n"
             "  --summary SECONDS    run: per-PLC summary interval (default 5)\n"
             "  --log-changes        run: log every value change\n"
@@ -49,10 +55,11 @@ static void main_usage(FILE *f)
             "  --version            print the version\n");
 }
 
-map_station *cli_load(const char *path)
+map_station *cli_load(const cli_opts *o)
 {
+    const char *path = o->config;
     map_errors errs = {0};
-    map_station *st = map_load(path, &errs);
+    map_station *st = map_load_data_dir(path, o->data_dir, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.msgs[i]);
     if (!st && errs.n == 0)
@@ -63,7 +70,7 @@ map_station *cli_load(const char *path)
 
 int cmd_check(const cli_opts *o)
 {
-    map_station *st = cli_load(o->config);
+    map_station *st = cli_load(o);
     if (!st)
         return CLI_EXIT_CONFIG;
     /* Warnings do not fail the check: the map is valid, maybe not
@@ -87,6 +94,8 @@ int main(int argc, char **argv)
     cli_opts o = {.summary_s = 5, .level = LOG_INFO};
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'D'},
+        {"log-format", required_argument, NULL, 'G'},
         {"json", no_argument, NULL, 'j'},
         {"csv", no_argument, NULL, 'C'},
         {"tags", required_argument, NULL, 'T'},
@@ -115,11 +124,22 @@ int main(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : 0;
     }
     const char *cmd = argv[1];
+    log_format fmt = LOG_FMT_TEXT;
+    bool fmt_given = false;
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.config = optarg; break;
+        case 'D': o.data_dir = optarg; break;
+        case 'G':
+            if (log_format_parse(optarg, &fmt) < 0) {
+                fprintf(stderr, "lockbridge: --log-format: '%s' is not text, "
+                                "journal or json\n", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            fmt_given = true;
+            break;
         case 'j': o.json = true; break;
         case 'C': o.csv = true; break;
         case 'T': o.tags = optarg; break;
@@ -148,6 +168,9 @@ int main(int argc, char **argv)
         default: main_usage(stderr); return CLI_EXIT_USAGE;
         }
     }
+    /* Before any command logs: journald's format when stderr is the
+     * journal's stream, unless the command line says otherwise. */
+    log_set_format(fmt_given ? fmt : log_format_detect());
     /* user and token take words (add NAME ...); getopt has moved them
      * behind the options. */
     bool words = strcmp(cmd, "user") == 0 || strcmp(cmd, "token") == 0 ||

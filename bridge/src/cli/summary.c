@@ -7,6 +7,7 @@
  * would not know.
  */
 #include "cli/run.h"
+#include "cli/sdnotify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,7 @@ void run_summary(void *arg, uint64_t now_mono_ns)
     run_sink_summary(r);
     r->changes_at_summary = ds.changes;
     r->last_summary_ns = now_mono_ns;
+    sdn_status(r);
 }
 
 void run_log_alarms(void *arg, const journal_rec *recs, size_t n)

@@ -264,6 +264,11 @@ typedef struct {
  * appended to errs (which the caller frees with map_errors_free).  I/O
  * errors are reported the same way ("file: cannot open: reason"). */
 map_station *map_load(const char *path, map_errors *errs);
+/* The same with data_dir (when not NULL) in place of the file's own
+ * data_dir: every default path under it (history, spool, users, journals)
+ * follows.  For `--data-dir DIR` (systemd's StateDirectory=). */
+map_station *map_load_data_dir(const char *path, const char *data_dir,
+                               map_errors *errs);
 /* The same for a map held in memory: len bytes at data (not necessarily
  * NUL-terminated; the caller keeps them), reported and recorded
  * (st->file) as `name` (NULL: "(memory)").  Nothing is read from disk

@@ -284,7 +284,7 @@ static int cmp_err_pos(const void *a, const void *b)
 /* map_load and map_load_buffer: the file at path, or (data != NULL) the
  * len bytes at data standing for it. */
 static map_station *load(const char *path, const char *data, size_t len,
-                         map_errors *errs)
+                         const char *data_dir, map_errors *errs)
 {
     cfg_loader ld = {0};
     ld.errs = &ld.own;
@@ -344,6 +344,11 @@ static map_station *load(const char *path, const char *data, size_t len,
     cfg_index_build(st);
     if (pa)
         cfg_check_alarms(&ld, st, pa);
+    /* Before the sections finish: their default paths live in it. */
+    if (data_dir) {
+        free(st->data_dir);
+        st->data_dir = cfg_strdup(data_dir);
+    }
     for (size_t i = 0; i < CFG_COUNT(sections); i++)
         if (sections[i]->finish)
             sections[i]->finish(&s, st);
@@ -368,16 +373,22 @@ done:
 
 map_station *map_load(const char *path, map_errors *errs)
 {
+    return map_load_data_dir(path, NULL, errs);
+}
+
+map_station *map_load_data_dir(const char *path, const char *data_dir,
+                               map_errors *errs)
+{
     if (!path) {
         map_errors_add(errs, "(null): cannot open: no file given");
         return NULL;
     }
-    return load(path, NULL, 0, errs);
+    return load(path, NULL, 0, data_dir, errs);
 }
 
 map_station *map_load_buffer(const char *name, const char *data, size_t len,
                              map_errors *errs)
 {
     return load(name ? name : "(memory)", data ? data : "", data ? len : 0,
-                errs);
+                NULL, errs);
 }
