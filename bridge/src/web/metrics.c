@@ -186,16 +186,18 @@ static void m_writers(strbuf *b, const metrics_src *s)
     if (s->influx)
         m_sample(b, "lockbridge_writer_queued_points", "writer", "influx",
                  NULL, NULL, (double)is.queued);
-    if (!s->influx)
-        return;
+    /* The families are declared without a writer too, so that a
+     * dashboard's queries name known metrics on any station. */
     m_family(b, "lockbridge_writer_spooled_bytes", "gauge",
              "Bytes waiting in the writer's disk spool.");
-    m_sample(b, "lockbridge_writer_spooled_bytes", "writer", "influx", NULL,
-             NULL, (double)is.spooled_bytes);
+    if (s->influx)
+        m_sample(b, "lockbridge_writer_spooled_bytes", "writer", "influx",
+                 NULL, NULL, (double)is.spooled_bytes);
     m_family(b, "lockbridge_writer_quarantined_total", "counter",
              "Lines set aside after the database refused them (HTTP 400).");
-    m_sample(b, "lockbridge_writer_quarantined_total", "writer", "influx",
-             NULL, NULL, (double)is.quarantined);
+    if (s->influx)
+        m_sample(b, "lockbridge_writer_quarantined_total", "writer",
+                 "influx", NULL, NULL, (double)is.quarantined);
 }
 
 static void m_alarms(strbuf *b, const metrics_src *s)
@@ -223,11 +225,11 @@ static void m_alarms(strbuf *b, const metrics_src *s)
 
 static void m_notify(strbuf *b, const metrics_src *s)
 {
+    m_family(b, "lockbridge_notifications_total", "counter",
+             "Notification attempts by channel and result.");
     if (!s->notify)
         return;
     const map_notify *nf = &s->st->notify;
-    m_family(b, "lockbridge_notifications_total", "counter",
-             "Notification attempts by channel and result.");
     for (size_t i = 0; i < nf->n_channels; i++) {
         notify_health h;
         notify_channel_health(s->notify, i, &h);
