@@ -218,8 +218,20 @@ def main():
               "requests_total grows between two scrapes")
         check(value(s2, "lockbridge_build_info", version="0.1.0") == 1,
               "lockbridge_build_info{version} 1")
-        check(any(n == "lockbridge_alarms" for (n, _) in s2),
-              "lockbridge_alarms is exported")
+        before = value(s2, "lockbridge_alarms", state="active-unack",
+                       priority="high") or 0
+        sim.set("hpu.upper_pump1_fault", True)
+        after = before
+        end = time.time() + 20
+        while time.time() < end and after <= before:
+            time.sleep(0.3)
+            after = value(samples(get(url)[2]), "lockbridge_alarms",
+                          state="active-unack", priority="high") or 0
+        sim.unset("hpu.upper_pump1_fault")
+        check(after == before + 1,
+              "an alarm raised through lock-sim shows in lockbridge_alarms"
+              "{state=\"active-unack\",priority=\"high\"} (%s -> %s)"
+              % (before, after))
         text2 = get(url)[2]
         names = set()
         for m in re.finditer(r"(?m)^# TYPE (\S+) (\S+)$", text2):
