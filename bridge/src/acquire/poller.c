@@ -203,6 +203,19 @@ void poll_free(poll_plc *p)
 
 const map_plc *poll_map(const poll_plc *p) { return p->plc; }
 
+const uint64_t POLL_LE_US[POLL_LE_N] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000, 10000000};
+
+void poll_buckets_add(poll_buckets *b, uint64_t us)
+{
+    for (size_t i = 0; i < POLL_LE_N; i++)
+        if (us <= POLL_LE_US[i])
+            b->le[i]++;
+    b->count++;
+    b->sum_us += us;
+}
+
 void poll_get_stats(poll_plc *p, poll_stats *out)
 {
     pthread_mutex_lock(&p->st_mu);
@@ -405,6 +418,7 @@ int poll_cycle(poll_plc *p, int g)
         pthread_mutex_lock(&p->st_mu);
         p->stats.requests++;
         dhist_add(&p->stats.response_us, (t1 - t0) / 1000);
+        poll_buckets_add(&p->stats.response_b, (t1 - t0) / 1000);
         if (rc == MBTCP_OK) {
             p->stats.registers += rq->count;
             p->stats.last_ok_ns = now;
@@ -484,6 +498,7 @@ static void *poll_thread(void *arg)
         uint64_t missed = sched_done(&s, g, clk_mono_ns());
         pthread_mutex_lock(&p->st_mu);
         dhist_add(&p->stats.lateness_us, (start - deadline) / 1000);
+        poll_buckets_add(&p->stats.lateness_b, (start - deadline) / 1000);
         p->stats.cycles++;
         p->stats.deadline_misses += missed;
         pthread_mutex_unlock(&p->st_mu);

@@ -50,6 +50,20 @@
 
 typedef struct poll_plc poll_plc;
 
+/* Cumulative counts at fixed bounds, for Prometheus histograms
+ * (web/metrics.h): dhist's log-linear edges do not fall on round
+ * seconds, so the poller counts these as well, under the same lock as
+ * the rest of its statistics.  le[i] counts samples <= POLL_LE_US[i];
+ * count is the +Inf bucket; sum_us their total. */
+#define POLL_LE_N 14
+extern const uint64_t POLL_LE_US[POLL_LE_N]; /* 0.5 ms .. 10 s */
+typedef struct {
+    uint64_t le[POLL_LE_N];
+    uint64_t count;
+    uint64_t sum_us;
+} poll_buckets;
+void poll_buckets_add(poll_buckets *b, uint64_t us);
+
 typedef struct {
     uint64_t cycles;          /* poll-group cycles run */
     uint64_t requests;        /* Modbus requests sent */
@@ -68,6 +82,8 @@ typedef struct {
     char last_error[128];     /* empty when none yet */
     dhist response_us;         /* request round trips */
     dhist lateness_us;         /* cycle start minus its deadline */
+    poll_buckets response_b;   /* the same two at fixed bounds */
+    poll_buckets lateness_b;
 } poll_stats;
 
 /* plc_index: the PLC's index in the station (for the tag store).  The map

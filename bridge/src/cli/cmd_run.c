@@ -308,7 +308,17 @@ static int run_open_web(run_ctx *r)
         .tls_cert = mw->tls_cert,
         .tls_key = mw->tls_key,
         .insecure = mw->insecure,
+        .metrics = mw->metrics.access,
+        .version = LB_VERSION,
     };
+    if (secret_resolve("web.metrics token", mw->metrics.token_env,
+                       mw->metrics.token_file, &r->metrics_token, err,
+                       sizeof err) < 0) {
+        log_error("web", "%s", err);
+        free(root);
+        return -1;
+    }
+    wo.metrics_token = r->metrics_token;
     /* Anonymous viewers by default only on loopback: a dashboard that
      * other machines reach shows nothing until someone logs in, unless
      * the map says anonymous: viewer. */
@@ -323,7 +333,7 @@ static int run_open_web(run_ctx *r)
                        .auth = r->auth, .state_dir = r->st->data_dir,
                        .alarms = r->alarms,
                        .journal_path = r->st->alarm_journal.path,
-                       .acklink = r->acklink};
+                       .acklink = r->acklink, .notify = r->notify};
     r->web = web_new(&wo, r->st, r->ts, r->d, &src, err, sizeof err);
     if (!r->web) {
         /* web_new's messages start "web: " for callers without a log
@@ -562,6 +572,7 @@ static void run_teardown(run_ctx *r)
     if (r->journal)
         journal_set_notify(r->journal, NULL, NULL);
     web_free(r->web);
+    free(r->metrics_token);
     if (r->auth) {
         /* the sessions' last use, so idle timers carry over a restart */
         auth_flush(r->auth, clk_real_ns());

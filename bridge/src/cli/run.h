@@ -30,6 +30,7 @@ typedef struct {
     dispatch *d;
     recorder *rec;
     web *web;                  /* the dashboard's server; NULL when off */
+    char *metrics_token;       /* web.metrics bearer token; NULL: none */
     auth *auth;                /* users and sessions; NULL without web */
     acklink *acklink;          /* acknowledge links; NULL without web */
     hist_db *hist;

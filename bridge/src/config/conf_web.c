@@ -8,6 +8,7 @@
  *         stuck_after: 30s}
  *   web: {listen: 0.0.0.0:8443, tls: {cert: PATH, key: PATH}}
  *   web: {listen: 0.0.0.0:8080, insecure: true}     (plain HTTP, warned)
+ *   web: {metrics: {access: token, token_env: LB_METRICS_TOKEN}}
  *   web: off
  */
 #include "config/parse.h"
@@ -102,10 +103,53 @@ static void web_tls_file(cfg_src *s, const char *what, const yaml_node_t *n,
 }
 
 enum { W_ENABLED, W_LISTEN, W_ROOT, W_ORIGINS, W_RATE, W_STUCK, W_TLS,
-       W_INSECURE, W_N };
+       W_INSECURE, W_METRICS, W_N };
 static const char *const web_keys[W_N] = {"enabled", "listen", "root",
                                           "origins", "rate", "stuck_after",
-                                          "tls", "insecure"};
+                                          "tls", "insecure", "metrics"};
+
+enum { M_ACCESS, M_TOKEN_ENV, M_TOKEN_FILE, M_TOKEN, M_N };
+static const char *const metrics_keys[M_N] = {"access", "token_env",
+                                              "token_file", "token"};
+static const char *const access_names[] = {"loopback", "token", "off"};
+
+/* `metrics: off` or {access: loopback|token|off, token_env | token_file}.
+ * The token is named, never written: maps end up in git. */
+static void web_metrics_parse(cfg_src *s, const yaml_node_t *n, map_metrics *m)
+{
+    char got[64];
+    const char *v = cfg_scalar(n);
+    if (v && (strcmp(v, "off") == 0 || strcmp(v, "false") == 0)) {
+        m->access = MAP_METRICS_OFF;
+        return;
+    }
+    if (n->type != YAML_MAPPING_NODE) {
+        cfg_err_at(s, n, "'metrics' must be a mapping such as {access: "
+                   "token, token_env: LB_METRICS_TOKEN}, or off, got %s",
+                   CFG_GOT(n));
+        return;
+    }
+    yaml_node_t *mv[M_N], *mk[M_N];
+    cfg_get_keys_shown(s, n, "metrics", metrics_keys, M_N, M_TOKEN, mv, mk);
+    if (mk[M_TOKEN])
+        cfg_refuse_secret(s, mk[M_TOKEN], "token");
+    int a;
+    if (mv[M_ACCESS] && cfg_get_enum(s, "'access'", mv[M_ACCESS],
+                                     access_names, 3, &a) == 0)
+        m->access = (map_metrics_access)a;
+    if (mv[M_TOKEN_ENV])
+        cfg_get_str(s, "'token_env'", mv[M_TOKEN_ENV], &m->token_env);
+    if (mv[M_TOKEN_FILE])
+        cfg_get_str(s, "'token_file'", mv[M_TOKEN_FILE], &m->token_file);
+    if (mv[M_TOKEN_ENV] && mv[M_TOKEN_FILE])
+        cfg_err_at(s, mk[M_TOKEN_FILE], "give one of 'token_env' and "
+                   "'token_file' in metrics, not both");
+    if (m->access == MAP_METRICS_TOKEN && !mv[M_TOKEN_ENV] &&
+        !mv[M_TOKEN_FILE] && !mk[M_TOKEN])
+        cfg_err_at(s, mv[M_ACCESS], "'access: token' needs the token: "
+                   "give 'token_env' (an environment variable) or "
+                   "'token_file'");
+}
 
 enum { T_CERT, T_KEY, T_N };
 static const char *const tls_keys[T_N] = {"cert", "key"};
@@ -148,6 +192,8 @@ static void web_parse(cfg_src *s, const yaml_node_t *n, map_station *st)
                          &w->stuck_after_ns);
     if (val[W_INSECURE])
         cfg_get_bool(s, "'insecure'", val[W_INSECURE], &w->insecure);
+    if (val[W_METRICS])
+        web_metrics_parse(s, val[W_METRICS], &w->metrics);
     const yaml_node_t *t = val[W_TLS];
     if (t && t->type != YAML_MAPPING_NODE) {
         cfg_err_at(s, t, "'tls' must be a mapping such as {cert: "

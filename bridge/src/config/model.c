@@ -161,6 +161,8 @@ void map_free(map_station *st)
     free(st->web.root);
     free(st->web.tls_cert);
     free(st->web.tls_key);
+    free(st->web.metrics.token_env);
+    free(st->web.metrics.token_file);
     for (size_t i = 0; i < st->web.n_origins; i++)
         free(st->web.origins[i]);
     free(st->web.origins);

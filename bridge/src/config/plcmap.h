@@ -170,6 +170,17 @@ typedef struct {
     int line, col;
 } map_influx;
 
+/* `web: {metrics: ...}`: who may read GET /metrics (web/metrics.h).
+ * LOOPBACK (the default): anyone from 127.0.0.0/8 or ::1, a bearer token
+ * from elsewhere; TOKEN: the token even on loopback; OFF: 404. */
+typedef enum { MAP_METRICS_LOOPBACK, MAP_METRICS_TOKEN, MAP_METRICS_OFF }
+    map_metrics_access;
+
+typedef struct {
+    map_metrics_access access;
+    char *token_env, *token_file; /* the bearer token, never inline */
+} map_metrics;
+
 /* `web:` in a station file: the dashboard's server (web/). */
 typedef struct {
     bool enabled;             /* default true; `web: off` */
@@ -185,6 +196,7 @@ typedef struct {
                                  this long is dropped; default 30 s */
     char *tls_cert, *tls_key; /* `tls: {cert, key}`: HTTPS and WSS */
     bool insecure;            /* plain HTTP beyond loopback, on purpose */
+    map_metrics metrics;
     int line, col;
 } map_web;
 

@@ -4,6 +4,8 @@
  * is built from copies (tag_store_get, *_get_stats): nothing here waits.
  */
 #include "web/internal.h"
+#include "web/metrics.h"
+#include <openssl/crypto.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -414,4 +416,53 @@ int web_api_displays(web *w, struct lws *wsi, web_pss *pss,
     }
     sb_puts(&b, "]}\n");
     return web_reply(wsi, pss, 200, "application/json", &b, NULL);
+}
+
+static bool web_peer_loopback(const char *peer)
+{
+    return strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+           strncmp(peer, "::ffff:127.", 11) == 0;
+}
+
+int web_api_metrics(web *w, struct lws *wsi, web_pss *pss)
+{
+    if (w->o.metrics == MAP_METRICS_OFF)
+        return web_reply_error(wsi, pss, 404, "no such endpoint: /metrics "
+                               "(web.metrics is off)");
+    bool ok = w->o.metrics == MAP_METRICS_LOOPBACK &&
+              web_peer_loopback(pss->peer);
+    if (!ok) {
+        char auth[512] = "";
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+            lws_hdr_copy(wsi, auth, sizeof auth,
+                         WSI_TOKEN_HTTP_AUTHORIZATION);
+        ok = metrics_bearer_ok(w->o.metrics_token, auth);
+        OPENSSL_cleanse(auth, sizeof auth);
+    }
+    if (!ok) {
+        lwsl_user("web: /metrics refused to %s: no valid bearer token\n",
+                  pss->peer);
+        strbuf e;
+        sb_init(&e, 0);
+        sb_puts(&e, "{\"error\":\"a bearer token is required\"}\n");
+        return web_reply(wsi, pss, 401, "application/json", &e,
+                         "WWW-Authenticate: Bearer realm=\"lockbridge\"\r\n");
+    }
+    size_t online = 0;
+    for (const web_display *d = w->displays; d; d = d->next)
+        online += d->online;
+    metrics_src ms = {.st = w->st, .ts = w->ts, .pollers = w->src.pollers,
+                      .influx = w->src.influx, .hist = w->src.hist,
+                      .alarms = w->src.alarms, .notify = w->src.notify,
+                      .web = &w->stats, .displays = online,
+                      .start_ns = w->started_ns, .version = w->o.version};
+    strbuf b;
+    sb_init(&b, 0);
+    metrics_write(&b, &ms);
+    if (b.failed) {
+        sb_free(&b);
+        return web_reply_error(wsi, pss, 503, "out of memory");
+    }
+    return web_reply(wsi, pss, 200, METRICS_CONTENT_TYPE, &b,
+                     "Cache-Control: no-store\r\n");
 }

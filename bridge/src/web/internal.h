@@ -192,6 +192,8 @@ int web_api_healthz(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 int web_api_displays(web *w, struct lws *wsi, web_pss *pss,
                      const web_args *a);
 int web_station_json_build(web *w);
+/* GET /metrics with its own access check (metrics.h); session.c. */
+int web_api_metrics(web *w, struct lws *wsi, web_pss *pss);
 /* Does the request accept Content-Encoding: gzip? */
 bool web_accepts_gzip(struct lws *wsi);
 

@@ -269,6 +269,13 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
 {
     *handled = true;
     lws_get_peer_simple(wsi, pss->peer, sizeof pss->peer);
+    /* Scrapers carry a bearer token, not a session. */
+    if (strcmp(uri, "/metrics") == 0) {
+        if (method == WEB_POST)
+            return web_reply_error(wsi, pss, 405, "/metrics is read with "
+                                   "GET");
+        return web_api_metrics(w, wsi, pss);
+    }
     /* An acknowledge link's page: the token is the credential, whatever
      * anonymous readers may do. */
     if (strcmp(uri, "/api/acklink") == 0) {

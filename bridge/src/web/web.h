@@ -19,6 +19,7 @@
  *   GET /api/export.csv?tags=&from=&to=        as `export --csv`
  *   GET /api/displays            wall screens and what they last drew
  *   GET /healthz                 PLC communication and writer state
+ *   GET /metrics                 Prometheus text format (metrics.h)
  *   GET /api/alarms              the alarms not normal (as committed)
  *   GET /api/alarms/journal?from=&to=&id=&limit=   their transitions
  *   GET /api/alarms/kpi?from=&to=                  EEMUA 191 figures
@@ -60,6 +61,9 @@ typedef struct {
     bool insecure;               /* plain HTTP beyond loopback, on purpose */
     auth_role anonymous;         /* without a session: AUTH_VIEWER (read)
                                     or AUTH_NONE (log in first) */
+    map_metrics_access metrics;  /* who may GET /metrics */
+    const char *metrics_token;   /* its bearer token; NULL: none */
+    const char *version;         /* for lockbridge_build_info */
 } web_opts;
 
 /* What the HTTP API reports on; any may be NULL.  All must outlive the
@@ -74,6 +78,7 @@ typedef struct {
     board *alarms;               /* the alarms; NULL: none */
     const char *journal_path;    /* their journal, read by the worker */
     acklink *acklink;            /* acknowledge links; NULL: none */
+    struct notify *notify;       /* notifications; NULL: none */
 } web_sources;
 
 typedef struct {
