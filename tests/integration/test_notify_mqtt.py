@@ -44,8 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lbtest  # noqa: E402
-from lbtest import AuthClient as Client  # noqa: E402
-from test_escalate import ack  # noqa: E402
+from test_escalate import ack, start  # noqa: E402
 
 check = lbtest.Checks()
 PASSWORD = "operator-Secret-7m"
@@ -203,17 +202,6 @@ def notify_rows(data, alarm):
         return []
     finally:
         db.close()
-
-
-def start(station, work, port):
-    d = lbtest.Daemon(["-c", station, "--summary", "0"], cwd=work,
-                      map_web=True)
-    if not Client.wait_up(port, d.proc):
-        raise RuntimeError("the bridge did not serve: " + d.log()[-2000:])
-    op = Client(port)
-    if op.login("oscar", PASSWORD)[0] != 200:
-        raise RuntimeError("login failed")
-    return d, op
 
 
 def test_cli_silent(station, work, broker):

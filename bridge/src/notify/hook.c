@@ -3,6 +3,8 @@
  */
 #include "notify/hook.h"
 
+#include "notify/message.h"
+
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,15 +101,6 @@ bool notify_hook_mqtt(const map_station *st)
     return false;
 }
 
-static cJSON *hook_time(int64_t ns)
-{
-    if (!ns)
-        return cJSON_CreateNull();
-    char buf[40];
-    clk_format_rfc3339(ns, buf, sizeof buf);
-    return cJSON_CreateString(buf);
-}
-
 /* One alarm of the summary; NULL out of memory. */
 static cJSON *hook_summary_alarm(const alarm_engine *e, size_t idx,
                                  const alarm_status *s)
@@ -133,7 +126,7 @@ static cJSON *hook_summary_alarm(const alarm_engine *e, size_t idx,
         cJSON_AddNumberToObject(o, "value", s->value);
     else
         cJSON_AddNullToObject(o, "value");
-    cJSON_AddItemToObject(o, "active_since", hook_time(s->active_ns));
+    cJSON_AddItemToObject(o, "active_since", nmsg_time(s->active_ns));
     cJSON_AddBoolToObject(o, "shelved", (s->flags & ALARM_SHELVED) != 0);
     cJSON_AddBoolToObject(o, "suppressed",
                           (s->flags & (ALARM_SUPP_DESIGN |
@@ -163,7 +156,7 @@ char *notify_summary_json(const map_station *st, const board *b,
                                     : (st->name.en ? st->name.en : st->id));
         }
     }
-    cJSON_AddItemToObject(root, "sent", hook_time(now_ns));
+    cJSON_AddItemToObject(root, "sent", nmsg_time(now_ns));
     if (!(alarms = cJSON_AddArrayToObject(root, "alarms")))
         failed = true;
     for (size_t i = 0; !failed && i < board_count(b); i++) {

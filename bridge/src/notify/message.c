@@ -403,7 +403,7 @@ char *nmsg_email(const map_station *st, const char *from,
     return mem;
 }
 
-static cJSON *nmsg_time(int64_t ns)
+cJSON *nmsg_time(int64_t ns)
 {
     if (!ns)
         return cJSON_CreateNull();

@@ -50,6 +50,11 @@ char *nmsg_email(const map_station *st, const char *from,
                  const char *const *to, size_t n_to, const nj_row *rows,
                  size_t n, const char *const *links, int64_t now_ns);
 
+/* A time as the JSON bodies give it: an RFC 3339 UTC string, or null for
+ * 0 (not known).  NULL when out of memory. */
+typedef struct cJSON cJSON;
+cJSON *nmsg_time(int64_t ns);
+
 /* The webhook's JSON body, malloc'd; NULL when out of memory. */
 char *nmsg_webhook(const map_station *st, const nj_row *rows, size_t n,
                    const char *const *links, int64_t now_ns);

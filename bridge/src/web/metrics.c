@@ -51,6 +51,16 @@ static void m_sample(strbuf *b, const char *name, const char *k1,
     sb_printf(b, " %.17g\n", value);
 }
 
+/* One sample per writer the station runs (history, influx). */
+static void m_per_writer(strbuf *b, const char *name, bool hist, double hv,
+                         bool influx, double iv)
+{
+    if (hist)
+        m_sample(b, name, "writer", "history", NULL, NULL, hv);
+    if (influx)
+        m_sample(b, name, "writer", "influx", NULL, NULL, iv);
+}
+
 static void m_one(strbuf *b, const char *name, const char *type,
                   const char *help, double v)
 {
@@ -164,28 +174,16 @@ static void m_writers(strbuf *b, const metrics_src *s)
         hist_get_stats(s->hist, &hs);
     m_family(b, "lockbridge_writer_points_written_total", "counter",
              "Points the writer's database accepted.");
-    if (s->hist)
-        m_sample(b, "lockbridge_writer_points_written_total", "writer",
-                 "history", NULL, NULL, (double)hs.written);
-    if (s->influx)
-        m_sample(b, "lockbridge_writer_points_written_total", "writer",
-                 "influx", NULL, NULL, (double)is.written);
+    m_per_writer(b, "lockbridge_writer_points_written_total", s->hist,
+                 (double)hs.written, s->influx, (double)is.written);
     m_family(b, "lockbridge_writer_dropped_total", "counter",
              "Points the writer lost.");
-    if (s->hist)
-        m_sample(b, "lockbridge_writer_dropped_total", "writer", "history",
-                 NULL, NULL, (double)hs.dropped);
-    if (s->influx)
-        m_sample(b, "lockbridge_writer_dropped_total", "writer", "influx",
-                 NULL, NULL, (double)is.dropped);
+    m_per_writer(b, "lockbridge_writer_dropped_total", s->hist,
+                 (double)hs.dropped, s->influx, (double)is.dropped);
     m_family(b, "lockbridge_writer_queued_points", "gauge",
              "Points in the writer's memory queue now.");
-    if (s->hist)
-        m_sample(b, "lockbridge_writer_queued_points", "writer", "history",
-                 NULL, NULL, (double)hs.queued);
-    if (s->influx)
-        m_sample(b, "lockbridge_writer_queued_points", "writer", "influx",
-                 NULL, NULL, (double)is.queued);
+    m_per_writer(b, "lockbridge_writer_queued_points", s->hist,
+                 (double)hs.queued, s->influx, (double)is.queued);
     /* The families are declared without a writer too, so that a
      * dashboard's queries name known metrics on any station. */
     m_family(b, "lockbridge_writer_spooled_bytes", "gauge",
