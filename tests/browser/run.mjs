@@ -25,6 +25,7 @@ import * as language from "./cases/language.mjs";
 import * as displays from "./cases/displays.mjs";
 import * as screens from "./cases/screens.mjs";
 import * as restart from "./cases/restart.mjs";
+import * as reload from "./cases/reload.mjs";
 import * as metrics from "./cases/metrics.mjs";
 import * as generic from "./cases/generic.mjs";
 import * as serving from "./cases/serving.mjs";
@@ -40,7 +41,7 @@ import * as notifications from "./cases/notifications.mjs";
  * the cases that see it as a fresh one), and restart restarts the
  * bridge under everything after it; alarms logs an operator in, after
  * auth has made the first users. */
-const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, flood, notifications, auth, alarms, acklink, restart, metrics];
+const CASES = [serving, values, faults, trends, language, displays, screens, firefox, generic, flood, notifications, auth, alarms, acklink, restart, reload, metrics];
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => {

@@ -252,6 +252,79 @@ static void test_owner_timer_and_wake_hook(void **state)
     tag_store_free(ts);
 }
 
+/* A reload's moves: subscribers retargeted in place, the dispatcher on a
+ * new store (its waker with it), and work deferred to the end of a
+ * pass. */
+static int ctx_a, ctx_b, later_runs, later_saw;
+static void *sub_ctx_seen;
+static void sub_ctx(void *ctx, const tag_change *c, size_t n)
+{
+    (void)c;
+    (void)n;
+    sub_ctx_seen = ctx;
+}
+static void later_fn(void *ctx, uint64_t now)
+{
+    (void)now;
+    later_runs++;
+    later_saw = (int)n_seen;
+    (void)ctx;
+}
+static int woken2;
+static void waker2(void *ctx)
+{
+    (void)ctx;
+    woken2++;
+}
+
+static void test_reload_moves(void **state)
+{
+    (void)state;
+    setup_station();
+    reset_seen();
+    tag_store *ts = tag_store_new(&station, 16);
+    dispatch *d = dispatch_new(&station, ts);
+    dispatch_subscribe(d, "recorder", sub1, NULL);
+    dispatch_subscribe(d, "board", sub_ctx, &ctx_a);
+    dispatch_set_waker(d, waker2, NULL);
+    assert_int_equal(dispatch_retarget(d, &ctx_a, &ctx_b), 1);
+    publish(ts, 0, 1, 1);
+    dispatch_run_due(d, 1000 * MS, 0);
+    assert_ptr_equal(sub_ctx_seen, &ctx_b);
+    dispatch_part parts[4];
+    assert_int_equal(dispatch_get_parts(d, parts, 4), 2);
+    assert_string_equal(parts[1].name, "board");   /* in its place */
+
+    /* deferred: after the pass, once */
+    later_runs = 0;
+    dispatch_later(d, later_fn, NULL);
+    publish(ts, 0, 2, 2);
+    dispatch_run_due(d, 1010 * MS, 0);
+    assert_int_equal(later_runs, 1);
+    assert_int_equal(later_saw, 2);                /* the pass came first */
+    dispatch_run_due(d, 1020 * MS, 0);
+    assert_int_equal(later_runs, 1);
+
+    /* a new store: its changes come through, the old one wakes no one */
+    tag_store *ts2 = tag_store_new(&station, 16);
+    woken2 = 0;
+    dispatch_set_station(d, &station, ts2);
+    assert_true(woken2 >= 1);                       /* a pass to catch up */
+    int w = woken2;
+    publish(ts, 0, 3, 3);
+    assert_int_equal(woken2, w);
+    publish(ts2, 1, 4, 4);
+    assert_int_equal(woken2, w + 1);
+    size_t before = n_seen;
+    dispatch_run_due(d, 1030 * MS, 0);
+    assert_int_equal(n_seen, before + 1);
+    assert_int_equal(seen[n_seen - 1].tag, 1);
+    assert_int_equal(seen[n_seen - 1].v, 4);
+    dispatch_free(d);
+    tag_store_free(ts2);
+    tag_store_free(ts);
+}
+
 static void test_staleness_from_the_map(void **state)
 {
     (void)state;
@@ -377,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_timers_and_next_deadline),
         cmocka_unit_test(test_owner_timer_and_wake_hook),
         cmocka_unit_test(test_staleness_from_the_map),
+        cmocka_unit_test(test_reload_moves),
         cmocka_unit_test(test_waker_is_the_store_notify),
         cmocka_unit_test(test_plain_loop_wakes_and_stops),
     };

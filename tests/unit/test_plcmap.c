@@ -854,6 +854,71 @@ static void test_channel_fail_alarm(void **state)
 
 /* map_load_buffer: a map from memory is the whole map (no includes), named
  * as the caller says, held to a file's limits. */
+/* What a reload compares: the restart-only keys by what is written
+ * (not how), and a PLC by what its poller uses. */
+static void test_reload_compare(void **state)
+{
+    (void)state;
+    static const char base[] =
+        "station: {id: s}\n"
+        "web: {listen: 127.0.0.1:8080}\n"
+        "plcs:\n"
+        "  - {id: p, host: 127.0.0.1, port: 1502, timeout: 500ms,\n"
+        "     tags: [{id: a, table: holding, address: 0, type: u16,\n"
+        "             name: {en: A}, deadband: 1}]}\n";
+    static const char *const same_fixed[] = {
+        /* formatting and comments are not a change */
+        "station:   {id: s}   # the station\n"
+        "web:\n  listen: 127.0.0.1:8080\n"
+        "plcs:\n"
+        "  - {id: p, host: 127.0.0.1, port: 1502, timeout: 500ms,\n"
+        "     tags: [{id: a, table: holding, address: 0, type: u16,\n"
+        "             name: {en: A}, deadband: 1}]}\n",
+    };
+    map_errors e = {0};
+    map_station *a = map_load_buffer("m.yaml", base, strlen(base), &e);
+    assert_non_null(a);
+    map_station *b = map_load_buffer("m.yaml", same_fixed[0],
+                                     strlen(same_fixed[0]), &e);
+    assert_non_null(b);
+    assert_null(map_fixed_changed(a, b));
+    assert_true(map_plc_same_polling(&a->plcs[0], &b->plcs[0]));
+    map_free(b);
+
+    struct {
+        const char *from, *to, *fixed;
+        bool same_polling;
+    } cases[] = {
+        {"listen: 127.0.0.1:8080", "listen: 127.0.0.1:8081", "web", true},
+        {"{id: s}", "{id: s, name: {en: S}}", "station", true},
+        {"name: {en: A}", "name: {en: B}", NULL, true},
+        {"deadband: 1", "deadband: 2", NULL, true},
+        {"timeout: 500ms", "timeout: 400ms", NULL, false},
+        {"address: 0", "address: 1", NULL, false},
+        {"type: u16", "type: i16", NULL, false},
+        {"port: 1502", "port: 1503", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[1024];
+        const char *at = strstr(base, cases[i].from);
+        assert_non_null(at);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - base), base,
+                 cases[i].to, at + strlen(cases[i].from));
+        b = map_load_buffer("m.yaml", buf, strlen(buf), &e);
+        if (!b)
+            fail_msg("case %zu: %s", i, e.n ? e.msgs[0] : "?");
+        const char *f = map_fixed_changed(a, b);
+        if (cases[i].fixed ? !f || strcmp(f, cases[i].fixed) : f != NULL)
+            fail_msg("case %zu: fixed %s, expected %s", i, f ? f : "none",
+                     cases[i].fixed ? cases[i].fixed : "none");
+        assert_int_equal(map_plc_same_polling(&a->plcs[0], &b->plcs[0]),
+                         cases[i].same_polling);
+        map_free(b);
+    }
+    map_errors_free(&e);
+    map_free(a);
+}
+
 static void test_load_buffer(void **state)
 {
     (void)state;
@@ -1213,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_web_tls),
         cmocka_unit_test(test_errors_and_free),
         cmocka_unit_test(test_load_buffer),
+        cmocka_unit_test(test_reload_compare),
         cmocka_unit_test(test_channel_fail_alarm),
         cmocka_unit_test(test_many_duplicate_ids),
         cmocka_unit_test(test_select_tags),

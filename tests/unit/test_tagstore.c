@@ -60,6 +60,45 @@ static void publish1(tag_store *ts, uint32_t idx, val_sample s)
     tag_store_publish(ts, &idx, &s, 1);
 }
 
+/* A reload's hand-over: a new store takes a kept PLC's values from the
+ * old one, quietly, and never over what its poller already published. */
+static void test_adopt(void **state)
+{
+    (void)state;
+    setup_station();
+    tag_store *old = tag_store_new(&station, 64);
+    /* the new station has the PLCs the other way round */
+    map_plc swapped[2] = {plcs[1], plcs[0]};
+    map_station st2 = {.id = "s", .plcs = swapped, .n_plcs = 2};
+    tag_store *ts = tag_store_new(&st2, 64);
+    assert_non_null(old);
+    assert_non_null(ts);
+    publish1(old, 0, real(1.0, 10));
+    publish1(old, 1, integer(5, 10));
+    /* a.run never polled in the old store; b.x in neither */
+    publish1(ts, 2, integer(7, 20));  /* a.count: the poller was faster */
+    tag_change c[8];
+    assert_int_equal(tag_store_drain(ts, c, 8), 1);
+    assert_int_equal(tag_store_adopt(ts, 1, old, 0), 1);
+    val_sample s;
+    tag_store_get(ts, 1, &s);         /* a.level carried over */
+    assert_int_equal(s.q, Q_GOOD);
+    assert_true(s.v.d == 1.0 && s.ts_ns == 10);
+    tag_store_get(ts, 2, &s);         /* a.count kept its newer value */
+    assert_int_equal(s.v.i, 7);
+    tag_store_get(ts, 3, &s);         /* a.run still without a sample */
+    assert_int_equal(s.q, Q_INIT);
+    assert_int_equal(tag_store_drain(ts, c, 8), 0);   /* not news */
+    /* the same value again is not news either: the deadband compares
+     * with what was carried over */
+    publish1(ts, 1, real(1.2, 30));
+    assert_int_equal(tag_store_drain(ts, c, 8), 0);
+    /* PLCs of different sizes are not the same PLC */
+    assert_int_equal(tag_store_adopt(ts, 0, old, 0), 0);
+    tag_store_free(ts);
+    tag_store_free(old);
+}
+
 static void test_indexes(void **state)
 {
     (void)state;
@@ -360,6 +399,7 @@ static void test_refresh(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adopt),
         cmocka_unit_test(test_indexes),
         cmocka_unit_test(test_deadband),
         cmocka_unit_test(test_quality_changes),

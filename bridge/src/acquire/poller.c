@@ -76,6 +76,14 @@ struct poll_plc {
 
     pthread_mutex_t st_mu;
     poll_stats stats;
+
+    /* poll_rebind: what to publish as from the next cycle on, under
+     * stop_mu; the thread applies it and signals bind_cv. */
+    bool bind_pending;
+    const map_station *bind_st;
+    size_t bind_index;
+    tag_store *bind_ts;
+    pthread_cond_t bind_cv;
 };
 
 static void poll_set_error(poll_plc *p, const char *what, const char *why)
@@ -111,6 +119,7 @@ poll_plc *poll_new(const map_station *st, size_t plc_index, tag_store *ts)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->stop_cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&p->bind_cv, NULL);
     backoff_init(&p->bo, POLL_BACKOFF_MIN_NS, POLL_BACKOFF_MAX_NS,
                  ((uint64_t)plc_index << 32) ^ clk_mono_ns() ^
                      (uint64_t)(uintptr_t)p);
@@ -196,6 +205,7 @@ void poll_free(poll_plc *p)
     free(p->samples);
     free(p->idx);
     pthread_cond_destroy(&p->stop_cv);
+    pthread_cond_destroy(&p->bind_cv);
     pthread_mutex_destroy(&p->stop_mu);
     pthread_mutex_destroy(&p->st_mu);
     free(p);
@@ -447,6 +457,57 @@ int poll_once(poll_plc *p)
     return rc;
 }
 
+/* The rebind asked for, on the poller's thread between cycles (or on the
+ * caller's when no thread runs); stop_mu held.  The kept replies are
+ * void (p->gen): their tags' states are the new store's to judge. */
+static void poll_bind_apply(poll_plc *p)
+{
+    if (!p->bind_pending)
+        return;
+    p->st = p->bind_st;
+    p->plc = &p->st->plcs[p->bind_index];
+    p->plc_index = p->bind_index;
+    p->ts = p->bind_ts;
+    p->base = tag_store_base(p->ts, p->plc_index);
+    for (size_t g = 0; g < p->n_plans; g++) {
+        const plan *pl = p->plans[g];
+        for (size_t r = 0; r < pl->n_reqs; r++) {
+            const plan_req *rq = &pl->reqs[r];
+            for (size_t k = 0; k < rq->n_tags; k++)
+                p->last[g][r].gidx[k] =
+                    p->base + (uint32_t)pl->tags[rq->first + k];
+        }
+    }
+    p->gen++;
+    p->bind_pending = false;
+    pthread_cond_broadcast(&p->bind_cv);
+}
+
+void poll_rebind(poll_plc *p, const map_station *st, size_t plc_index,
+                 tag_store *ts)
+{
+    pthread_mutex_lock(&p->stop_mu);
+    p->bind_st = st;
+    p->bind_index = plc_index;
+    p->bind_ts = ts;
+    p->bind_pending = true;
+    if (!p->running)
+        poll_bind_apply(p);
+    else
+        pthread_cond_broadcast(&p->stop_cv);   /* a sleeping thread now */
+    pthread_mutex_unlock(&p->stop_mu);
+}
+
+void poll_rebind_wait(poll_plc *p)
+{
+    pthread_mutex_lock(&p->stop_mu);
+    while (p->bind_pending && p->running)
+        pthread_cond_wait(&p->bind_cv, &p->stop_mu);
+    /* a thread that stopped meanwhile left it to us */
+    poll_bind_apply(p);
+    pthread_mutex_unlock(&p->stop_mu);
+}
+
 /* Sleeps until the monotonic deadline, or until poll_stop: false then.
  * A condition variable on CLOCK_MONOTONIC wakes as precisely as
  * clock_nanosleep (both are hrtimers with the thread's timer slack) and,
@@ -456,10 +517,15 @@ static bool poll_sleep_until(poll_plc *p, uint64_t deadline)
     struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u),
                           .tv_nsec = (long)(deadline % 1000000000u)};
     pthread_mutex_lock(&p->stop_mu);
-    while (!atomic_load(&p->stop) && clk_mono_ns() < deadline)
+    /* a rebind is applied here, before the cycle it is for */
+    poll_bind_apply(p);
+    while (!atomic_load(&p->stop) && clk_mono_ns() < deadline) {
         if (pthread_cond_timedwait(&p->stop_cv, &p->stop_mu, &ts) ==
             ETIMEDOUT)
             break;
+        poll_bind_apply(p);
+    }
+    poll_bind_apply(p);
     bool go = !atomic_load(&p->stop);
     pthread_mutex_unlock(&p->stop_mu);
     return go;

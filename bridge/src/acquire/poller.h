@@ -109,6 +109,18 @@ int poll_cycle(poll_plc *p, int g);
 /* Runs every group once (poll_cycle for each).  0 when all answered. */
 int poll_once(poll_plc *p);
 
+/* A reload (cli/reload.c): from its next cycle on the poller publishes as
+ * PLC plc_index of st into ts, a PLC it polls exactly as it polls its
+ * own (map_plc_same_polling); its connection, schedule, back-off and
+ * statistics carry on, so it misses no deadline.  A sleeping poller
+ * takes it at once, a busy one when its cycle ends.  poll_rebind_wait
+ * returns once it has been taken: within one cycle, which the requests'
+ * timeouts bound.  Both on the thread that owns the poller; the old
+ * station and store must stay valid until poll_rebind_wait returns. */
+void poll_rebind(poll_plc *p, const map_station *st, size_t plc_index,
+                 tag_store *ts);
+void poll_rebind_wait(poll_plc *p);
+
 /* A consistent copy of the statistics; any thread. */
 void poll_get_stats(poll_plc *p, poll_stats *out);
 

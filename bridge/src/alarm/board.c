@@ -42,6 +42,7 @@ struct board {
         void *ctx;
     } listeners[BOARD_LISTENERS];
     size_t n_listeners;
+    bool parked;                   /* board_park: evaluates nothing */
 };
 
 static void board_merge_flush(board *b);
@@ -236,15 +237,26 @@ static void board_arm(board *b)
     dispatch_timer_set(b->d, b->timer, due);
 }
 
+void board_park(board *b)
+{
+    b->parked = true;
+    if (b->d && b->timer >= 0)
+        dispatch_timer_set(b->d, b->timer, UINT64_MAX);
+}
+
 void board_feed(void *arg, const tag_change *c, size_t n)
 {
     board *b = arg;
+    if (b->parked)
+        return;
     alarm_feed(b->e, c, n);
     board_arm(b);
 }
 
 void board_tick(board *b, int64_t now_real_ns)
 {
+    if (b->parked)
+        return;
     alarm_tick(b->e, now_real_ns);
     board_arm(b);
 }
@@ -252,6 +264,8 @@ void board_tick(board *b, int64_t now_real_ns)
 int board_set_external(board *b, size_t idx, alarm_cond cond,
                        int64_t now_real_ns)
 {
+    if (b->parked)
+        return -1;
     int rc = alarm_set_external(b->e, idx, cond, now_real_ns);
     board_arm(b);
     return rc;
@@ -292,6 +306,25 @@ int board_attach(board *b, dispatch *d)
         (b->timer = dispatch_timer(d, "alarms", board_timer_cb, b)) < 0 ||
         dispatch_on_wake(d, "alarms", board_wake_cb, b) < 0)
         return -1;
+    board_arm(b);
+    return 0;
+}
+
+int board_take_over(board *b, board *old)
+{
+    if (old->n_over)
+        return -1;           /* records still waiting for the journal */
+    b->d = old->d;
+    b->timer = old->timer;
+    b->submitted = old->submitted;
+    b->published = old->published;
+    b->merged = old->merged;
+    b->n_listeners = old->n_listeners;
+    memcpy(b->listeners, old->listeners, sizeof b->listeners);
+    if (b->d)
+        dispatch_retarget(b->d, old, b);
+    old->d = NULL;
+    old->n_listeners = 0;
     board_arm(b);
     return 0;
 }

@@ -69,6 +69,21 @@ long board_restore(board *b, const char *path,
  * wake hook that takes committed records in.  0, or -1 out of memory. */
 int board_attach(board *b, dispatch *d);
 
+/* A reload (cli/reload.c), consumer thread, outside dispatch_run_due: b,
+ * new and restored from the journal, takes old's place in the
+ * dispatcher (subscription, timer, wake hook, in the same order), its
+ * listeners and its ticket count (board_published goes on from old's).
+ * Every record of old must have been committed and taken in first
+ * (journal_flush, board_collect); -1 when some still wait for room in
+ * the journal, and nothing is changed.  old then only answers queries
+ * (a thread may still read its engine's definitions) until freed. */
+int board_take_over(board *b, board *old);
+
+/* A reload that could not restore a new board: b stays subscribed (the
+ * dispatcher's changes are now of another station) but evaluates nothing
+ * more; its committed records still come in. */
+void board_park(board *b);
+
 /* Called after each batch of committed records is taken in, with the
  * records (oldest first; recs[i].alarm is the engine's index); the shown
  * statuses are already updated.  At most BOARD_LISTENERS.  0, or -1. */

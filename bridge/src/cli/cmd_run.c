@@ -37,13 +37,13 @@
 /* Set by the SIGINT/SIGTERM handler, on whichever thread the signal
  * lands: lock-free, so safe there and race-free for the loop. */
 static atomic_int run_stop;
+static atomic_int run_hup;       /* SIGHUP: read the maps again */
 static dispatch *run_dispatch;   /* for the signal handler's wake-up */
 static web *run_web;
 
 static void run_on_signal(int sig)
 {
-    (void)sig;
-    atomic_store(&run_stop, 1);
+    atomic_store(sig == SIGHUP ? &run_hup : &run_stop, 1);
     /* Both wake-ups are one write(2) to a pipe or eventfd; web_wake is
      * lws_cancel_service(), which does no more than that. */
     if (run_web)
@@ -80,6 +80,31 @@ static char *run_web_root(void)
         free(p);
     }
     return NULL;
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+static void run_reload_later(void *ctx, uint64_t now_mono_ns)
+{
+    (void)now_mono_ns;
+    run_reload(ctx, "SIGHUP", NULL, NULL, 0);
+}
+
+/* Every wake-up: a SIGHUP's flag, turned into a reload once the
+ * dispatcher's pass is over (dispatch_later). */
+static void run_reload_check(void *ctx, uint64_t now_mono_ns)
+{
+    (void)now_mono_ns;
+    run_ctx *r = ctx;
+    if (atomic_exchange(&run_hup, 0))
+        dispatch_later(r->d, run_reload_later, r);
+}
+
+/* POST /api/reload (web_opts.reload), on the service thread. */
+static unsigned run_reload_web(void *ctx, const char *who, strbuf *out,
+                               char *why, size_t whylen)
+{
+    return run_reload(ctx, who, out, why, whylen);
 }
 
 /* auth's warnings (a mode tightened, a users file with bad lines): any
@@ -136,7 +161,7 @@ static void run_alarm_gone(void *ctx, const char *id)
 
 /* The board's wake-up after an action (consumer thread): whichever loop
  * runs. */
-static void run_alarm_wake(void *ctx)
+void run_alarm_wake(void *ctx)
 {
     run_ctx *r = ctx;
     if (r->web)
@@ -310,6 +335,8 @@ static int run_open_web(run_ctx *r)
         .insecure = mw->insecure,
         .metrics = mw->metrics.access,
         .version = LB_VERSION,
+        .reload = run_reload_web,
+        .reload_ctx = r,
     };
     if (secret_resolve("web.metrics token", mw->metrics.token_env,
                        mw->metrics.token_file, &r->metrics_token, err,
@@ -500,6 +527,10 @@ static int run_setup(run_ctx *r)
         return -1;
     }
     r->last_summary_ns = clk_mono_ns();
+    if (dispatch_on_wake(r->d, "reload", run_reload_check, r) < 0) {
+        log_error("main", "out of memory");
+        return -1;
+    }
     /* The web server subscribes after the recorder: the time series come
      * first in every batch. */
     if (web_on && (run_open_auth(r) < 0 || run_open_web(r) < 0))
@@ -594,6 +625,9 @@ static void run_teardown(run_ctx *r)
     free(r->chan_alarm);
     free(r->prev);
     tag_store_free(r->ts);
+    /* last: the writers' queues, the web worker and the notify thread
+     * pointed into them */
+    run_retired_free(r);
 }
 
 int cmd_run(const cli_opts *o)
@@ -633,6 +667,7 @@ int cmd_run(const cli_opts *o)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     /* A peer that closes a socket we write to must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
     int lrc = r.web ? web_run(r.web, &run_stop)
@@ -645,6 +680,6 @@ int cmd_run(const cli_opts *o)
     sdn_stopping();
 out:
     run_teardown(&r);
-    map_free(st);
+    map_free(r.st);             /* st, or what the last reload put there */
     return rc;
 }

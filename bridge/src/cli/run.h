@@ -23,6 +23,13 @@
 #include "auth/auth.h"
 #include "web/web.h"
 
+/* A station replaced by a reload, kept until exit (cli/reload.c). */
+typedef struct {
+    map_station *st;
+    tag_store *ts;
+    board *alarms;
+} run_retired;
+
 typedef struct {
     const cli_opts *o;
     map_station *st;
@@ -47,7 +54,31 @@ typedef struct {
     poll_stats *prev;          /* per PLC, at the last summary */
     uint64_t last_summary_ns;  /* monotonic */
     uint64_t changes_at_summary;
+    run_retired *retired;      /* what reloads replaced, freed at exit */
+    size_t n_retired;
+    uint64_t reloads;
 } run_ctx;
+
+/* The maps read again and applied without a gap in polling (reload.c has
+ * the order of the steps).  Consumer thread, outside dispatch_run_due
+ * (dispatch_later, or an HTTP handler).  A map with errors, or one that
+ * changes a key only a restart applies (map_fixed_changed), is refused
+ * with every message logged and the running configuration left as it
+ * was: 422.  Otherwise: PLCs added, removed or changed are started,
+ * stopped or restarted, untouched ones keep polling on their own
+ * schedule and connection, every queued change and alarm record of the
+ * old station is handed out first, the alarms are restored from the
+ * journal into an engine built from the new map, and dashboard clients
+ * are told to load the new station: 200.  who is for the log ("SIGHUP",
+ * a user).  out (may be NULL) receives the JSON answer; why a refusal's
+ * first line. */
+unsigned run_reload(run_ctx *r, const char *who, strbuf *out, char *why,
+                    size_t whylen);
+/* At exit, after every thread that may read them has stopped. */
+void run_retired_free(run_ctx *r);
+
+/* The board's wake-up after an action (consumer thread). */
+void run_alarm_wake(void *r);
 
 /* Timer (consumer thread): one line per PLC, one for the change stream,
  * one per time-series destination. */

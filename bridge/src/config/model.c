@@ -370,3 +370,37 @@ const map_text *map_state_label(const map_tag *t, int64_t value)
                                  sizeof *t->states, cmp_state);
     return s ? &s->label : NULL;
 }
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool map_plc_same_polling(const map_plc *a, const map_plc *b)
+{
+    if (!same_str(a->id, b->id) || a->enabled != b->enabled ||
+        !same_str(a->host, b->host) || a->port != b->port ||
+        a->unit != b->unit || a->timeout_ns != b->timeout_ns ||
+        a->word_order != b->word_order || a->max_gap != b->max_gap ||
+        a->n_groups != b->n_groups || a->n_tags != b->n_tags)
+        return false;
+    for (size_t g = 0; g < a->n_groups; g++) {
+        const map_group *x = &a->groups[g], *y = &b->groups[g];
+        if (!same_str(x->name, y->name) || x->period_ns != y->period_ns ||
+            x->sample != y->sample)
+            return false;
+    }
+    for (size_t t = 0; t < a->n_tags; t++) {
+        const map_tag *x = &a->tags[t], *y = &b->tags[t];
+        /* scale and offset compared as written: bit for bit */
+        if (!same_str(x->id, y->id) || x->table != y->table ||
+            x->address != y->address || x->type != y->type ||
+            x->bit != y->bit || x->order != y->order ||
+            x->length != y->length || x->nregs != y->nregs ||
+            memcmp(&x->scale, &y->scale, sizeof x->scale) ||
+            memcmp(&x->offset, &y->offset, sizeof x->offset) ||
+            x->scaled != y->scaled || x->group != y->group)
+            return false;
+    }
+    return true;
+}

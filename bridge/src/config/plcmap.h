@@ -31,6 +31,8 @@
 /* Poll groups a PLC may have; everything that runs groups (the scheduler)
  * supports this many. */
 #define MAP_GROUPS_MAX 64
+/* The station file's keys that only a restart applies (map_fixed_changed) */
+#define MAP_FIXED_N 9
 
 typedef enum { MAP_COIL, MAP_DISCRETE, MAP_INPUT, MAP_HOLDING } map_table;
 
@@ -267,6 +269,10 @@ typedef struct {
     map_plc *plcs;
     size_t n_plcs;
     char *file;          /* path as given to map_load */
+    /* What a reload may not change (map_fixed_changed): a fingerprint of
+     * the YAML value of each top-level key that only a restart applies,
+     * in a fixed order; 0 for a key that is absent. */
+    uint64_t fixed_sig[MAP_FIXED_N];
     struct map_tag_index *index; /* map_find_tag's; NULL in a station not
                                     built by map_load (lookups then scan) */
 } map_station;
@@ -291,6 +297,24 @@ map_station *map_load_data_dir(const char *path, const char *data_dir,
 map_station *map_load_buffer(const char *name, const char *data, size_t len,
                              map_errors *errs);
 void map_free(map_station *st);
+
+/* A reload (`lockbridge run` on SIGHUP) applies a new map's PLCs, tags,
+ * alarms, schematic, modes and chattering settings; the other top-level
+ * keys of the station file (station, data_dir, heartbeat, history,
+ * influx, web, auth, alarm_journal, notify) are read by parts that open
+ * files, sockets and threads once, so only a restart applies them.  The
+ * first of those whose YAML value differs between a and b (written or
+ * not, formatting and comments aside), or NULL when none does.  Files
+ * those keys name (a users file, TLS certificates) are not compared. */
+const char *map_fixed_changed(const map_station *a, const map_station *b);
+
+/* True when a poller of PLC a would poll PLC b exactly as it polls a:
+ * the same id, endpoint, unit, timeout, word order, request planning
+ * (max_gap), poll groups, and tags in the same order with the same
+ * addresses, types and scaling.  What only the rest of the bridge reads
+ * (names, units, deadbands, ranges, states, alarms) may differ: a reload
+ * then keeps the PLC's poller running. */
+bool map_plc_same_polling(const map_plc *a, const map_plc *b);
 
 void map_errors_free(map_errors *errs);
 /* Appends a formatted message; used by the loader and its helpers. */

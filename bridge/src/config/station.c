@@ -137,6 +137,68 @@ enum {
     S_N = S_SECTIONS + CFG_COUNT(sections)
 };
 
+/* ---- what a reload may not change --------------------------------------- */
+
+/* map_fixed_changed's keys, in the order of map_station.fixed_sig. */
+static const char *const fixed_keys[MAP_FIXED_N] = {
+    "station", "data_dir", "heartbeat", "history", "influx", "web", "auth",
+    "alarm_journal", "notify",
+};
+
+/* FNV-1a over a node's tree: kind, scalar text, keys and values in
+ * order.  Positions and comments are not part of it, so only a change
+ * of what is written changes it.  Depth is bounded by the loader's
+ * flow-depth check and the YAML parser's own limit on nesting. */
+static uint64_t fixed_hash(cfg_src *s, const yaml_node_t *n, uint64_t h)
+{
+    const uint64_t prime = 1099511628211ull;
+    h = (h ^ (uint64_t)(n ? n->type + 1 : 0)) * prime;
+    if (!n)
+        return h;
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        for (size_t i = 0; i < n->data.scalar.length; i++)
+            h = (h ^ n->data.scalar.value[i]) * prime;
+        h = (h ^ (uint64_t)n->data.scalar.style) * prime;
+        break;
+    case YAML_SEQUENCE_NODE:
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             it < n->data.sequence.items.top; it++)
+            h = fixed_hash(s, cfg_node(s, *it), h);
+        break;
+    case YAML_MAPPING_NODE:
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             p < n->data.mapping.pairs.top; p++) {
+            h = fixed_hash(s, cfg_node(s, p->key), h);
+            h = fixed_hash(s, cfg_node(s, p->value), h);
+        }
+        break;
+    default:
+        break;
+    }
+    return h;
+}
+
+static void fixed_sign(cfg_src *s, const char *const *names,
+                       yaml_node_t *const *v, size_t n, map_station *st)
+{
+    for (size_t f = 0; f < MAP_FIXED_N; f++)
+        for (size_t i = 0; i < n; i++)
+            if (v[i] && strcmp(names[i], fixed_keys[f]) == 0)
+                st->fixed_sig[f] = fixed_hash(s, v[i], 14695981039346656037ull);
+}
+
+const char *map_fixed_changed(const map_station *a, const map_station *b)
+{
+    for (size_t f = 0; f < MAP_FIXED_N; f++)
+        if (a->fixed_sig[f] != b->fixed_sig[f])
+            return fixed_keys[f];
+    /* --data-dir replaces the file's data_dir alike for both */
+    if (strcmp(a->data_dir ? a->data_dir : "", b->data_dir ? b->data_dir : ""))
+        return "data_dir";
+    return NULL;
+}
+
 /* ---- check pass --------------------------------------------------------- */
 
 typedef struct {
@@ -312,6 +374,7 @@ static map_station *load(const char *path, const char *data, size_t len,
             names[S_SECTIONS + i] = sections[i]->key;
         yaml_node_t *v[S_N], *k[S_N];
         cfg_get_keys(&s, root, "station file", names, S_N, v, k);
+        fixed_sign(&s, names, v, S_N, st);
         if (cfg_require(&s, root, "station file", "station", v[S_STATION]))
             parse_station_info(&s, v[S_STATION], st);
         for (size_t i = 0; i < CFG_COUNT(sections); i++)

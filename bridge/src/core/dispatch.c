@@ -66,6 +66,10 @@ struct dispatch {
     uint64_t stale_next_ns;
     bool started;
     uint64_t last_now;
+    void (*wake)(void *);       /* dispatch_set_waker's, for a new store */
+    void *wake_ctx;
+    dispatch_timer_fn later;    /* dispatch_later */
+    void *later_ctx;
     atomic_int efd;             /* dispatch_loop's eventfd, -1 before it */
     dispatch_stats stats;
 };
@@ -85,19 +89,13 @@ static char *dispatch_strdup(const char *s)
     return strdup(s ? s : "?");
 }
 
-dispatch *dispatch_new(const map_station *st, tag_store *ts)
+/* Each tag's allowed age in the store, and the staleness timer's period
+ * from the shortest. */
+static void dispatch_staleness(dispatch *d)
 {
-    dispatch *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->st = st;
-    d->ts = ts;
-    atomic_init(&d->efd, -1);
-    d->batch = malloc(DISPATCH_BATCH * sizeof *d->batch);
-    if (!d->batch) {
-        free(d);
-        return NULL;
-    }
+    const map_station *st = d->st;
+    tag_store *ts = d->ts;
+    d->stale_period_ns = 0;
     uint64_t shortest = 0;
     for (size_t p = 0; p < st->n_plcs; p++) {
         const map_plc *plc = &st->plcs[p];
@@ -123,6 +121,22 @@ dispatch *dispatch_new(const map_station *st, tag_store *ts)
             per = DISPATCH_STALE_MAX_NS;
         d->stale_period_ns = per;
     }
+}
+
+dispatch *dispatch_new(const map_station *st, tag_store *ts)
+{
+    dispatch *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->st = st;
+    d->ts = ts;
+    atomic_init(&d->efd, -1);
+    d->batch = malloc(DISPATCH_BATCH * sizeof *d->batch);
+    if (!d->batch) {
+        free(d);
+        return NULL;
+    }
+    dispatch_staleness(d);
     return d;
 }
 
@@ -223,7 +237,49 @@ int dispatch_on_wake(dispatch *d, const char *name, dispatch_timer_fn fn,
 
 void dispatch_set_waker(dispatch *d, void (*wake)(void *ctx), void *ctx)
 {
+    d->wake = wake;
+    d->wake_ctx = ctx;
     tag_store_set_notify(d->ts, wake, ctx);
+}
+
+void dispatch_set_station(dispatch *d, const map_station *st, tag_store *ts)
+{
+    tag_store_set_notify(d->ts, NULL, NULL);
+    d->st = st;
+    d->ts = ts;
+    dispatch_staleness(d);
+    d->stale_next_ns = d->last_now + d->stale_period_ns;
+    tag_store_set_notify(ts, d->wake, d->wake_ctx);
+    /* what arrived before the notify was set has woken nobody */
+    if (d->wake)
+        d->wake(d->wake_ctx);
+}
+
+size_t dispatch_retarget(dispatch *d, void *old_ctx, void *new_ctx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_subs; i++)
+        if (d->subs[i].ctx == old_ctx) {
+            d->subs[i].ctx = new_ctx;
+            n++;
+        }
+    for (size_t i = 0; i < d->n_timers; i++)
+        if (d->timers[i].ctx == old_ctx) {
+            d->timers[i].ctx = new_ctx;
+            n++;
+        }
+    for (size_t i = 0; i < d->n_hooks; i++)
+        if (d->hooks[i].ctx == old_ctx) {
+            d->hooks[i].ctx = new_ctx;
+            n++;
+        }
+    return n;
+}
+
+void dispatch_later(dispatch *d, dispatch_timer_fn fn, void *ctx)
+{
+    d->later = fn;
+    d->later_ctx = ctx;
 }
 
 /* Every queued change to every subscriber, batch by batch. */
@@ -286,6 +342,11 @@ size_t dispatch_run_due(dispatch *d, uint64_t now_mono_ns, int64_t now_real_ns)
         d->hooks[i].fn(d->hooks[i].ctx, now_mono_ns);
         d->hooks[i].cpu_ns += dispatch_cpu_now() - t0;
         d->hooks[i].calls++;
+    }
+    if (d->later) {
+        dispatch_timer_fn fn = d->later;
+        d->later = NULL;
+        fn(d->later_ctx, now_mono_ns);
     }
     return n;
 }

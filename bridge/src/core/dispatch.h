@@ -113,6 +113,25 @@ int dispatch_on_wake(dispatch *d, const char *name, dispatch_timer_fn fn,
  * on poller threads: quick and thread-safe (lws_cancel_service is). */
 void dispatch_set_waker(dispatch *d, void (*wake)(void *ctx), void *ctx);
 
+/* A reload (cli/reload.c), consumer thread, outside dispatch_run_due
+ * (dispatch_later): from now on the changes come from ts, staleness is
+ * judged by st's poll groups, and the waker moves to ts.  What is still
+ * queued in the old store must have been handed out first
+ * (dispatch_flush). */
+void dispatch_set_station(dispatch *d, const map_station *st, tag_store *ts);
+
+/* A reload: every subscriber, timer and wake hook whose ctx is old_ctx
+ * gets new_ctx instead, in its place (a new recorder or alarm board takes
+ * over the old one's subscriptions in the same order and with the same
+ * timer handles).  Returns how many. */
+size_t dispatch_retarget(dispatch *d, void *old_ctx, void *new_ctx);
+
+/* fn runs once at the end of the next dispatch_run_due, after every
+ * subscriber, timer and hook, where it may call dispatch_flush,
+ * dispatch_set_station and dispatch_retarget (a SIGHUP's reload, asked
+ * for by a wake hook).  A second call before then replaces the first. */
+void dispatch_later(dispatch *d, dispatch_timer_fn fn, void *ctx);
+
 /* Drains every queued change to the subscribers, then runs every timer
  * (and the staleness check) whose deadline is not after now_mono_ns, then
  * the wake hooks;

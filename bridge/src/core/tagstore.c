@@ -371,3 +371,28 @@ void tag_store_get_stats(tag_store *ts, tag_store_stats *out)
     out->queue_bytes = ring_bytes(&ts->q);
     pthread_mutex_unlock(&ts->q_mu);
 }
+
+size_t tag_store_adopt(tag_store *ts, size_t plc, tag_store *from,
+                       size_t from_plc)
+{
+    size_t n = ts->st->plcs[plc].n_tags, taken = 0;
+    if (from->st->plcs[from_plc].n_tags != n)
+        return 0;
+    uint32_t b = ts->base[plc], fb = from->base[from_plc];
+    pthread_mutex_lock(&from->plc_mu[from_plc]);
+    pthread_mutex_lock(&ts->plc_mu[plc]);
+    for (size_t i = 0; i < n; i++) {
+        tag_slot *sl = &ts->slots[b + i];
+        const tag_slot *fs = &from->slots[fb + i];
+        if (sl->cur.q != Q_INIT || fs->cur.q == Q_INIT)
+            continue;
+        sl->cur = fs->cur;
+        ts->seen[b + i] = from->seen[fb + i];
+        if (sl->cur.q == Q_GOOD)
+            ts->not_good[plc]--;
+        taken++;
+    }
+    pthread_mutex_unlock(&ts->plc_mu[plc]);
+    pthread_mutex_unlock(&from->plc_mu[from_plc]);
+    return taken;
+}

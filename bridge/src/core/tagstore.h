@@ -103,4 +103,14 @@ int tag_store_get_last(tag_store *ts, uint32_t idx, val_sample *out);
 
 void tag_store_get_stats(tag_store *ts, tag_store_stats *out);
 
+/* A reload (cli/reload.c): PLC plc of ts takes over the current samples
+ * of PLC from_plc of from, a PLC polled the same way
+ * (map_plc_same_polling: the same tags in the same order), for every tag
+ * ts has no sample of yet; what its poller has published into ts since
+ * the hand-over is newer and stays.  Nothing is queued (a value carried
+ * over is not news: it was handed out from `from`).  Any thread; locks
+ * from's PLC, then ts's.  Returns how many samples were taken over. */
+size_t tag_store_adopt(tag_store *ts, size_t plc, tag_store *from,
+                       size_t from_plc);
+
 #endif

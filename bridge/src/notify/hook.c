@@ -3,6 +3,8 @@
  */
 #include "notify/hook.h"
 
+#include <stdatomic.h>
+
 #include "notify/message.h"
 
 #include <cjson/cJSON.h>
@@ -238,7 +240,7 @@ long notify_hook_replay(void *ctx, uint64_t after_seq, int64_t after_ts,
                         void *ectx, char *err, size_t errlen)
 {
     const notify_replay_src *src = ctx;
-    catch_ctx c = {.emit = emit, .ectx = ectx, .e = src->e,
+    catch_ctx c = {.emit = emit, .ectx = ectx, .e = atomic_load(&src->e),
                    .after = after_seq};
     journal_query q = {.from_ns = after_ts, .to_ns = INT64_MAX};
     if (journal_read(src->journal_path, &q, catch_one, &c, NULL, err,

@@ -82,10 +82,12 @@ long notify_catch_up(notify *n, const char *journal_path,
                      const alarm_engine *e, char *err, size_t errlen);
 
 /* Where notify_hook_replay reads: the alarm journal's file and the
- * engine the messages come from; both outlive the notify. */
+ * engine the messages come from; both outlive the notify.  A reload
+ * (cli/reload.c) stores a new engine while the notify thread may read
+ * it, hence atomic; a replaced engine is kept until exit. */
 typedef struct {
     const char *journal_path;
-    const alarm_engine *e;
+    _Atomic(const alarm_engine *) e;
 } notify_replay_src;
 
 /* notify.h's opts.replay (ctx: a notify_replay_src): the alarm

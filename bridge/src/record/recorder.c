@@ -17,6 +17,7 @@ struct recorder {
     tag_change *beat;        /* heartbeat scratch */
     hist_sample *hs;
     influx_point *ip;
+    uint32_t key_base;       /* influx_point.key = key_base + index + 1 */
     rec_stats stats;
 };
 
@@ -59,7 +60,7 @@ static void rec_forward(recorder *r, const tag_change *c, size_t n,
         const map_plc *p = tag_store_plc(r->ts, c[i].tag);
         r->hs[i] = (hist_sample){.tag = t->full_id, .s = c[i].s};
         r->ip[i] = (influx_point){.plc = p->id, .field = t->id,
-                                  .key = c[i].tag + 1, .s = c[i].s,
+                                  .key = r->key_base + c[i].tag + 1, .s = c[i].s,
                                   .heartbeat = heartbeat};
     }
     if (r->hist)
@@ -111,6 +112,13 @@ int rec_attach(recorder *r, dispatch *d)
                        r) < 0)
         return -1;
     return 0;
+}
+
+void rec_take_over(recorder *rec, recorder *old, dispatch *d)
+{
+    rec->stats = old->stats;
+    rec->key_base = old->key_base + (uint32_t)tag_store_count(old->ts);
+    dispatch_retarget(d, old, rec);
 }
 
 void rec_get_stats(const recorder *r, rec_stats *out) { *out = r->stats; }

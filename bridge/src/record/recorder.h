@@ -37,6 +37,13 @@ recorder *rec_new(const map_station *st, tag_store *ts, hist_db *hist,
                   influx_writer *influx);
 void rec_free(recorder *r);
 
+/* A reload (cli/reload.c): rec takes old's place in d (subscription and
+ * heartbeat timer, same order), with its statistics; the InfluxDB series
+ * keys (influx_point.key) of rec start after old's, so that a tag index
+ * that now names another tag is never taken for the old one's series by
+ * the writer's quality map.  Consumer thread, outside dispatch_run_due. */
+void rec_take_over(recorder *rec, recorder *old, dispatch *d);
+
 /* Subscribes the recorder to d and, when the station has a heartbeat and
  * a destination, adds the heartbeat timer.  Call before any other
  * subscriber: the time series come first.  0, or -1 out of memory. */

@@ -1328,6 +1328,36 @@ int web_alarms_init(web *w)
     return board_listen(w->src.alarms, web_alarms_committed, w);
 }
 
+int web_alarms_reload(web *w)
+{
+    /* answered with 503: their alarm indices are the old board's */
+    while (w->alarm_waits) {
+        web_alarm_wait *x = w->alarm_waits;
+        w->alarm_waits = x->next;
+        web_alarm_wait_reply(w, x, 503, "the maps were reloaded before the "
+                             "alarm journal committed the action: look at "
+                             "the alarm list again");
+        web_alarm_wait_free(x);
+    }
+    free(w->alarm_list);
+    free(w->alarm_changed);
+    free(w->alarm_changed_list);
+    w->alarm_list = NULL;
+    w->alarm_changed = NULL;
+    w->alarm_changed_list = NULL;
+    w->n_alarms = 0;
+    if (!w->src.alarms)
+        return 0;
+    size_t n = board_count(w->src.alarms);
+    w->n_alarms = n;
+    w->alarm_list = calloc(n ? n : 1, sizeof *w->alarm_list);
+    w->alarm_changed = calloc(n / 8 + 1, 1);
+    w->alarm_changed_list = calloc(n ? n : 1, sizeof *w->alarm_changed_list);
+    if (!w->alarm_list || !w->alarm_changed || !w->alarm_changed_list)
+        return -1;
+    return 0;
+}
+
 void web_alarms_free(web *w)
 {
     while (w->alarm_waits) {

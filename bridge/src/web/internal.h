@@ -224,6 +224,11 @@ int web_api_audit(web *w, struct lws *wsi, web_pss *pss, const web_args *a);
 /* ---- alarms.c ---------------------------------------------------------- */
 /* The list, board listener and waits; 0, or -1 out of memory. */
 int web_alarms_init(web *w);
+/* reload.c: POST /api/reload's body has arrived (admin checked). */
+int web_reload_post_done(web *w, struct lws *wsi, web_pss *pss);
+/* web_set_station: the tables for the new board (its listener is carried
+ * over by board_take_over); an answer still waiting is given 503. */
+int web_alarms_reload(web *w);
 void web_alarms_free(web *w);
 /* One alarm as the API and the WebSocket show it (its shown status), and
  * the list /api/alarms gives (a JSON array). */
@@ -270,6 +275,10 @@ int web_ws_subscribe_dispatch(web *w);
 int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
                     web_pss *pss, void *in, size_t len);
 void web_ws_close_all(web *w);
+/* web_set_station: every client's tables sized for the new station, and
+ * each closed with 1012 (service restart) "station reloaded", so that the
+ * page reconnects, finds the station changed and loads it again. */
+int web_ws_reload(web *w);
 /* Every WEB_WS_RECHECK_US: ends the live feed of WebSockets whose session
  * has ended (see ws.c). */
 #define WEB_WS_RECHECK_US 1000000

@@ -461,6 +461,38 @@ fail:
     return NULL;
 }
 
+int web_set_station(web *w, const map_station *st, tag_store *ts,
+                    poll_plc *const *pollers, board *alarms)
+{
+    size_t n = tag_store_count(ts);
+    uint8_t *changed = calloc((n + 7) / 8 + 1, 1);
+    uint32_t *list = calloc(n + 1, sizeof *list);
+    if (!changed || !list) {
+        free(changed);
+        free(list);
+        return -1;
+    }
+    /* an action's answer still waiting names alarms by the old indices */
+    web_alarm_waits_check(w);
+    free(w->changed);
+    free(w->changed_list);
+    w->changed = changed;
+    w->changed_list = list;
+    w->n_changed = 0;
+    w->st = st;
+    w->ts = ts;
+    w->n_tags = n;
+    w->src.pollers = pollers;
+    w->src.alarms = alarms;
+    w->change_gen++;
+    sb_reset(&w->station_json);
+    sb_reset(&w->station_gz);
+    if (web_alarms_reload(w) < 0 || web_station_json_build(w) < 0 ||
+        web_ws_reload(w) < 0)
+        return -1;
+    return 0;
+}
+
 const char *web_address(const web *w) { return w->address; }
 
 const char *web_scheme(const web *w) { return w->tls ? "https" : "http"; }

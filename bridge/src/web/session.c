@@ -244,6 +244,7 @@ static const char *const web_post_paths[] = {
  * acknowledge link's POST, WEB_POST_ACKLINK. */
 #define WEB_POST_ALARM 100
 #define WEB_POST_ACKLINK 99
+#define WEB_POST_RELOAD 98
 
 /* A POST's headers: JSON (415), a length (411), not too long (413).  1
  * when the body may come, else the callback's return. */
@@ -287,6 +288,25 @@ int web_session_request(web *w, struct lws *wsi, web_pss *pss,
         if (rc != 1)
             return rc;
         pss->post = WEB_POST_ACKLINK;
+        sb_reset(&pss->req_body);
+        return 0;
+    }
+    /* The maps read again: an admin's, with a JSON body ({}), so that no
+     * other site's form can post it through an admin's browser. */
+    if (strcmp(uri, "/api/reload") == 0) {
+        if (method != WEB_POST)
+            return web_reply_error(wsi, pss, 405, "/api/reload takes POST "
+                                   "with a JSON body ({})");
+        if (!w->auth || !w->o.reload)
+            return web_reply_error(wsi, pss, 404, "reloading is not "
+                                   "available here");
+        int rc = web_need(w, wsi, pss, AUTH_ADMIN);
+        if (rc != 1)
+            return rc;
+        rc = web_post_headers(wsi, pss);
+        if (rc != 1)
+            return rc;
+        pss->post = WEB_POST_RELOAD;
         sb_reset(&pss->req_body);
         return 0;
     }
@@ -393,6 +413,8 @@ int web_session_body_done(web *w, struct lws *wsi, web_pss *pss)
         return web_alarm_post_done(w, wsi, pss, which - WEB_POST_ALARM);
     if (which == WEB_POST_ACKLINK)
         return web_acklink_post_done(w, wsi, pss);
+    if (which == WEB_POST_RELOAD)
+        return web_reload_post_done(w, wsi, pss);
     const char *path = web_post_paths[which - 1];
     web_auth_req *r = calloc(1, sizeof *r);
     if (!r)

@@ -40,6 +40,7 @@
 #include "auth/auth.h"
 #include "config/plcmap.h"
 #include "core/dispatch.h"
+#include "core/strbuf.h"
 #include "core/tagstore.h"
 #include "record/history.h"
 #include "record/influx.h"
@@ -64,6 +65,13 @@ typedef struct {
     map_metrics_access metrics;  /* who may GET /metrics */
     const char *metrics_token;   /* its bearer token; NULL: none */
     const char *version;         /* for lockbridge_build_info */
+    /* POST /api/reload (admin): the maps read again, on the service
+     * thread; fills out with the JSON answer and why with a refusal's
+     * one line, returns the HTTP status (200 applied, 422 refused).  NULL:
+     * the endpoint answers 404. */
+    unsigned (*reload)(void *ctx, const char *who, strbuf *out, char *why,
+                       size_t whylen);
+    void *reload_ctx;
 } web_opts;
 
 /* What the HTTP API reports on; any may be NULL.  All must outlive the
@@ -112,6 +120,17 @@ void web_wake(web *w);
 
 /* The address actually bound ("127.0.0.1:8080"), and the scheme it
  * serves ("https" under TLS, else "http"). */
+/* A reload (cli/reload.c), on the service thread outside the
+ * dispatcher's run: the server shows st and ts from now on (the station
+ * JSON rebuilt, the alarm tables sized for the new board), and every
+ * WebSocket client is closed with 1012 "station reloaded": the page
+ * reconnects, sees the station changed and loads it again, with a fresh
+ * snapshot.  The old station and store must outlive the requests that
+ * began with them (the worker's): cli keeps them until exit.  0, or -1
+ * out of memory (the server then shows the new station in part). */
+int web_set_station(web *w, const map_station *st, tag_store *ts,
+                    poll_plc *const *pollers, board *alarms);
+
 const char *web_address(const web *w);
 const char *web_scheme(const web *w);
 

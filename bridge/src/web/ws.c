@@ -88,6 +88,7 @@ struct web_client {
     char sid[AUTH_SID_LEN + 1];     /* the session it was opened with, or
                                        "" (anonymous) */
     bool ended;                     /* that session ended: close */
+    bool reloaded;                  /* the station was reloaded: close */
 };
 
 static inline bool bit_get(const uint8_t *b, size_t i)
@@ -300,6 +301,8 @@ static void web_tick_cb(lws_sorted_usec_list_t *sul)
     uint64_t now = clk_mono_ns();
     web_frame *shared = NULL;
     for (web_client *c = w->clients; c; c = c->next) {
+        if (c->reloaded || !c->dirty)
+            continue;               /* closing (web_ws_reload) */
         if (c->frame) {
             /* Still waiting for its socket: collect, do not queue. */
             if (now - c->frame_since > w->o.stuck_ns) {
@@ -384,7 +387,7 @@ void web_ws_alarms(web *w, const journal_rec *recs, size_t n)
     }
     web_frame *shared = NULL;
     for (web_client *c = w->clients; c && k; c = c->next) {
-        if (c->snapshot_due || c->ended)
+        if (c->snapshot_due || c->ended || c->reloaded || !c->alarm_dirty)
             continue;
         if (!c->frame && !c->has_alarm_dirty) {
             if (!shared)
@@ -506,6 +509,10 @@ _Static_assert(WEB_WS_CLOSE_POLICY == LWS_CLOSE_STATUS_POLICY_VIOLATION,
 static int web_ws_message(web *w, web_client *c)
 {
     web_ws_msg m;
+    if (c->reloaded) {
+        sb_reset(&c->rx);       /* of the old station: closing anyway */
+        return 0;
+    }
     int rc = web_ws_parse(w->st, w->ts, sb_data(&c->rx), c->rx.len,
                           clk_real_ns(), &m);
     sb_reset(&c->rx);
@@ -559,6 +566,30 @@ void web_ws_sessions(web *w)
             lws_callback_on_writable(c->wsi);
         }
     }
+}
+
+int web_ws_reload(web *w)
+{
+    web_frame_release(w->snap_cache);
+    w->snap_cache = NULL;
+    int rc = 0;
+    for (web_client *c = w->clients; c; c = c->next) {
+        /* nothing more for it: what it was sent is of the old station */
+        web_frame_release(c->frame);
+        c->frame = NULL;
+        free(c->dirty);
+        free(c->alarm_dirty);
+        free(c->mask);
+        c->mask = NULL;
+        c->dirty = calloc(web_bits_bytes(w), 1);
+        c->alarm_dirty = calloc(web_alarm_bytes(w), 1);
+        if (!c->dirty || !c->alarm_dirty)
+            rc = -1;
+        c->has_dirty = c->has_alarm_dirty = c->snapshot_due = false;
+        c->reloaded = true;
+        lws_callback_on_writable(c->wsi);
+    }
+    return rc;
 }
 
 void web_ws_close_all(web *w)
@@ -664,6 +695,12 @@ int web_ws_callback(web *w, struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         if (!c)
             return 0;
+        if (c->reloaded) {
+            static const char why[] = "station reloaded";
+            lws_close_reason(wsi, (enum lws_close_status)1012,
+                             (unsigned char *)why, sizeof why - 1);
+            return -1;
+        }
         if (c->ended) {
             static const char why[] = "session ended: log in again";
             lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,

@@ -10,7 +10,8 @@
  * socket is dropped and made again after a backoff of 0.5 s doubling to
  * 10 s, with ±25 % jitter so a room of wall screens does not reconnect
  * in step after a bridge restart.  The backoff is reset by a snapshot,
- * so a bridge that accepts and then closes is not hammered.
+ * so a bridge that accepts and then closes is not hammered.  A close with
+ * 1012 (the bridge reloaded its maps) reconnects within 0.3 s instead.
  *
  * Nothing is queued while the socket is down: the subscription is state
  * (sent again on every connect) and a report is simply skipped.
@@ -32,6 +33,9 @@ const LOST_MS = 5000;
 const CONNECT_MS = 10000;
 const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 10000;
+/* After a close with 1012 (station reloaded): a little jitter only, so a
+ * room of wall screens does not reconnect in the same millisecond. */
+const RELOAD_MS = 100 + Math.random() * 200;
 
 export class Live {
   constructor(store, { url, onState, onReconnect, onRefused } = {}) {
@@ -158,9 +162,11 @@ export class Live {
       }
       this.store.apply(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (ws !== this.ws) return;
-      this.lost();
+      /* 1012: the bridge reloaded its maps; at once, not after a backoff,
+       * so that the page loads the new station (main.js checkForUpdates). */
+      this.lost(e.code === 1012 ? RELOAD_MS : undefined);
       if (!opened) this.onRefused();
     };
     ws.onerror = () => {
@@ -174,7 +180,7 @@ export class Live {
     if (this.synced ? now - this.store.lastFrame > LOST_MS : now - this.connectAt > CONNECT_MS) this.lost();
   }
 
-  lost() {
+  lost(delayMs) {
     const ws = this.ws;
     this.ws = null;
     if (ws) {
@@ -190,8 +196,11 @@ export class Live {
     if (this.paused) return;
     this.setState(this.everOpen ? "lost" : "connecting");
     if (this.timer) return;
-    const delay = this.backoff * (0.75 + Math.random() * 0.5);
-    this.backoff = Math.min(BACKOFF_MAX, this.backoff * 2);
+    let delay = delayMs;
+    if (delay === undefined) {
+      delay = this.backoff * (0.75 + Math.random() * 0.5);
+      this.backoff = Math.min(BACKOFF_MAX, this.backoff * 2);
+    }
     this.stats.reconnects++;
     this.timer = setTimeout(() => this.connect(), delay);
   }
