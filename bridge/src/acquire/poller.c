@@ -80,6 +80,7 @@ struct poll_plc {
     /* poll_rebind: what to publish as from the next cycle on, under
      * stop_mu; the thread applies it and signals bind_cv. */
     bool bind_pending;
+    bool thread_done;         /* the thread has returned (stop_mu) */
     const map_station *bind_st;
     size_t bind_index;
     tag_store *bind_ts;
@@ -501,7 +502,7 @@ void poll_rebind(poll_plc *p, const map_station *st, size_t plc_index,
 void poll_rebind_wait(poll_plc *p)
 {
     pthread_mutex_lock(&p->stop_mu);
-    while (p->bind_pending && p->running)
+    while (p->bind_pending && p->running && !p->thread_done)
         pthread_cond_wait(&p->bind_cv, &p->stop_mu);
     /* a thread that stopped meanwhile left it to us */
     poll_bind_apply(p);
@@ -531,9 +532,8 @@ static bool poll_sleep_until(poll_plc *p, uint64_t deadline)
     return go;
 }
 
-static void *poll_thread(void *arg)
+static void *poll_loop(poll_plc *p)
 {
-    poll_plc *p = arg;
     /* "poll upper_gate" in top -H; Linux keeps 15 characters. */
     char name[16];
     snprintf(name, sizeof name, "poll %s", p->plc->id);
@@ -572,11 +572,25 @@ static void *poll_thread(void *arg)
     return NULL;
 }
 
+/* The loop, and then word to a poll_rebind_wait that the thread is gone
+ * (it stops by poll_stop, or when its schedule cannot be set up). */
+static void *poll_thread(void *arg)
+{
+    poll_plc *p = arg;
+    poll_loop(p);
+    pthread_mutex_lock(&p->stop_mu);
+    p->thread_done = true;
+    pthread_cond_broadcast(&p->bind_cv);
+    pthread_mutex_unlock(&p->stop_mu);
+    return NULL;
+}
+
 int poll_start(poll_plc *p)
 {
     if (p->running)
         return 0;
     atomic_store(&p->stop, false);
+    p->thread_done = false;
     p->running = true;
     int rc = pthread_create(&p->thread, NULL, poll_thread, p);
     if (rc != 0) {
