@@ -480,6 +480,8 @@ class Victoria:
         _stop_proc(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    stop = close  # a peer for tear_down
+
 
 def fill_disk(path):
     """Writes path until the file system has no block left.  Unbuffered:

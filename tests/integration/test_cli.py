@@ -44,7 +44,7 @@ def main():
         bad += 1
         station = "tests/data/config/%s/station.yaml" % case
         for cmd in (["check"], ["read"], ["run"],
-                    ["export", "--from", "-1h"]):
+                    ["export", "--from", "-1h"], ["grafana"]):
             rc, out, err = lbtest.run_bridge(cmd + ["-c", station],
                                              timeout=30)
             ok = rc == 2 and err == expected
@@ -53,8 +53,8 @@ def main():
                       % (cmd[0], case, rc, err[:300], expected[:300]))
                 break
         else:
-            check(True, "%s: check, read, run and export exit 2 with the "
-                  "golden errors" % case)
+            check(True, "%s: check, read, run, export and grafana exit 2 "
+                  "with the golden errors" % case)
     check(bad >= 25, "%d bad-map cases exercised through the CLI" % bad)
 
     usage = [

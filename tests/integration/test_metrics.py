@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""GET /metrics end to end: lock-sim -> lockbridge run -> /metrics, checked
-by Debian's promtool, scraped by Debian's prometheus on loopback, and the
+"""GET /metrics end to end: lock-sim -> lockbridge run (writing to
+VictoriaMetrics too) -> /metrics, checked by Debian's promtool, scraped by Debian's prometheus on loopback, and the
 token mode (web.metrics access: token): 401 without or with a wrong
 token, 200 with the right one."""
 import json
@@ -93,6 +93,21 @@ def check_dashboard(names):
           "(missing: %s)" % (len(exprs), missing))
 
 
+def test_last_success(url, vm):
+    """Each writer's last-success gauge is the time of its last write: once
+    points are in VictoriaMetrics, both are within seconds of now."""
+    in_vm = lbtest.wait_for(
+        lambda: bool(vm.export('{__name__=~"levels_.*"}')), 20, step=0.5)
+    check(in_vm, "the bridge's points reached VictoriaMetrics")
+    name = "lockbridge_writer_last_success_timestamp_seconds"
+    s = samples(get(url)[2])
+    now = time.time()
+    got = {w: value(s, name, writer=w) for w in ("history", "influx")}
+    check(all(v is not None and abs(now - v) < 5 for v in got.values()),
+          "%s{writer=history|influx} within 5 s of now (%s, now %.3f)"
+          % (name, got, now))
+
+
 def test_prometheus(port, plcs, work):
     pport = lbtest.free_port()
     cfg = os.path.join(work, "prometheus.yml")
@@ -173,8 +188,11 @@ def test_token(sim, work):
 def main():
     work = tempfile.mkdtemp(prefix="lbtest-metrics-")
     sim = lbtest.Sim()
-    d = None
+    vm = d = None
     try:
+        vm = lbtest.Victoria()
+        lbtest.add_station_keys(sim.station, "influx: {url: %s, database: "
+                                "lock, batch_age: 250ms}" % vm.url)
         port = lbtest.free_port()
         d = lbtest.Daemon(["-c", sim.station, "--summary", "0", "--web",
                            "127.0.0.1:%d" % port], cwd=work)
@@ -240,12 +258,13 @@ def main():
                 names |= {m.group(1) + x for x in ("_bucket", "_sum",
                                                    "_count")}
         check_dashboard(names)
+        test_last_success(url, vm)
         test_prometheus(port, plcs, work)
         d.stop_checked(check)
         d = None
         test_token(sim, work)
     finally:
-        lbtest.tear_down(work, d, sim)
+        lbtest.tear_down(work, d, sim, vm)
     return check.summary()
 
 

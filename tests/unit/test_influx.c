@@ -398,6 +398,7 @@ static void test_happy_path(void **st)
     x->o.username = "u";
     x->o.password = "p";
     influx_writer *w = open_ok(&x->o);
+    int64_t t0 = clk_real_ns();
     influx_point p[5];
     p[0] = ipt("p1", "a", 5, 1000);
     p[1] = (influx_point){.plc = "p1", .field = "b",
@@ -454,6 +455,8 @@ static void test_happy_path(void **st)
     assert_int_equal(s.last_status, 204);
     assert_false(s.auth_failed);
     assert_string_equal(s.last_error, "");
+    /* the wall clock of the second 204, not a point's (Modbus) time */
+    assert_true(s.last_success_ns >= t0 && s.last_success_ns <= clk_real_ns());
     /* Memory: the queue starts small, grows for a burst, and gives the
      * memory back once it is drained. */
     assert_int_equal(s.queue_bytes, 1024 * sizeof(influx_point));
@@ -585,10 +588,12 @@ static void test_auth_failure_spools_then_drains(void **st)
     assert_int_equal(s.spooled_points, 5);
     assert_true(s.spooled_bytes > 0);
     assert_int_equal(s.written, 0);
+    assert_int_equal(s.last_success_ns, 0);      /* no success yet */
     /* More data while failing joins the spool, behind the first batch. */
     submit_run(w, 200, 3, exp, sizeof exp, false);
     WAIT_FOR(w, s, s.written == 8 && s.spooled_points == 0, 5000);
     assert_false(s.auth_failed);
+    assert_true(s.last_success_ns > 0 && s.last_success_ns <= clk_real_ns());
     assert_int_equal(s.retries, 1);
     char *got = ok_bodies(x->f);
     assert_string_equal(got, exp);

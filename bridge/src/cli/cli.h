@@ -10,6 +10,7 @@
  *   lockbridge token add|list|del ... -c FILE              (cmd_token.c)
  *   lockbridge audit -c FILE --from T [--to T] [--csv]     (cmd_audit.c)
  *   lockbridge notify test -c FILE --channel ID            (cmd_notify.c)
+ *   lockbridge grafana -c FILE [--datasource-uid UID]      (cmd_grafana.c)
  *
  * Everything here runs on the main thread; `run` turns the main thread
  * into the consumer thread (core/dispatch.h has the thread table).
@@ -41,6 +42,7 @@ typedef struct {
     bool password_stdin;   /* user add, user passwd: --password-stdin */
     const char *ttl;       /* acklink: --ttl DURATION */
     const char *channel;   /* notify test: --channel */
+    const char *datasource_uid; /* grafana: --datasource-uid */
     char **args;           /* the words after the command (user, token,
                               notify, acklink) */
     int nargs;
@@ -60,6 +62,7 @@ int cmd_token(const cli_opts *o);
 int cmd_audit(const cli_opts *o);
 int cmd_acklink(const cli_opts *o);
 int cmd_notify(const cli_opts *o);
+int cmd_grafana(const cli_opts *o);
 
 /* ---- the auth commands (authctx.c, prompt.c) ---- */
 

@@ -33,6 +33,8 @@ static void main_usage(FILE *f)
             "          acknowledges ALARM once, as PERSON, from a phone\n"
             "  notify  test --channel ID: send one test message through a\n"
             "          notify channel and print its answer\n"
+            "  grafana print a Grafana dashboard of the station (its PLCs'\n"
+            "          time series in VictoriaMetrics) [--datasource-uid UID]\n"
             "\n"
             "options:\n"
             "  -c, --config FILE    station file or single PLC file\n"
@@ -50,6 +52,8 @@ static void main_usage(FILE *f)
             "  -v, --verbose        run: debug logging\n"
             "  --role ROLE          user add, token add: the role\n"
             "  --channel ID         notify test: the channel\n"
+            "  --datasource-uid UID grafana: the Prometheus data source's uid\n"
+            "                       (default lockbridge-tsdb)\n"
             "  --password-stdin     user add, user passwd: read the password as one\n"
             "                       line from stdin instead of asking twice\n"
             "  --version            print the version\n");
@@ -109,6 +113,7 @@ int main(int argc, char **argv)
         {"channel", required_argument, NULL, 'N'},
         {"password-stdin", no_argument, NULL, 'P'},
         {"ttl", required_argument, NULL, 't'},
+        {"datasource-uid", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -152,6 +157,7 @@ int main(int argc, char **argv)
         case 'N': o.channel = optarg; break;
         case 'P': o.password_stdin = true; break;
         case 't': o.ttl = optarg; break;
+        case 'S': o.datasource_uid = optarg; break;
         case 's': {
             char *end;
             errno = 0;
@@ -205,7 +211,9 @@ int main(int argc, char **argv)
         return cmd_acklink(&o);
     if (strcmp(cmd, "notify") == 0)
         return cmd_notify(&o);
+    if (strcmp(cmd, "grafana") == 0)
+        return cmd_grafana(&o);
     fprintf(stderr, "lockbridge: unknown command '%s' (check, read, run, "
-            "export, user, token, audit, acklink, notify)\n", cmd);
+            "export, user, token, audit, acklink, notify, grafana)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -1038,6 +1038,7 @@ static void *hist_writer_main(void *arg)
             h->done_seq += n;
             h->st.written += n;
             h->st.commits++;
+            h->st.last_commit_ns = clk_real_ns();
             h->n_batch = 0;
             h->inflight = 0;
             h->hours_dirty = true;

@@ -73,6 +73,8 @@ typedef struct {
     uint64_t dropped;          /* refused by a full queue (writer far behind
                                   or failing), and lost at close */
     uint64_t commits;
+    int64_t last_commit_ns;    /* wall clock of the last commit of samples;
+                                  0: none since open */
     uint64_t failed_commits;   /* failed write transactions (batches, hourly
                                   rollups, retention slices), each retried */
     uint64_t retention_deleted;

@@ -666,12 +666,20 @@ static void flatten(char *s)
 
 /* ---- failure bookkeeping ----------------------------------------------- */
 
+/* Called with mu held: the database accepted points (all of a batch, or
+ * the rest of a partial write), which is what last_success_ns means. */
+static void note_written(influx_writer *w, uint64_t points)
+{
+    w->st.written += points;
+    w->st.last_success_ns = clk_real_ns();
+}
+
 static void note_success(influx_writer *w, uint64_t points)
 {
     backoff_reset(&w->db_bo);
     w->next_try = 0;
     pthread_mutex_lock(&w->mu);
-    w->st.written += points;
+    note_written(w, points);
     w->st.batches++;
     w->st.auth_failed = false;
     influx_clear_error(w, INFLUX_ERR_DB);
@@ -825,7 +833,7 @@ static send_result bad_request(influx_writer *w, const char *data, size_t len,
         /* The database wrote the other lines. */
         pthread_mutex_lock(&w->mu);
         w->st.partial_writes++;
-        w->st.written += points > bad_pts ? points - bad_pts : 0;
+        note_written(w, points > bad_pts ? points - bad_pts : 0);
         influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why);
         pthread_mutex_unlock(&w->mu);
     } else {
@@ -853,7 +861,7 @@ whole:
         /* Written except for lines we cannot tell: count, do not retry. */
         pthread_mutex_lock(&w->mu);
         w->st.partial_writes++;
-        w->st.written += points;
+        note_written(w, points);
         influx_set_error(w, INFLUX_ERR_DATA, "HTTP 400: %s", why ? why : msg);
         pthread_mutex_unlock(&w->mu);
     } else {

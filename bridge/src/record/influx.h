@@ -117,6 +117,9 @@ typedef struct {
     uint64_t submitted;         /* points handed in */
     uint64_t written;           /* points the database accepted */
     uint64_t batches;           /* successful writes */
+    int64_t last_success_ns;    /* wall clock of the last write the
+                                   database accepted points from (a 2xx, or
+                                   a partial write); 0: none since open */
     uint64_t queued;            /* points in memory now (queue, batches) */
     size_t queue_bytes;         /* memory the queue holds now */
     size_t queue_max_bytes;     /* ... and would hold at its bound */

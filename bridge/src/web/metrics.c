@@ -176,6 +176,15 @@ static void m_writers(strbuf *b, const metrics_src *s)
              "Points the writer's database accepted.");
     m_per_writer(b, "lockbridge_writer_points_written_total", s->hist,
                  (double)hs.written, s->influx, (double)is.written);
+    /* 0 before the first success rather than absent: `time() - x` is
+     * then huge and an alert on it fires for a writer that never wrote,
+     * where a missing series would alert on nothing. */
+    m_family(b, "lockbridge_writer_last_success_timestamp_seconds", "gauge",
+             "When the writer's database last accepted points, in seconds "
+             "since the epoch (0: not yet).");
+    m_per_writer(b, "lockbridge_writer_last_success_timestamp_seconds",
+                 s->hist, (double)hs.last_commit_ns / 1e9, s->influx,
+                 (double)is.last_success_ns / 1e9);
     m_family(b, "lockbridge_writer_dropped_total", "counter",
              "Points the writer lost.");
     m_per_writer(b, "lockbridge_writer_dropped_total", s->hist,

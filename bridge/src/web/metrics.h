@@ -6,7 +6,9 @@
  * Built on the service thread from copies (the modules' *_get_stats, each
  * a short lock or none): no disk, no lock held while writing.  Names carry
  * the lockbridge_ prefix, counters end in _total, times are in seconds.
- * The families and their labels are listed in web/README.md.
+ * The families and their labels are listed in web/README.md.  A Unix
+ * time gauge (lockbridge_writer_last_success_timestamp_seconds) is 0, not
+ * absent, before its first event, so that `time() - x` alerts on it.
  */
 #ifndef LB_WEB_METRICS_H
 #define LB_WEB_METRICS_H
