@@ -270,11 +270,11 @@ static void later_fn(void *ctx, uint64_t now)
     later_saw = (int)n_seen;
     (void)ctx;
 }
-static int woken2;
-static void waker2(void *ctx)
+static int woken;
+static void waker(void *ctx)
 {
     (void)ctx;
-    woken2++;
+    woken++;
 }
 
 static void test_reload_moves(void **state)
@@ -286,7 +286,7 @@ static void test_reload_moves(void **state)
     dispatch *d = dispatch_new(&station, ts);
     dispatch_subscribe(d, "recorder", sub1, NULL);
     dispatch_subscribe(d, "board", sub_ctx, &ctx_a);
-    dispatch_set_waker(d, waker2, NULL);
+    dispatch_set_waker(d, waker, NULL);
     assert_int_equal(dispatch_retarget(d, &ctx_a, &ctx_b), 1);
     publish(ts, 0, 1, 1);
     dispatch_run_due(d, 1000 * MS, 0);
@@ -307,14 +307,14 @@ static void test_reload_moves(void **state)
 
     /* a new store: its changes come through, the old one wakes no one */
     tag_store *ts2 = tag_store_new(&station, 16);
-    woken2 = 0;
+    woken = 0;
     dispatch_set_station(d, &station, ts2);
-    assert_true(woken2 >= 1);                       /* a pass to catch up */
-    int w = woken2;
+    assert_true(woken >= 1);                       /* a pass to catch up */
+    int w = woken;
     publish(ts, 0, 3, 3);
-    assert_int_equal(woken2, w);
+    assert_int_equal(woken, w);
     publish(ts2, 1, 4, 4);
-    assert_int_equal(woken2, w + 1);
+    assert_int_equal(woken, w + 1);
     size_t before = n_seen;
     dispatch_run_due(d, 1030 * MS, 0);
     assert_int_equal(n_seen, before + 1);
@@ -357,13 +357,6 @@ static void test_staleness_from_the_map(void **state)
     assert_int_equal(s.stale_marked, 2);
     dispatch_free(d);
     tag_store_free(ts);
-}
-
-static int woken;
-static void waker(void *ctx)
-{
-    (void)ctx;
-    woken++;
 }
 
 static void test_waker_is_the_store_notify(void **state)

@@ -1314,16 +1314,24 @@ static void web_alarms_committed(void *ctx, const journal_rec *recs, size_t n)
     web_alarm_waits_check(w);
 }
 
-int web_alarms_init(web *w)
+/* The per-alarm arrays, sized for the board in w->src.alarms. */
+static int web_alarms_alloc(web *w)
 {
-    if (!w->src.alarms)
-        return 0;
     size_t n = board_count(w->src.alarms);
     w->n_alarms = n;
     w->alarm_list = calloc(n ? n : 1, sizeof *w->alarm_list);
     w->alarm_changed = calloc(n / 8 + 1, 1);
     w->alarm_changed_list = calloc(n ? n : 1, sizeof *w->alarm_changed_list);
     if (!w->alarm_list || !w->alarm_changed || !w->alarm_changed_list)
+        return -1;
+    return 0;
+}
+
+int web_alarms_init(web *w)
+{
+    if (!w->src.alarms)
+        return 0;
+    if (web_alarms_alloc(w) < 0)
         return -1;
     return board_listen(w->src.alarms, web_alarms_committed, w);
 }
@@ -1348,14 +1356,7 @@ int web_alarms_reload(web *w)
     w->n_alarms = 0;
     if (!w->src.alarms)
         return 0;
-    size_t n = board_count(w->src.alarms);
-    w->n_alarms = n;
-    w->alarm_list = calloc(n ? n : 1, sizeof *w->alarm_list);
-    w->alarm_changed = calloc(n / 8 + 1, 1);
-    w->alarm_changed_list = calloc(n ? n : 1, sizeof *w->alarm_changed_list);
-    if (!w->alarm_list || !w->alarm_changed || !w->alarm_changed_list)
-        return -1;
-    return 0;
+    return web_alarms_alloc(w);
 }
 
 void web_alarms_free(web *w)
