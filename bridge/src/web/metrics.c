@@ -259,7 +259,7 @@ void metrics_write(strbuf *b, const metrics_src *s)
     m_sample(b, "lockbridge_build_info", "version",
              s->version ? s->version : "unknown", NULL, NULL, 1);
     m_one(b, "lockbridge_process_start_time_seconds", "gauge",
-          "When the bridge started, in seconds since the epoch.",
+          "When the bridge started serving, in seconds since the epoch.",
           (double)(s->start_ns / 1000000000));
     if (s->pollers)
         m_plcs(b, s);
