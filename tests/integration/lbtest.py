@@ -260,11 +260,13 @@ def web_args(args, map_web=False):
     return args
 
 
-def run_bridge(args, timeout=120, env=None, cwd=SOURCE, map_web=False):
+def run_bridge(args, timeout=120, env=None, cwd=SOURCE, map_web=False,
+               stdin=""):
     """Runs $LB_BUILD/lockbridge with args in the source tree (relative map
-    paths work as in the README); returns (rc, stdout, stderr)."""
+    paths work as in the README), stdin given as text (never a terminal);
+    returns (rc, stdout, stderr)."""
     args = web_args(args, map_web)
-    p = subprocess.run([binary("lockbridge")] + list(args),
+    p = subprocess.run([binary("lockbridge")] + list(args), input=stdin,
                        capture_output=True, text=True, timeout=timeout,
                        env=env, cwd=cwd)
     return p.returncode, p.stdout, p.stderr

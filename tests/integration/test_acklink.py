@@ -68,9 +68,7 @@ plcs:
 
 
 def lb(args, work):
-    p = subprocess.run([lbtest.binary("lockbridge")] + args,
-                       capture_output=True, text=True, cwd=work, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return lbtest.run_bridge(args, cwd=work, timeout=60)
 
 
 def make_link(station, work, alarm, to="wang", ttl=None):

@@ -791,9 +791,7 @@ def test_restore(sim, port, station, work, data, sid):
 
 
 def lb(args, work, stdin=""):
-    p = subprocess.run([lbtest.binary("lockbridge")] + args, input=stdin,
-                       capture_output=True, text=True, cwd=work, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return lbtest.run_bridge(args, cwd=work, timeout=60, stdin=stdin)
 
 
 def main():

@@ -45,7 +45,6 @@ import re
 import shutil
 import stat
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,9 +74,7 @@ def login(c, user, password=None):
 
 
 def lb(args, work, stdin=""):
-    p = subprocess.run([lbtest.binary("lockbridge")] + args, input=stdin,
-                       capture_output=True, text=True, cwd=work, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return lbtest.run_bridge(args, cwd=work, timeout=60, stdin=stdin)
 
 
 def mode(path):

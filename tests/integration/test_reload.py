@@ -92,10 +92,7 @@ def closed_with(ws, timeout=10):
 
 
 def lb(args, work, stdin=""):
-    import subprocess
-    p = subprocess.run([lbtest.binary("lockbridge")] + args, input=stdin,
-                       capture_output=True, text=True, cwd=work, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    return lbtest.run_bridge(args, cwd=work, timeout=60, stdin=stdin)
 
 
 def main():
