@@ -222,13 +222,14 @@ static void *plant_main(void *arg)
             refresh_all(s);
         }
         char line[512] = "";
+        bool paused = s->paused; /* read under mu: `pause` writes it */
         if (next >= status_at) {
             status_at += STATUS_EVERY_NS;
             plant_describe(s->plant, line, sizeof line);
         }
         pthread_mutex_unlock(&s->mu);
         if (line[0]) {
-            printf("lock-sim: %s%s\n", s->paused ? "(paused) " : "", line);
+            printf("lock-sim: %s%s\n", paused ? "(paused) " : "", line);
             fflush(stdout);
         }
     }

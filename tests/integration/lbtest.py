@@ -185,7 +185,12 @@ class Sim:
         self._file.flush()
         reply = self._file.readline()
         if not reply:
-            raise RuntimeError("lock-sim closed the control connection")
+            # Say why: under a sanitizer a report ends lock-sim, and the
+            # report is the finding.
+            time.sleep(0.2)
+            raise RuntimeError("lock-sim closed the control connection "
+                               "(exit status %s); its stderr ends:\n%s"
+                               % (self.proc.poll(), self.stderr()[-4000:]))
         return reply.rstrip("\n")
 
     def _ok(self, line):

@@ -252,6 +252,20 @@ def main():
         bridge = None
         check(rc == 0, "daemon stops cleanly on SIGTERM (rc=%d)" % rc)
 
+        # `pause` just after lock-sim's 10-second status line: the plant
+        # thread printed it while the control thread may be writing the
+        # paused flag (under ThreadSanitizer a race there ended lock-sim).
+        lines = sim.stdout().count("\n")
+        end = time.time() + 15
+        while sim.stdout().count("\n") == lines and time.time() < end:
+            time.sleep(0.005)
+        sim.command("pause")
+        sim.command("resume")
+        time.sleep(0.3)
+        check(sim.proc.poll() is None and sim.stdout().count("\n") > lines,
+              "pause right after a status line: lock-sim carries on (%s)"
+              % sim.stdout().splitlines()[-1][:80])
+
         # lock-sim's own client for its control socket (the README's way).
         p = subprocess.run([lbtest.binary("lock-sim"), "--control",
                             sim.control, "--send", "status"],
