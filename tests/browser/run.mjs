@@ -109,11 +109,13 @@ try {
   for (const cs of CASES) {
     if (only.length && !only.includes(cs.name)) continue;
     c.section(`${cs.name}: ${cs.about}`);
+    const t0 = Date.now();
     try {
       await cs.run(env, c);
     } catch (e) {
       c.error(`${cs.name} did not finish`, e);
     }
+    console.log(`     (${cs.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   c.section("page errors");
   c.ok(errors.length === 0, "no JavaScript error and no CSP violation on any page", errors.slice(0, 5).join(" | ") || undefined);

@@ -26,7 +26,6 @@ export async function counters(cdp) {
 
 export async function run(env, c) {
   const soak = (+process.env.LB_BROWSER_SOAK_S || 40) * 1000;
-  const st = env.station;
 
   /* Load: time to a live overview and bytes, first and repeat visit. */
   const page = await env.page({ width: 1920, height: 1080 });
@@ -58,7 +57,14 @@ export async function run(env, c) {
   c.ok(firstLive < 3000, "navigation to a live overview (first snapshot drawn)", `${Math.round(firstLive)} ms after navigation start`);
   c.ok(first.bytes < 200 * 1024, "first visit transfers under 200 KB (bundle, station, snapshot)", `${(first.bytes / 1024).toFixed(1)} KB in ${first.requests} requests`);
 
-  /* Many frames on one page. */
+  /* The two soaks run side by side, each page measured through its own
+   * CDP session: one is a page left open, the other a wall screen
+   * rotating; in turn they were 80 s of the suite. */
+  await Promise.all([framesSoak(env, c, page, cdp, soak), rotationSoak(env, c, soak)]);
+}
+
+/* Many frames on one page. */
+async function framesSoak(env, c, page, cdp, soak) {
   const fr0 = await page.evaluate(() => window.__lb.live.stats.frames);
   await sleep(3000);
   const a = await counters(cdp);
@@ -71,8 +77,11 @@ export async function run(env, c) {
     "memory is flat over those frames (heap after GC, DOM nodes, listeners)",
     `heap ${(a.heap / 1048576).toFixed(2)} -> ${(b.heap / 1048576).toFixed(2)} MB, nodes ${a.nodes} -> ${b.nodes}, listeners ${a.listeners} -> ${b.listeners}`);
   await page.closeAll();
+}
 
-  /* A rotating wall screen: pages made once, reused every turn. */
+/* A rotating wall screen: pages made once, reused every turn. */
+async function rotationSoak(env, c, soak) {
+  const st = env.station;
   const pages = ["overview", ...st.plcs.slice(0, 3).map((p) => "equipment:" + p.id), "trends", "displays"];
   const rot = await env.page({ width: 1920, height: 1080 });
   const rcdp = await rot.context().newCDPSession(rot);
