@@ -43,8 +43,14 @@ def main():
             continue
         bad += 1
         station = "tests/data/config/%s/station.yaml" % case
-        for cmd in (["check"], ["read"], ["run"],
-                    ["export", "--from", "-1h"], ["grafana"]):
+        cmds = [["check"], ["read"], ["run"], ["export", "--from", "-1h"],
+                ["grafana"]]
+        if lbtest.SANITIZED:
+            # One command per case, in turn: every case and every command
+            # still runs under the sanitizer, in a fifth of the launches
+            # (535 sanitized launches were 96 s of the pass).
+            cmds = [cmds[bad % len(cmds)]]
+        for cmd in cmds:
             rc, out, err = lbtest.run_bridge(cmd + ["-c", station],
                                              timeout=30)
             ok = rc == 2 and err == expected
@@ -53,8 +59,8 @@ def main():
                       % (cmd[0], case, rc, err[:300], expected[:300]))
                 break
         else:
-            check(True, "%s: check, read, run, export and grafana exit 2 "
-                  "with the golden errors" % case)
+            check(True, "%s: %s exit 2 with the golden errors"
+                  % (case, ", ".join(c[0] for c in cmds)))
     check(bad >= 25, "%d bad-map cases exercised through the CLI" % bad)
 
     usage = [
